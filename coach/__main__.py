@@ -1,0 +1,3 @@
+from coach.cli import main
+import sys
+sys.exit(main())

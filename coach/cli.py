@@ -1,0 +1,56 @@
+"""``coach`` command line: a thin dispatcher over ``coach/commands/*``.
+
+Each command module exposes ``register(subparsers)`` which adds its sub-command and
+sets ``func`` (taking the parsed args, returning an exit code).  Errors the user can
+fix are raised as :class:`coach.errors.CoachError` and printed as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from coach import __version__
+from coach.errors import CoachError
+
+# One line per command module, in the order ``coach --help`` lists them.
+COMMAND_MODULES = [
+    "coach.commands.check",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coach",
+        description="窗口文明用语教练 — 政务服务窗口文明用语离线训练与自检",
+    )
+    parser.add_argument("--version", action="version", version=f"coach {__version__}")
+    parser.add_argument("--phrasebook", metavar="DIR", help="规则库目录（默认：内置 phrasebook/）")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        # No sub-command: open the app's home screen where the TUI exists, else help.
+        if "coach.commands.app" in COMMAND_MODULES:
+            args = parser.parse_args(["home", *(argv or [])])
+        else:
+            parser.print_help()
+            return 0
+    try:
+        return int(args.func(args) or 0)
+    except CoachError as exc:
+        print(f"coach: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

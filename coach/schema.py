@@ -1,0 +1,106 @@
+"""The data that flows through the pipeline, and its JSON form (the machine schema).
+
+audio -> ASR yields :class:`Utterance`; matcher and rules yield :class:`Finding`;
+a session bundles both into a :class:`Result`, which ``coach check --json`` and
+``coach analyze --json`` print.  Keep the JSON keys stable: reports, the store and
+other tools read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Speaker = Literal["clerk", "citizen", "unknown"]
+FindingType = Literal["courtesy", "brush_off", "structure"]
+Severity = Literal["info", "warning", "violation"]
+
+SPEAKERS: tuple[str, ...] = ("clerk", "citizen", "unknown")
+SEVERITIES: tuple[str, ...] = ("info", "warning", "violation")
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word (or token) with times in seconds, where the engine gives them."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Utterance:
+    start: float | None
+    end: float | None
+    speaker: Speaker
+    text: str
+    words: list[Word] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "speaker": self.speaker, "text": self.text}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Utterance":
+        return cls(start=d.get("start"), end=d.get("end"), speaker=d.get("speaker", "unknown"), text=d["text"])
+
+
+@dataclass
+class Finding:
+    type: FindingType
+    rule: str
+    phrase: str | None
+    heard: str | None
+    start: float | None
+    end: float | None
+    speaker: str
+    severity: Severity
+    suggestion: str | None = None
+    # Index of the utterance the finding belongs to (not part of the stable schema).
+    utterance: int | None = None
+    score: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("utterance")
+        d.pop("score")
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Finding":
+        keys = ("type", "rule", "phrase", "heard", "start", "end", "speaker", "severity", "suggestion")
+        return cls(**{k: d.get(k) for k in keys})
+
+
+@dataclass
+class Result:
+    utterances: list[Utterance]
+    findings: list[Finding]
+    score: float
+    breakdown: dict[str, Any]
+    file: str | None = None
+    duration_s: float | None = None
+    engine: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "duration_s": self.duration_s,
+            "engine": self.engine,
+            "utterances": [u.to_json() for u in self.utterances],
+            "findings": [f.to_json() for f in self.findings],
+            "score": self.score,
+            "breakdown": self.breakdown,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Result":
+        return cls(
+            utterances=[Utterance.from_json(u) for u in d["utterances"]],
+            findings=[Finding.from_json(f) for f in d["findings"]],
+            score=d["score"],
+            breakdown=d.get("breakdown", {}),
+            file=d.get("file"),
+            duration_s=d.get("duration_s"),
+            engine=d.get("engine"),
+        )
