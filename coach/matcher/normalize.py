@@ -1,0 +1,109 @@
+"""Text normalisation for matching: one kept character per token, each with its sounds.
+
+ASR text arrives noisy: traditional characters, full-width forms, punctuation or none,
+spaces between words.  :func:`normalize` keeps letters and digits only (NFKC, lower-case,
+traditional -> simplified, character by character so positions stay aligned) and
+remembers, for every kept character, where it stood in the original text.  Each kept
+character also carries its toneless pinyin readings (all of them, for 多音字) and a
+coarser "accent" form (zh/z, ch/c, sh/s, n/l, -ng/-n merged) so that homophone slips
+such as 管→关 or 喂→为 can be recognised.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import zhconv
+from pypinyin import Style, pinyin
+
+_DIGIT_READINGS = dict(zip("0123456789", ["ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"]))
+
+
+@lru_cache(maxsize=65536)
+def fold_char(ch: str) -> str:
+    """The normalised form of one character: '' for punctuation/space, else 1+ chars."""
+    out = []
+    for c in unicodedata.normalize("NFKC", ch):
+        cat = unicodedata.category(c)
+        if cat[0] not in "LN":
+            continue
+        if "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff":
+            c = zhconv.convert(c, "zh-cn")
+        out.append(c.lower())
+    return "".join(out)
+
+
+def is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+@lru_cache(maxsize=65536)
+def readings(ch: str) -> frozenset[str]:
+    """Toneless pinyin readings of one normalised character (the char itself if none)."""
+    if ch in _DIGIT_READINGS:
+        return frozenset((_DIGIT_READINGS[ch],))
+    if not is_han(ch):
+        return frozenset((ch,))
+    got = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="default")
+    syl = {s for group in got for s in group if s}
+    return frozenset(syl or (ch,))
+
+
+def _coarse_syllable(s: str) -> str:
+    for hard, soft in (("zh", "z"), ("ch", "c"), ("sh", "s")):
+        if s.startswith(hard):
+            s = soft + s[len(hard):]
+            break
+    if s.startswith("n") and not s.startswith("ng"):
+        s = "l" + s[1:]
+    if s.endswith("ng") and len(s) > 2:
+        s = s[:-1]
+    return s
+
+
+@lru_cache(maxsize=65536)
+def coarse_readings(ch: str) -> frozenset[str]:
+    """Accent-tolerant readings: zh/z, ch/c, sh/s, n/l and -ng/-n merged."""
+    return frozenset(_coarse_syllable(s) for s in readings(ch))
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text plus, per kept character, its index in the original text."""
+
+    original: str
+    chars: str
+    index: tuple[int, ...]
+
+    def span_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a half-open span of normalised chars to a half-open span of the original."""
+        if not self.index:
+            return (0, 0)
+        return (self.index[start], self.index[end - 1] + 1)
+
+    def heard(self, start: int, end: int) -> str:
+        a, b = self.span_to_original(start, end)
+        return self.original[a:b]
+
+
+def normalize(text: str) -> Normalized:
+    chars: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        folded = fold_char(ch)
+        for c in folded:
+            chars.append(c)
+            index.append(i)
+    return Normalized(original=text, chars="".join(chars), index=tuple(index))
+
+
+def normalize_phrase(text: str) -> str:
+    """Normalised characters only (for phrasebook phrases and comparisons)."""
+    return "".join(fold_char(ch) for ch in text)
+
+
+def clause_bounds(text: str) -> list[bool]:
+    """For each original character: True where it is a boundary (punctuation or space)."""
+    return [fold_char(ch) == "" for ch in text]

@@ -1,0 +1,390 @@
+"""Load and validate the phrasebook (rules and scenarios as TOML data).
+
+Everything a trainer may edit lives in a phrasebook directory (see ``phrasebook/README.md``).
+Loading is strict: a syntax error, an unknown key, an empty phrase, a duplicate id or a bad
+regex raises :class:`~coach.errors.PhrasebookError` whose message names the file and the
+entry, so that ``coach`` can print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from coach.errors import PhrasebookError
+from coach.matcher.normalize import normalize_phrase
+
+STAGES = (
+    "greeting", "asking", "waiting", "apology", "referral", "completion",
+    "thanks", "farewell", "feedback", "praise_reply", "phone",
+)
+BRUSH_OFF_SEVERITIES = ("warning", "violation")
+
+_ID_RE = re.compile(r"^[a-z0-9_.\-]+$")
+
+
+def default_dir() -> Path:
+    """The phrasebook used when none is given: $COACH_PHRASEBOOK, the checkout's, or the bundled copy."""
+    env = os.environ.get("COACH_PHRASEBOOK")
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "phrasebook"
+    if (checkout / "courtesies.toml").is_file():
+        return checkout
+    return Path(__file__).resolve().parents[1] / "data" / "phrasebook"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A courtesy or a brush-off, as the matcher needs it."""
+
+    id: str
+    kind: str  # "courtesy" | "brush_off"
+    phrase: str
+    variants: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern, ...] = ()
+    stage: str | None = None
+    near_misses: tuple[str, ...] = ()
+    severity: str = "info"
+    suggestions: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
+    exception_patterns: tuple[re.Pattern, ...] = ()
+    standalone: bool = False
+    refers: bool = False
+    note: str = ""
+    source: str = ""
+
+    @property
+    def suggestion(self) -> str | None:
+        return self.suggestions[0] if self.suggestions else None
+
+
+@dataclass(frozen=True)
+class Turn:
+    citizen: str
+    expect: tuple[str, ...]
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    description: str
+    turns: tuple[Turn, ...]
+    brush_offs: tuple[Entry, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    match_score: float = 0.8
+    greeting_window_s: float = 8.0
+    farewell_window_s: float = 8.0
+    hold_s: float = 5.0
+    announce_lookback_s: float = 30.0
+    max_chars_per_minute: float = 330.0
+    min_chars_for_rate: int = 10
+
+
+@dataclass(frozen=True)
+class Phrasebook:
+    root: Path
+    name: str
+    courtesies: tuple[Entry, ...]
+    brush_offs: tuple[Entry, ...]
+    scenarios: tuple[Scenario, ...]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    penalties: dict[str, float] = field(default_factory=dict)
+    referral_places: tuple[re.Pattern, ...] = ()
+    referral_intents: tuple[str, ...] = ()
+    wait_complaints: tuple[str, ...] = ()
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        for s in self.scenarios:
+            if s.id == scenario_id:
+                return s
+        known = ", ".join(s.id for s in self.scenarios)
+        raise PhrasebookError(f"{self.root}: no scenario '{scenario_id}' (known: {known})")
+
+    def courtesy(self, entry_id: str) -> Entry | None:
+        return next((c for c in self.courtesies if c.id == entry_id), None)
+
+    def stage_of(self, key: str) -> set[str]:
+        """Courtesy ids satisfying an ``expect`` key (a stage name or a courtesy id)."""
+        if key in STAGES:
+            return {c.id for c in self.courtesies if c.stage == key}
+        return {key}
+
+
+# --------------------------------------------------------------------------- reading
+
+class _Ctx:
+    """Where we are, for error messages."""
+
+    def __init__(self, path: Path, root: Path):
+        self.path = path
+        try:
+            self.name = str(path.relative_to(root.parent))
+        except ValueError:
+            self.name = str(path)
+
+    def fail(self, what: str, entry: str | None = None) -> PhrasebookError:
+        where = f"{self.name}: {entry}: " if entry else f"{self.name}: "
+        return PhrasebookError(where + what)
+
+
+def _read_toml(path: Path, ctx: _Ctx) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ctx.fail(f"cannot read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ctx.fail("not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ctx.fail(f"TOML syntax error: {exc}") from None
+
+
+def _check_keys(d: dict, allowed: set[str], required: set[str], ctx: _Ctx, entry: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ctx.fail(f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})", entry)
+    missing = sorted(required - set(d))
+    if missing:
+        raise ctx.fail(f"missing key '{missing[0]}'", entry)
+
+
+def _str(d: dict, key: str, ctx: _Ctx, entry: str, *, default: str | None = None, phrase: bool = False) -> str:
+    v = d.get(key, default)
+    if not isinstance(v, str):
+        raise ctx.fail(f"'{key}' must be a string", entry)
+    if phrase and not normalize_phrase(v):
+        raise ctx.fail(f"'{key}' is empty", entry)
+    return v
+
+
+def _strs(d: dict, key: str, ctx: _Ctx, entry: str, *, phrases: bool = True) -> tuple[str, ...]:
+    v = d.get(key, [])
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ctx.fail(f"'{key}' must be a list of strings", entry)
+    if phrases:
+        for x in v:
+            if not normalize_phrase(x):
+                raise ctx.fail(f"'{key}' has an empty phrase {x!r}", entry)
+    return tuple(v)
+
+
+def _regexes(d: dict, key: str, ctx: _Ctx, entry: str) -> tuple[re.Pattern, ...]:
+    out = []
+    for src in _strs(d, key, ctx, entry, phrases=False):
+        try:
+            rx = re.compile(src)
+        except re.error as exc:
+            raise ctx.fail(f"bad regex in '{key}': {src!r} ({exc})", entry) from None
+        if rx.search("") is not None:
+            raise ctx.fail(f"regex in '{key}' matches empty text: {src!r}", entry)
+        out.append(rx)
+    return tuple(out)
+
+
+def _bool(d: dict, key: str, ctx: _Ctx, entry: str) -> bool:
+    v = d.get(key, False)
+    if not isinstance(v, bool):
+        raise ctx.fail(f"'{key}' must be true or false", entry)
+    return v
+
+
+def _entry_id(d: dict, ctx: _Ctx, label: str, seen: dict[str, str]) -> str:
+    eid = d.get("id")
+    if not isinstance(eid, str) or not _ID_RE.match(eid):
+        raise ctx.fail(f"{label} needs an 'id' of lower-case letters, digits, '.', '_' or '-' (got {eid!r})",
+                       f"{label} #{d.get('_n', '?')}")
+    if eid in seen:
+        raise ctx.fail(f"duplicate id '{eid}' (first in {seen[eid]})", f'{label} "{eid}"')
+    seen[eid] = ctx.name
+    return eid
+
+
+_COURTESY_KEYS = {"id", "stage", "phrase", "variants", "patterns", "near_misses"}
+_BRUSH_KEYS = {"id", "phrase", "variants", "patterns", "severity", "suggestions", "exceptions",
+               "exception_patterns", "standalone", "refers", "note"}
+
+
+def _courtesy(d: dict, ctx: _Ctx, seen: dict[str, str]) -> Entry:
+    eid = _entry_id(d, ctx, "courtesy", seen)
+    label = f'courtesy "{eid}"'
+    _check_keys(d, _COURTESY_KEYS | {"_n"}, {"stage", "phrase"}, ctx, label)
+    stage = _str(d, "stage", ctx, label)
+    if stage not in STAGES:
+        raise ctx.fail(f"unknown stage '{stage}' (one of: {', '.join(STAGES)})", label)
+    return Entry(
+        id=eid, kind="courtesy", stage=stage,
+        phrase=_str(d, "phrase", ctx, label, phrase=True),
+        variants=_strs(d, "variants", ctx, label),
+        patterns=_regexes(d, "patterns", ctx, label),
+        near_misses=_strs(d, "near_misses", ctx, label),
+        source=ctx.name,
+    )
+
+
+def _brush_off(d: dict, ctx: _Ctx, seen: dict[str, str]) -> Entry:
+    eid = _entry_id(d, ctx, "brush_off", seen)
+    label = f'brush_off "{eid}"'
+    _check_keys(d, _BRUSH_KEYS | {"_n"}, {"phrase", "severity", "suggestions"}, ctx, label)
+    severity = _str(d, "severity", ctx, label)
+    if severity not in BRUSH_OFF_SEVERITIES:
+        raise ctx.fail(f"severity must be one of {', '.join(BRUSH_OFF_SEVERITIES)} (got '{severity}')", label)
+    suggestions = _strs(d, "suggestions", ctx, label)
+    if not suggestions:
+        raise ctx.fail("'suggestions' needs at least one courteous alternative", label)
+    return Entry(
+        id=eid, kind="brush_off",
+        phrase=_str(d, "phrase", ctx, label, phrase=True),
+        variants=_strs(d, "variants", ctx, label),
+        patterns=_regexes(d, "patterns", ctx, label),
+        severity=severity,
+        suggestions=suggestions,
+        exceptions=_strs(d, "exceptions", ctx, label),
+        exception_patterns=_regexes(d, "exception_patterns", ctx, label),
+        standalone=_bool(d, "standalone", ctx, label),
+        refers=_bool(d, "refers", ctx, label),
+        note=_str(d, "note", ctx, label, default=""),
+        source=ctx.name,
+    )
+
+
+def _table_list(data: dict, key: str, ctx: _Ctx) -> list[dict]:
+    items = data.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+        raise ctx.fail(f"'{key}' must be an array of tables ([[{key}]])")
+    for n, item in enumerate(items, 1):
+        item["_n"] = n
+    return items
+
+
+def _only_keys(data: dict, allowed: set[str], ctx: _Ctx) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ctx.fail(f"unknown top-level key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _scenario(path: Path, root: Path, seen_entries: dict[str, str], courtesy_ids: set[str],
+              seen_scenarios: dict[str, str]) -> Scenario:
+    ctx = _Ctx(path, root)
+    data = _read_toml(path, ctx)
+    _only_keys(data, {"id", "title", "description", "turns", "brush_off"}, ctx)
+    sid = data.get("id")
+    if not isinstance(sid, str) or not _ID_RE.match(sid):
+        raise ctx.fail(f"scenario needs an 'id' of lower-case letters, digits, '.', '_' or '-' (got {sid!r})")
+    if sid in seen_scenarios:
+        raise ctx.fail(f"duplicate scenario id '{sid}' (first in {seen_scenarios[sid]})")
+    seen_scenarios[sid] = ctx.name
+    label = f'scenario "{sid}"'
+    title = _str(data, "title", ctx, label, default="", phrase=True)
+    turns = []
+    for t in _table_list(data, "turns", ctx):
+        tl = f"{label} turn {t['_n']}"
+        _check_keys(t, {"citizen", "expect", "hint", "_n"}, {"citizen"}, ctx, tl)
+        expect = _strs(t, "expect", ctx, tl, phrases=False)
+        for key in expect:
+            if key not in STAGES and key not in courtesy_ids:
+                raise ctx.fail(f"'expect' names '{key}', which is neither a stage nor a courtesy id", tl)
+        turns.append(Turn(citizen=_str(t, "citizen", ctx, tl, phrase=True), expect=expect,
+                          hint=_str(t, "hint", ctx, tl, default="")))
+    if not turns:
+        raise ctx.fail("a scenario needs at least one [[turns]]", label)
+    extra = tuple(_brush_off(d, ctx, seen_entries) for d in _table_list(data, "brush_off", ctx))
+    return Scenario(id=sid, title=title, description=_str(data, "description", ctx, label, default=""),
+                    turns=tuple(turns), brush_offs=extra, source=ctx.name)
+
+
+def _thresholds(d: dict, ctx: _Ctx) -> Thresholds:
+    defaults = Thresholds()
+    allowed = set(defaults.__dataclass_fields__)
+    _check_keys(d, allowed, set(), ctx, "[thresholds]")
+    values = {}
+    for k, v in d.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ctx.fail(f"'{k}' must be a non-negative number", "[thresholds]")
+        values[k] = type(getattr(defaults, k))(v)
+    if not 0.5 <= values.get("match_score", defaults.match_score) <= 1.0:
+        raise ctx.fail("'match_score' must be between 0.5 and 1.0", "[thresholds]")
+    return Thresholds(**values)
+
+
+def load_phrasebook(path: str | os.PathLike | None = None) -> Phrasebook:
+    """Load a phrasebook directory (default: :func:`default_dir`) and validate it whole."""
+    root = Path(path) if path is not None else default_dir()
+    if not root.is_dir():
+        raise PhrasebookError(f"{root}: phrasebook directory not found")
+    seen: dict[str, str] = {}
+
+    main_path = root / "phrasebook.toml"
+    name, thresholds, penalties = root.name, Thresholds(), {}
+    if main_path.exists():
+        ctx = _Ctx(main_path, root)
+        data = _read_toml(main_path, ctx)
+        _only_keys(data, {"name", "thresholds", "penalties"}, ctx)
+        name = _str(data, "name", ctx, "name", default=name)
+        thresholds = _thresholds(data.get("thresholds", {}), ctx)
+        pen = data.get("penalties", {})
+        if not isinstance(pen, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in pen.values()):
+            raise ctx.fail("'penalties' must map rule names to non-negative numbers", "[penalties]")
+        penalties = {str(k): float(v) for k, v in pen.items()}
+
+    courtesies: list[Entry] = []
+    cpath = root / "courtesies.toml"
+    if not cpath.exists():
+        raise PhrasebookError(f"{cpath}: missing (every phrasebook needs its courtesies)")
+    ctx = _Ctx(cpath, root)
+    data = _read_toml(cpath, ctx)
+    _only_keys(data, {"courtesy"}, ctx)
+    courtesies = [_courtesy(d, ctx, seen) for d in _table_list(data, "courtesy", ctx)]
+
+    brush_offs: list[Entry] = []
+    bpath = root / "brush_offs.toml"
+    if bpath.exists():
+        ctx = _Ctx(bpath, root)
+        data = _read_toml(bpath, ctx)
+        _only_keys(data, {"brush_off"}, ctx)
+        brush_offs = [_brush_off(d, ctx, seen) for d in _table_list(data, "brush_off", ctx)]
+
+    places: tuple[re.Pattern, ...] = ()
+    complaints: tuple[str, ...] = ()
+    intents: tuple[str, ...] = ()
+    spath = root / "session.toml"
+    if spath.exists():
+        ctx = _Ctx(spath, root)
+        data = _read_toml(spath, ctx)
+        _only_keys(data, {"referral", "wait"}, ctx)
+        ref = data.get("referral", {})
+        _check_keys(ref, {"place_patterns", "intents"}, set(), ctx, "[referral]")
+        places = _regexes(ref, "place_patterns", ctx, "[referral]")
+        intents = _strs(ref, "intents", ctx, "[referral]")
+        wait = data.get("wait", {})
+        _check_keys(wait, {"complaints"}, set(), ctx, "[wait]")
+        complaints = _strs(wait, "complaints", ctx, "[wait]")
+
+    courtesy_ids = {c.id for c in courtesies}
+    scenarios: list[Scenario] = []
+    seen_scenarios: dict[str, str] = {}
+    sdir = root / "scenarios"
+    if sdir.is_dir():
+        for p in sorted(sdir.glob("*.toml")):
+            scenarios.append(_scenario(p, root, seen, courtesy_ids, seen_scenarios))
+
+    return Phrasebook(root=root, name=name, courtesies=tuple(courtesies), brush_offs=tuple(brush_offs),
+                      scenarios=tuple(scenarios), thresholds=thresholds, penalties=penalties,
+                      referral_places=places, referral_intents=intents, wait_complaints=complaints)

@@ -1,0 +1,178 @@
+"""Session rules over a timeline: greeting, farewell, holds, apologies, referrals, speed.
+
+Input is the timeline of utterances with the matcher's hits already placed on it
+(:class:`Timed`).  Every rule charges the clerk only: utterances marked ``citizen`` are
+read for context (a complaint about waiting) but never produce a finding against them.
+Rule ids are stable: ``missing_greeting``, ``missing_farewell``, ``unannounced_hold``,
+``no_apology_after_wait``, ``referral_without_place``, ``too_fast``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coach.matcher.matcher import Hit
+from coach.matcher.normalize import is_han, normalize
+from coach.rules.phrasebook import Entry, Phrasebook
+from coach.schema import Finding, Utterance
+
+GREETING_STAGES = {"greeting"}
+FAREWELL_STAGES = {"farewell"}
+FAREWELL_IDS = {"thanks.cooperation"}  # 谢谢您的配合 closes a visit too (seed 003: 走有送声)
+WAITING_STAGES = {"waiting"}
+APOLOGY_STAGES = {"apology"}
+
+
+@dataclass
+class TimedHit:
+    hit: Hit
+    start: float | None
+    end: float | None
+
+
+@dataclass
+class Timed:
+    """One utterance with its hits (times in seconds where known)."""
+
+    index: int
+    utterance: Utterance
+    hits: list[TimedHit]
+    intents: list[Hit]      # referral wordings (not findings by themselves)
+    complaint: bool         # a complaint about waiting (citizen or unknown speaker)
+
+    @property
+    def is_clerk(self) -> bool:
+        return self.utterance.speaker != "citizen"
+
+    def has_stage(self, stages: set[str], ids: set[str] = frozenset()) -> bool:
+        return any(h.hit.kind == "courtesy" and (h.hit.entry.stage in stages or h.hit.entry.id in ids)
+                   for h in self.hits)
+
+
+def _finding(rule: str, t: Timed | None, *, phrase: str | None, suggestion: str, severity: str = "violation",
+             start: float | None = None, end: float | None = None, heard: str | None = None) -> Finding:
+    u = t.utterance if t else None
+    return Finding(
+        type="structure", rule=rule, phrase=phrase, heard=heard,
+        start=start if start is not None else (u.start if u else None),
+        end=end if end is not None else (u.end if u else None),
+        speaker="clerk", severity=severity, suggestion=suggestion,
+        utterance=t.index if t else None,
+    )
+
+
+def _timed(timeline: list[Timed]) -> bool:
+    return all(t.utterance.start is not None and t.utterance.end is not None for t in timeline)
+
+
+def greeting_and_farewell(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
+    clerk = [t for t in timeline if t.is_clerk]
+    if not clerk:
+        return []
+    th = pb.thresholds
+    out = []
+    first, last = clerk[0], clerk[-1]
+    if _timed(clerk):
+        t0 = first.utterance.start
+        t1 = last.utterance.end
+        greeted = any(h.start is not None and h.start <= t0 + th.greeting_window_s
+                      and h.hit.kind == "courtesy" and h.hit.entry.stage in GREETING_STAGES
+                      for t in clerk for h in t.hits)
+        farewelled = any(h.end is not None and h.end >= t1 - th.farewell_window_s and h.hit.kind == "courtesy"
+                         and (h.hit.entry.stage in FAREWELL_STAGES or h.hit.entry.id in FAREWELL_IDS)
+                         for t in clerk for h in t.hits)
+    else:
+        greeted = first.has_stage(GREETING_STAGES)
+        farewelled = last.has_stage(FAREWELL_STAGES, FAREWELL_IDS)
+    if not greeted:
+        out.append(_finding("missing_greeting", first, phrase="您好",
+                            suggestion="来有迎声：开口先说“您好，请问您要办什么业务？”"))
+    if not farewelled:
+        out.append(_finding("missing_farewell", last, phrase="请慢走",
+                            suggestion="走有送声：结束时说“请慢走”或“再见”"))
+    return out
+
+
+def _holds(timeline: list[Timed], pb: Phrasebook) -> list[tuple[float, float, int]]:
+    """Silences longer than ``hold_s``: (start, end, position in time order of what follows)."""
+    if not _timed(timeline) or len(timeline) < 2:
+        return []
+    ordered = sorted(timeline, key=lambda t: t.utterance.start)
+    out = []
+    prev_end = ordered[0].utterance.end
+    for k in range(1, len(ordered)):
+        gap_start, gap_end = prev_end, ordered[k].utterance.start
+        prev_end = max(prev_end, ordered[k].utterance.end)
+        if gap_end - gap_start > pb.thresholds.hold_s:
+            out.append((gap_start, gap_end, k))
+    return out
+
+
+def waits(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
+    """Holds must be announced (请稍等) before, and apologised for after; so must complaints."""
+    th = pb.thresholds
+    ordered = sorted(timeline, key=lambda t: t.utterance.start) if _timed(timeline) else timeline
+    out: list[Finding] = []
+    apology_due: dict[int, str] = {}
+    for gap_start, gap_end, k in _holds(timeline, pb):
+        announced = any(
+            t.is_clerk and gap_start - th.announce_lookback_s <= t.utterance.end <= gap_start + 0.05
+            and t.has_stage(WAITING_STAGES)
+            for t in ordered[:k])
+        if not announced:
+            out.append(_finding("unannounced_hold", None, phrase="请稍等", start=gap_start, end=gap_end,
+                                suggestion=f"让群众等待（{gap_end - gap_start:.0f} 秒）之前先说“请稍等”"))
+        after = next((t for t in ordered[k:] if t.is_clerk), None)
+        if after is not None:
+            apology_due.setdefault(after.index, f"等待 {gap_end - gap_start:.0f} 秒之后")
+    for k, t in enumerate(ordered):
+        if t.complaint:
+            after = next((x for x in ordered[k + 1:] if x.is_clerk), None)
+            if after is not None:
+                apology_due.setdefault(after.index, "群众抱怨等待之后")
+    by_index = {t.index: t for t in timeline}
+    for idx, why in sorted(apology_due.items()):
+        t = by_index[idx]
+        if not t.has_stage(APOLOGY_STAGES):
+            out.append(_finding("no_apology_after_wait", t, phrase="让您久等了",
+                                suggestion=f"{why}先致歉：“不好意思，让您久等了”"))
+    return out
+
+
+def referrals(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
+    """首问负责: a turn that sends the citizen elsewhere must name the exact place."""
+    out = []
+    for t in timeline:
+        if not t.is_clerk:
+            continue
+        refers = [h.hit for h in t.hits if h.hit.kind == "brush_off" and h.hit.entry.refers] + t.intents
+        if not refers:
+            continue
+        text = normalize(t.utterance.text).chars
+        if any(rx.search(text) for rx in pb.referral_places):
+            continue
+        out.append(_finding("referral_without_place", t, phrase="请您到X号窗口办理", heard=refers[0].heard,
+                            suggestion="首问负责：说明具体去处，如“这项业务请您到3号窗口办理”"))
+    return out
+
+
+def speed(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
+    th = pb.thresholds
+    out = []
+    for t in timeline:
+        u = t.utterance
+        if not t.is_clerk or u.start is None or u.end is None or u.end <= u.start:
+            continue
+        n = sum(1 for c in normalize(u.text).chars if is_han(c))
+        if n < th.min_chars_for_rate:
+            continue
+        cpm = n / ((u.end - u.start) / 60.0)
+        if cpm > th.max_chars_per_minute:
+            out.append(_finding("too_fast", t, phrase=None, heard=u.text, severity="warning",
+                                suggestion=f"语速约 {cpm:.0f} 字/分钟，请放慢到 {th.max_chars_per_minute:.0f} 字/分钟以内"))
+    return out
+
+
+def entries_for(texts: tuple[str, ...], kind: str, prefix: str) -> list[Entry]:
+    """Plain wordings (intents, complaints) as matcher entries."""
+    return [Entry(id=f"{prefix}.{i}", kind=kind, phrase=w) for i, w in enumerate(texts)]
