@@ -89,13 +89,13 @@ def test_citizen_complaint_needs_an_apology(ev):
 
 
 def test_referral_without_place(ev):
-    r = ev.evaluate([U(0, 2, "clerk", "这个不归我管，你去别的窗口问吧。")], session=False)
+    r = ev.evaluate([U(None, None, "clerk", "这个不归我管，你去别的窗口问吧。")], session=False)
     assert "referral_without_place" in rules(r)
-    r = ev.evaluate([U(0, 2, "clerk", "这项业务请您到5号窗口办理。")], session=False)
+    r = ev.evaluate([U(None, None, "clerk", "这项业务请您到5号窗口办理。")], session=False)
     assert rules(r) == []
-    r = ev.evaluate([U(0, 2, "clerk", "您去别的窗口问问吧。")], session=False)
+    r = ev.evaluate([U(None, None, "clerk", "您去别的窗口问问吧。")], session=False)
     assert rules(r) == ["referral_without_place"]
-    r = ev.evaluate([U(0, 2, "clerk", "这个要到二楼的社保窗口办。")], session=False)
+    r = ev.evaluate([U(None, None, "clerk", "这个要到二楼的社保窗口办。")], session=False)
     assert rules(r) == []
 
 

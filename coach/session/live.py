@@ -1,0 +1,92 @@
+"""A session that grows as speech arrives (practice and live self-check).
+
+Utterances are judged as they come (phrases, referral, speed); the whole-visit rules
+(greeting, farewell, holds) are applied when the session finishes.  A :class:`SessionSink`
+(the store) receives audio, utterances and the final result as they happen, so a session
+survives a crash up to its last utterance.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from coach.rules.structure import WAITING_STAGES
+from coach.schema import Finding, Result, Utterance
+from coach.session.evaluate import Evaluator
+
+
+@dataclass
+class SessionMeta:
+    kind: str                      # "practice" | "live" | "review"
+    trainee: str = ""
+    scenario: str | None = None
+    engine: str | None = None
+    model: str | None = None
+    started_at: float = field(default_factory=time.time)
+
+
+class SessionSink(Protocol):
+    """Where a running session is kept (``coach.store`` implements it)."""
+
+    def start(self, meta: SessionMeta) -> None: ...
+    def audio(self, block: np.ndarray) -> None: ...          # 16 kHz float32 mono
+    def utterance(self, u: Utterance, findings: list[Finding]) -> None: ...
+    def finish(self, result: Result) -> None: ...
+
+
+class LiveSession:
+    def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None):
+        self.evaluator = evaluator
+        self.meta = meta
+        self.sink = sink
+        self.utterances: list[Utterance] = []
+        self.findings: list[Finding] = []
+        if sink:
+            sink.start(meta)
+
+    def audio(self, block: np.ndarray) -> None:
+        if self.sink:
+            self.sink.audio(block)
+
+    def add(self, u: Utterance) -> list[Finding]:
+        """Judge one final utterance; returns its findings (courtesies, brush-offs, referral, speed)."""
+        index = len(self.utterances)
+        self.utterances.append(u)
+        result = self.evaluator.evaluate([u], session=False)
+        found = []
+        for f in result.findings:
+            f.utterance = index
+            found.append(f)
+        self.findings.extend(found)
+        if self.sink:
+            self.sink.utterance(u, found)
+        return found
+
+    def hold_alert(self, now: float) -> float | None:
+        """Seconds of an ongoing silence that has outlasted ``hold_s`` without 请稍等, else None."""
+        timed = [u for u in self.utterances if u.end is not None]
+        if not timed:
+            return None
+        last_end = max(u.end for u in timed)
+        silent = now - last_end
+        if silent <= self.evaluator.phrasebook.thresholds.hold_s:
+            return None
+        lookback = self.evaluator.phrasebook.thresholds.announce_lookback_s
+        announced = any(
+            f.type == "courtesy" and f.utterance is not None
+            and self.evaluator.phrasebook.courtesy(f.rule) is not None
+            and self.evaluator.phrasebook.courtesy(f.rule).stage in WAITING_STAGES
+            and (self.utterances[f.utterance].end or 0) >= last_end - lookback
+            for f in self.findings)
+        return None if announced else silent
+
+    def finish(self, *, file: str | None = None, duration_s: float | None = None) -> Result:
+        result = self.evaluator.evaluate(self.utterances, session=True, file=file,
+                                         engine=self.meta.engine, duration_s=duration_s)
+        if self.sink:
+            self.sink.finish(result)
+        return result
