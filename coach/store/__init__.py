@@ -1,0 +1,28 @@
+"""Session store (SQLite, WAL): past sessions, their utterances, findings and audio.
+
+>>> from coach.store import Store, SessionWriter
+>>> with Store() as store:                      # --db PATH / $COACH_DB / user data dir
+...     rows = store.sessions(trainee="张三")
+"""
+
+from coach.store.db import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SessionRow,
+    Store,
+    StoreError,
+    TraineeStats,
+    default_db_path,
+    migrate,
+    parse_since,
+    resolve_db_path,
+    schema_version,
+)
+from coach.store.wavfile import GrowingWav, repair_wav
+from coach.store.writer import SessionWriter, file_sha256
+
+__all__ = [
+    "MIGRATIONS", "SCHEMA_VERSION", "SessionRow", "Store", "StoreError", "TraineeStats", "default_db_path",
+    "migrate", "parse_since", "resolve_db_path", "schema_version", "GrowingWav", "repair_wav",
+    "SessionWriter", "file_sha256",
+]
