@@ -205,9 +205,10 @@ class Matcher:
                 a, b = norm.span_to_original(s, e)
                 hits.append(Hit(kind, entry, text[a:b], a, b, round(score, 3)))
 
-        courtesy_spans = [(h.start, h.end) for h in hits if h.kind == "courtesy"]
+        # A near miss inside a full courtesy (慢走 in 请慢走) or a brush-off (等着 in 等着吧) is not one.
+        taken = [(h.start, h.end) for h in hits if h.kind != "near_miss"]
         hits = [h for h in hits if h.kind != "near_miss"
-                or not any(h.start < e and s < h.end for s, e in courtesy_spans)]
+                or not any(h.start < e and s < h.end for s, e in taken)]
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
