@@ -16,10 +16,11 @@ def test_fold_char_drops_punctuation_and_keeps_digits():
     assert fold_char("後") == "后"
 
 
-def test_readings_are_toneless_and_cover_heteronyms():
+def test_readings_are_toneless_everyday_readings():
     assert readings("管") == readings("关") == frozenset({"guan"})
     assert "wei" in readings("喂") and "wei" in readings("为")
-    assert {"zhe", "zhao"} <= readings("着")
+    assert readings("着") == frozenset({"zhe"})   # the everyday reading only
+    assert "wei" not in readings("机")
     assert readings("3") == frozenset({"san"})
 
 

@@ -19,23 +19,26 @@ exceptions (benign uses such as 不知道您还需要什么) are dropped; interj
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from coach.matcher.normalize import (
+    CLAUSE_MARKS,
     Normalized,
     coarse_readings,
-    fold_char,
     normalize,
-    normalize_phrase,
     readings,
+    sound_text,
 )
 from coach.rules.phrasebook import Entry, Phrasebook
 
 HOMOPHONE = 0.2
-NEAR_HOMOPHONE = 0.45
+NEAR_HOMOPHONE = 0.42
+SUBSTITUTE = 1.5
 INSERT = 0.5
-DELETE = 1.0
+DELETE = 1.2
+CROSS_CLAUSE = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,34 +69,45 @@ def _sub_cost(a: str, b: str) -> float:
         return HOMOPHONE
     if coarse_readings(a) & coarse_readings(b):
         return NEAR_HOMOPHONE
-    return 1.0
+    return SUBSTITUTE
 
 
-def align(pattern: str, text: str, max_cost: float) -> list[tuple[float, int, int]]:
+def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...] = (),
+          pattern_breaks: tuple[bool, ...] = ()) -> list[tuple[float, int, int]]:
     """Approximate occurrences of ``pattern`` in ``text`` (both normalised).
 
-    Returns ``(cost, start, end)`` spans over ``text`` with cost <= ``max_cost``, best
-    first, not overlapping each other.
+    ``text_breaks[j]`` says clause punctuation stood before ``text[j]``; a match that runs
+    across one where the pattern has none pays ``CROSS_CLAUSE``.  Returns ``(cost, start,
+    end)`` spans over ``text`` with cost <= ``max_cost``, best first, not overlapping.
     """
     m, n = len(pattern), len(text)
     if m == 0 or n == 0:
         return []
+    at = text.find(pattern)
+    if at >= 0 and not any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
+                           for k in range(1, m) if text_breaks):
+        return [(0.0, at, at + m)]   # verbatim (the usual case): nothing can beat it
+    tb = text_breaks or (False,) * n
+    pb = pattern_breaks or (False,) * m
     prev = [0.0] * (n + 1)            # free start anywhere in the text
     prev_start = list(range(n + 1))
     for i in range(1, m + 1):
         pc = pattern[i - 1]
         inner = i < m
+        cross_diag = CROSS_CLAUSE if i > 1 and not pb[i - 1] else 0.0
+        cross_ins = CROSS_CLAUSE if inner and not pb[i] else 0.0
         cur = [i * DELETE] + [0.0] * n
         cur_start = [0] * (n + 1)
         best_row = cur[0]
         for j in range(1, n + 1):
-            c = prev[j - 1] + _sub_cost(pc, text[j - 1])
+            brk = tb[j - 1]
+            c = prev[j - 1] + _sub_cost(pc, text[j - 1]) + (cross_diag if brk else 0.0)
             s = prev_start[j - 1]
             d = prev[j] + DELETE
             if d < c:
                 c, s = d, prev_start[j]
             if inner:
-                e = cur[j - 1] + INSERT
+                e = cur[j - 1] + INSERT + (cross_ins if brk else 0.0)
                 if e < c:
                     c, s = e, cur_start[j - 1]
             cur[j] = c
@@ -114,15 +128,29 @@ def align(pattern: str, text: str, max_cost: float) -> list[tuple[float, int, in
     return chosen
 
 
+# Everyday characters: their syllables occur in almost any sentence, so they make poor anchors
+# for the index (a form indexed under "shi" would be aligned against nearly every utterance).
+_EVERYDAY = frozenset().union(*(coarse_readings(c) for c in (
+    "的一是不了人我在有他这中大来上个到说们为和你地出道也时得就那要下以会着去过家对可里后小"
+    "么多天能好都然没于起还发成事只作当想看无开手用主行方又如前所本见经头面同已从动两长知样现"
+    "分但身些与意进把法此实回理点月明其种声全工己话儿者向情正定问力给等几很最间新什打便位因被"
+    "走四第门相次再真听气少关先五太万别处才场书比住通目报立马张难数件安表车白应路叫常提感何更"
+    "反合放做系或及今各任至记边直服请办您就吗吧呢啊")))
+
+
 @dataclass(frozen=True)
 class _Form:
     """One wording of an entry (phrase, variant, near miss or exception), normalised."""
 
     entry_index: int
-    role: str            # "phrase" | "near_miss" | "exception"
+    role: str                              # "phrase" | "near_miss" | "exception"
     chars: str
+    breaks: tuple[bool, ...]
     max_cost: float
-    max_missing: int
+    max_missing: int                       # positions whose sound may be absent from the text
+    sounds: tuple[frozenset[str], ...]     # accent-tolerant syllables per position
+    all_sounds: frozenset[str]
+    max_span: int                          # longest stretch of text a match can cover
 
 
 class Matcher:
@@ -131,13 +159,16 @@ class Matcher:
     def __init__(self, entries: list[Entry] | tuple[Entry, ...], threshold: float):
         self.entries: list[Entry] = list(entries)
         self.threshold = threshold
-        self._forms: list[_Form] = []
-        self._index: dict[str, list[tuple[int, int]]] = {}
+        forms = []
         for ei, entry in enumerate(self.entries):
-            for w in dict.fromkeys((entry.phrase, *entry.variants)):
-                self._add_form(ei, "phrase", w)
-            for w in entry.near_misses:
-                self._add_form(ei, "near_miss", w)
+            forms += [self._make_form(ei, "phrase", w) for w in dict.fromkeys((entry.phrase, *entry.variants))]
+            forms += [self._make_form(ei, "near_miss", w) for w in entry.near_misses]
+        self._forms: list[_Form] = [f for f in forms if f]
+        self._index = self._build_index(self._forms)
+        # Regexes run on the text and on its sound form, so a homophone slip inside a pattern
+        # (请您到3号窗扣办理, 看不清除) does not defeat it.
+        self._patterns = {ei: _with_sound(e.patterns) for ei, e in enumerate(self.entries) if e.patterns}
+        self._exception_patterns = {ei: _with_sound(e.exception_patterns) for ei, e in enumerate(self.entries)}
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -150,30 +181,62 @@ class Matcher:
 
     # -- compilation
     def _make_form(self, ei: int, role: str, wording: str) -> _Form | None:
-        chars = normalize_phrase(wording)
-        if not chars:
+        norm = normalize(wording)
+        if not norm.chars:
             return None
-        max_cost = (1.0 - self.threshold) * len(chars) + 1e-9
-        return _Form(ei, role, chars, max_cost, int(max_cost // 1.0))
+        max_cost = (1.0 - self.threshold) * len(norm.chars) + 1e-9
+        # A position whose sound is absent costs at least a deletion or a substitution.
+        max_missing = int(max_cost // min(DELETE, SUBSTITUTE))
+        sounds = tuple(coarse_readings(c) for c in norm.chars)
+        max_span = len(norm.chars) + int(max_cost // INSERT)
+        return _Form(ei, role, norm.chars, norm.breaks, max_cost, max_missing, sounds,
+                     frozenset().union(*sounds), max_span)
 
-    def _add_form(self, ei: int, role: str, wording: str) -> None:
-        form = self._make_form(ei, role, wording)
-        if form is None:
-            return
-        fi = len(self._forms)
-        self._forms.append(form)
-        for pos, ch in enumerate(form.chars):
-            for syl in coarse_readings(ch):
-                self._index.setdefault(syl, []).append((fi, pos))
+    @staticmethod
+    def _build_index(forms: list[_Form]) -> dict[str, list[int]]:
+        """Index each form under its ``max_missing + 1`` rarest positions: a match keeps at
+        least one of them, so the text's sounds find every form that could match it."""
+        freq: dict[str, int] = {}
+        for form in forms:
+            for snd in form.sounds:
+                for syl in snd:
+                    freq[syl] = freq.get(syl, 0) + 1
+        index: dict[str, list[int]] = {}
+        for fi, form in enumerate(forms):
+            rarity = sorted(range(len(form.sounds)), key=lambda p: (
+                bool(form.sounds[p] & _EVERYDAY), sum(freq[x] for x in form.sounds[p]), p))
+            for pos in rarity[: form.max_missing + 1]:
+                for syl in form.sounds[pos]:
+                    index.setdefault(syl, []).append(fi)
+        return index
 
     # -- matching
-    def _candidates(self, text: str) -> list[int]:
-        present: dict[int, set[int]] = {}
-        for syl in {s for ch in set(text) for s in coarse_readings(ch)}:
-            for fi, pos in self._index.get(syl, ()):
-                present.setdefault(fi, set()).add(pos)
-        return [fi for fi, pos in present.items()
-                if len(self._forms[fi].chars) - len(pos) <= self._forms[fi].max_missing]
+    def _windows(self, text: str) -> list[tuple[int, int, int]]:
+        """(form, lo, hi) for every form that could match, with the stretch of text to align."""
+        where: dict[str, list[int]] = {}
+        for j, ch in enumerate(text):
+            for syl in coarse_readings(ch):
+                where.setdefault(syl, []).append(j)
+        seen: set[int] = set()
+        out = []
+        forms, index = self._forms, self._index
+        for syl in where:
+            for fi in index.get(syl, ()):
+                if fi in seen:
+                    continue
+                seen.add(fi)
+                form = forms[fi]
+                missing = 0
+                for snd in form.sounds:
+                    if snd.isdisjoint(where):
+                        missing += 1
+                if missing > form.max_missing:
+                    continue
+                pos = sorted({j for x in form.all_sounds if x in where for j in where[x]})
+                window = _window(form, pos, len(text))
+                if window is not None:
+                    out.append((fi, *window))
+        return out
 
     def find(self, text: str) -> list[Hit]:
         norm = normalize(text)
@@ -181,17 +244,17 @@ class Matcher:
         if not t:
             return []
         raw: dict[tuple[int, str], list[tuple[float, int, int]]] = {}
-        for fi in self._candidates(t):
+        for fi, lo, hi in self._windows(t):
             form = self._forms[fi]
-            spans = align(form.chars, t, form.max_cost)
+            spans = align(form.chars, t[lo:hi], form.max_cost, norm.breaks[lo:hi], form.breaks)
             if spans:
                 key = (form.entry_index, form.role)
                 raw.setdefault(key, []).extend(
-                    (1.0 - cost / len(form.chars), s, e) for cost, s, e in spans)
-        for ei, entry in enumerate(self.entries):
-            for rx in entry.patterns:
-                for mo in rx.finditer(t):
-                    raw.setdefault((ei, "phrase"), []).append((1.0, mo.start(), mo.end()))
+                    (1.0 - cost / len(form.chars), s + lo, e + lo) for cost, s, e in spans)
+        sounds = sound_text(t)
+        for ei, regexes in self._patterns.items():
+            for s, e in _regex_spans(regexes, t, sounds):
+                raw.setdefault((ei, "phrase"), []).append((1.0, s, e))
 
         hits: list[Hit] = []
         for (ei, role), spans in raw.items():
@@ -200,7 +263,7 @@ class Matcher:
             for score, s, e in _best_disjoint(spans):
                 if entry.standalone and not _stands_alone(norm, s, e, exact=(score == 1.0)):
                     continue
-                if entry.kind == "brush_off" and self._excepted(ei, norm, s, e):
+                if self._excepted(ei, norm, sounds, s, e):
                     continue
                 a, b = norm.span_to_original(s, e)
                 hits.append(Hit(kind, entry, text[a:b], a, b, round(score, 3)))
@@ -212,18 +275,55 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
-    def _excepted(self, ei: int, norm: Normalized, s: int, e: int) -> bool:
-        entry = self.entries[ei]
+    def _excepted(self, ei: int, norm: Normalized, sounds: str, s: int, e: int) -> bool:
         t = norm.chars
-        for rx in entry.exception_patterns:
-            for mo in rx.finditer(t):
-                if mo.start() < e and s < mo.end():
-                    return True
+        for xs, xe in _regex_spans(self._exception_patterns[ei], t, sounds):
+            if xs < e and s < xe:
+                return True
         for form in self._exceptions[ei]:
-            for _, xs, xe in align(form.chars, t, form.max_cost):
+            for _, xs, xe in align(form.chars, t, form.max_cost, norm.breaks, form.breaks):
                 if xs < e and s < xe:
                     return True
         return False
+
+
+def _with_sound(regexes: tuple[re.Pattern, ...]) -> list[tuple[re.Pattern, re.Pattern]]:
+    return [(rx, re.compile(sound_text(rx.pattern), rx.flags)) for rx in regexes]
+
+
+def _regex_spans(regexes: list[tuple[re.Pattern, re.Pattern]], text: str, sounds: str):
+    """Spans matched by each regex on the text or, failing that, on its sound form."""
+    for rx, rx_sound in regexes:
+        found = False
+        for mo in rx.finditer(text):
+            found = True
+            yield mo.start(), mo.end()
+        if not found:
+            for mo in rx_sound.finditer(sounds):
+                yield mo.start(), mo.end()
+
+
+def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
+    """The stretch of text where ``form`` could match, or None where it cannot.
+
+    ``pos`` lists the text positions whose sound occurs in the form.  A match pairs at least
+    ``len - max_missing`` of the form's characters with such positions, all within
+    ``max_span`` characters; the alignment only runs there.
+    """
+    need = len(form.chars) - form.max_missing
+    lo = hi = -1
+    k = 0
+    for i, p in enumerate(pos):
+        while p - pos[k] >= form.max_span:
+            k += 1
+        if i - k + 1 >= need:
+            if lo < 0:
+                lo = pos[k]
+            hi = p
+    if lo < 0:
+        return None
+    slack = form.max_missing
+    return max(0, lo - slack), min(n, hi + 1 + slack)
 
 
 def _best_disjoint(spans: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
@@ -237,18 +337,21 @@ def _best_disjoint(spans: list[tuple[float, int, int]]) -> list[tuple[float, int
 def _stands_alone(norm: Normalized, s: int, e: int, *, exact: bool) -> bool:
     """An interjection counts at the start of a clause and followed by a pause.
 
-    Exact characters may also be followed directly by speech when jieba keeps them as a word
-    of their own (喂后面那个过来); a sound-alike (为) must be followed by punctuation or end.
+    A sound-alike (为 for 喂) needs clause punctuation (or the text's edge) on both sides.
+    The exact character may also sit between spaces (ASR output), or run straight into the
+    next words where jieba keeps it a word of its own (喂后面那个过来).
     """
     text = norm.original
     a, b = norm.span_to_original(s, e)
-    if a > 0 and fold_char(text[a - 1]) != "":
+    before = text[:a].rstrip()
+    if before and before[-1] not in CLAUSE_MARKS and not (exact and text[a - 1].isspace()):
         return False
-    if b >= len(text) or fold_char(text[b]) == "":
+    after = text[b:].lstrip()
+    if not after or after[0] in CLAUSE_MARKS:
         return True
     if not exact:
         return False
-    return _word_ends_at(text, a, b)
+    return text[b].isspace() or _word_ends_at(text, a, b)
 
 
 def _word_ends_at(text: str, a: int, b: int) -> bool:

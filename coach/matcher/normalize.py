@@ -4,7 +4,7 @@ ASR text arrives noisy: traditional characters, full-width forms, punctuation or
 spaces between words.  :func:`normalize` keeps letters and digits only (NFKC, lower-case,
 traditional -> simplified, character by character so positions stay aligned) and
 remembers, for every kept character, where it stood in the original text.  Each kept
-character also carries its toneless pinyin readings (all of them, for 多音字) and a
+character also carries its toneless pinyin (the everyday reading) and a
 coarser "accent" form (zh/z, ch/c, sh/s, n/l, -ng/-n merged) so that homophone slips
 such as 管→关 or 喂→为 can be recognised.
 """
@@ -41,14 +41,34 @@ def is_han(ch: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def readings(ch: str) -> frozenset[str]:
-    """Toneless pinyin readings of one normalised character (the char itself if none)."""
+    """Toneless pinyin of one normalised character (the char itself if it has none).
+
+    Only the everyday reading: rare readings (机 also reads "wei" in old dictionaries) would
+    make unrelated characters sound alike.
+    """
     if ch in _DIGIT_READINGS:
         return frozenset((_DIGIT_READINGS[ch],))
     if not is_han(ch):
         return frozenset((ch,))
-    got = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="default")
+    got = pinyin(ch, style=Style.NORMAL, heteronym=False, errors="default")
     syl = {s for group in got for s in group if s}
     return frozenset(syl or (ch,))
+
+
+_SOUND_REPS: dict[str, str] = {}
+
+
+@lru_cache(maxsize=65536)
+def sound_char(ch: str) -> str:
+    """One fixed character per toneless syllable, so that homophones become equal (管, 关 -> same)."""
+    if not is_han(ch):
+        return ch
+    return _SOUND_REPS.setdefault(min(readings(ch)), ch)
+
+
+def sound_text(chars: str) -> str:
+    """``chars`` with every character replaced by its syllable's representative (same length)."""
+    return "".join(map(sound_char, chars))
 
 
 def _coarse_syllable(s: str) -> str:
@@ -69,13 +89,20 @@ def coarse_readings(ch: str) -> frozenset[str]:
     return frozenset(_coarse_syllable(s) for s in readings(ch))
 
 
+# Clause punctuation: a phrase rarely runs across it (您别急，什么… is not 急什么).  Spaces are
+# not clause marks: ASR puts them between words.
+CLAUSE_MARKS = frozenset("，。！？；：、,.!?;:…—\n")
+
+
 @dataclass(frozen=True)
 class Normalized:
-    """Normalised text plus, per kept character, its index in the original text."""
+    """Normalised text plus, per kept character, its index in the original text and whether
+    clause punctuation stood right before it."""
 
     original: str
     chars: str
     index: tuple[int, ...]
+    breaks: tuple[bool, ...] = ()
 
     def span_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open span of normalised chars to a half-open span of the original."""
@@ -91,12 +118,24 @@ class Normalized:
 def normalize(text: str) -> Normalized:
     chars: list[str] = []
     index: list[int] = []
+    breaks: list[bool] = []
+    pending = False
     for i, ch in enumerate(text):
         folded = fold_char(ch)
+        if not folded:
+            pending = pending or ch in CLAUSE_MARKS
+            continue
         for c in folded:
             chars.append(c)
             index.append(i)
-    return Normalized(original=text, chars="".join(chars), index=tuple(index))
+            breaks.append(pending and len(chars) > 1)
+            pending = False
+    return Normalized(original=text, chars="".join(chars), index=tuple(index), breaks=tuple(breaks))
+
+
+def phrase_breaks(text: str) -> tuple[bool, ...]:
+    """Where a phrasebook wording itself has clause punctuation (谢谢您，欢迎您…)."""
+    return normalize(text).breaks
 
 
 def normalize_phrase(text: str) -> str:

@@ -216,7 +216,8 @@ def _entry_id(d: dict, ctx: _Ctx, label: str, seen: dict[str, str]) -> str:
     return eid
 
 
-_COURTESY_KEYS = {"id", "stage", "phrase", "variants", "patterns", "near_misses"}
+_COURTESY_KEYS = {"id", "stage", "phrase", "variants", "patterns", "near_misses", "exceptions",
+                  "exception_patterns"}
 _BRUSH_KEYS = {"id", "phrase", "variants", "patterns", "severity", "suggestions", "exceptions",
                "exception_patterns", "standalone", "refers", "note"}
 
@@ -234,6 +235,8 @@ def _courtesy(d: dict, ctx: _Ctx, seen: dict[str, str]) -> Entry:
         variants=_strs(d, "variants", ctx, label),
         patterns=_regexes(d, "patterns", ctx, label),
         near_misses=_strs(d, "near_misses", ctx, label),
+        exceptions=_strs(d, "exceptions", ctx, label),
+        exception_patterns=_regexes(d, "exception_patterns", ctx, label),
         source=ctx.name,
     )
 

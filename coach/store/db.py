@@ -505,3 +505,17 @@ class Store:
 
 def since_days(days: int) -> float:
     return (datetime.now() - timedelta(days=days)).timestamp()
+
+
+# --------------------------------------------------------------------------- command line
+
+def add_db_argument(parser) -> None:
+    """``--db PATH`` on a sub-command.  SUPPRESS keeps a global ``coach --db PATH`` (same dest) intact."""
+    import argparse
+
+    parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                        help="会话数据库文件（默认：环境变量 COACH_DB 或用户数据目录下的 coach.db）")
+
+
+def store_from_args(args) -> Store:
+    return Store(getattr(args, "db", None))

@@ -1,0 +1,329 @@
+"""Batch review: analyse a folder of recordings, resumably, in parallel, into the store.
+
+    run_batch(["recordings/"], recursive=True, jobs=2, scheduler=None, db=None,
+              out="coach-review", engine="auto", clerk_channel=None)
+
+* Every file is identified by the SHA-256 of its content; a file whose hash the store already
+  holds (finished) is skipped, so an interrupted or repeated run only does what is left.
+* ``jobs`` > 1 runs ``jobs`` worker processes on this machine (spawned, one speech model each);
+  ``scheduler="tcp://host:8786"`` sends the same per-file function to an existing Dask cluster
+  (the workers need coach and the speech model installed; the audio is shipped to them, so
+  they need not see this machine's files).
+* Results are written to the store by this process only, as each file finishes; then an index
+  report (HTML, Markdown, CSV) and one HTML report per file go to ``out``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from coach.errors import CoachError, InputError
+
+AUDIO_SUFFIXES = frozenset({
+    ".wav", ".wave", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".amr", ".webm",
+    ".mp4", ".m4v", ".mov", ".mkv", ".3gp", ".aiff", ".aif",
+})
+
+
+@dataclass
+class FileJob:
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class FileOutcome:
+    """What one worker sends back for one file."""
+
+    path: str
+    sha256: str
+    result: Any = None            # coach.schema.Result
+    error: str | None = None
+    seconds: float = 0.0          # wall time spent on the file
+    worker: str = ""              # host:pid that did it
+
+
+@dataclass
+class BatchSummary:
+    entries: list = field(default_factory=list)        # coach.report.common.IndexEntry, one per file
+    analysed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    audio_s: float = 0.0          # audio analysed in this run
+    wall_s: float = 0.0
+    index_html: Path | None = None
+    index_md: Path | None = None
+    index_csv: Path | None = None
+    workers: set[str] = field(default_factory=set)
+
+    @property
+    def speed(self) -> float | None:
+        """Audio seconds analysed per wall second (× real time)."""
+        return self.audio_s / self.wall_s if self.wall_s > 0 and self.audio_s > 0 else None
+
+
+# --------------------------------------------------------------------------- discovery
+
+def discover(paths: Iterable[str | os.PathLike], *, recursive: bool = False,
+             exclude: Iterable[Path] = ()) -> list[Path]:
+    """Audio files named directly, or found in the given folders (by suffix), sorted and unique."""
+    skip = [p.resolve() for p in exclude]
+    found: dict[Path, None] = {}
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_file():
+            found[p] = None
+        elif p.is_dir():
+            it = p.rglob("*") if recursive else p.glob("*")
+            for f in sorted(it):
+                if not f.is_file() or f.suffix.lower() not in AUDIO_SUFFIXES:
+                    continue
+                if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                r = f.resolve()
+                if any(r.is_relative_to(s) for s in skip):
+                    continue
+                found[f] = None
+        else:
+            raise InputError(f"{p}: 文件或目录不存在 / no such file or directory")
+    return list(found)
+
+
+def hash_file(path: Path) -> str:
+    from coach.store import file_sha256
+
+    return file_sha256(path)
+
+
+# --------------------------------------------------------------------------- the per-file work
+
+_EVALUATORS: dict[str | None, Any] = {}
+
+
+def _evaluator(phrasebook: str | None):
+    if phrasebook not in _EVALUATORS:
+        from coach.rules.phrasebook import load_phrasebook
+        from coach.session.evaluate import Evaluator
+
+        _EVALUATORS[phrasebook] = Evaluator(load_phrasebook(phrasebook)) if phrasebook else Evaluator.default()
+    return _EVALUATORS[phrasebook]
+
+
+def analyze_one(path: str, sha256: str, *, engine: str = "auto", clerk_channel: str | int | None = None,
+                phrasebook: str | None = None, data: bytes | None = None) -> FileOutcome:
+    """Analyse one recording (in a worker process or on a Dask worker).  ``data``: the file's
+    bytes, when the worker cannot read ``path`` itself.  Never raises: errors come back as text."""
+    from coach.session.pipeline import analyze_file
+
+    t0 = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    tmp = None
+    try:
+        source = path
+        if data is not None:
+            fd, tmp = tempfile.mkstemp(prefix="coach-", suffix=Path(path).suffix or ".audio")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            source = tmp
+        result = analyze_file(source, engine=engine, clerk_channel=clerk_channel, evaluator=_evaluator(phrasebook))
+        result.file = path
+        return FileOutcome(path, sha256, result=result, seconds=time.perf_counter() - t0, worker=worker)
+    except CoachError as exc:
+        return FileOutcome(path, sha256, error=exc.message, seconds=time.perf_counter() - t0, worker=worker)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+        return FileOutcome(path, sha256, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0,
+                           worker=worker)
+    finally:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _init_worker(threads: int) -> None:
+    """Worker process start-up: share the CPU fairly between the workers."""
+    for var in ("OMP_NUM_THREADS", "COACH_ASR_THREADS"):
+        os.environ[var] = str(threads)
+
+
+# --------------------------------------------------------------------------- executors
+
+Submit = Callable[[FileJob], Any]
+
+
+def _run_local(jobs: list[FileJob], n: int, kwargs: dict) -> Iterator[FileOutcome]:
+    if n <= 1:
+        for job in jobs:
+            yield analyze_one(str(job.path), job.sha256, **kwargs)
+        return
+    import multiprocessing
+
+    threads = max(1, (os.cpu_count() or 1) // n)
+    # spawn, not fork: the parent runs threads (progress display), forking them is unsafe.
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(threads,)) as pool:
+        pending: set[Future] = {pool.submit(analyze_one, str(j.path), j.sha256, **kwargs) for j in jobs}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+
+
+def _run_dask(jobs: list[FileJob], scheduler: str, kwargs: dict) -> Iterator[FileOutcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise CoachError("使用 --scheduler 需要安装 dask[distributed]（pip install 'dask[distributed]'）"
+                         " / --scheduler needs dask[distributed]") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise CoachError(f"无法连接 Dask 调度器 {scheduler}（{exc}）/ cannot reach the Dask scheduler") from None
+    try:
+        futures = []
+        for j in jobs:
+            data = j.path.read_bytes()
+            futures.append(client.submit(analyze_one, str(j.path), j.sha256, data=data, pure=False,
+                                         key=f"coach-analyze-{j.sha256[:16]}-{time.time_ns()}", **kwargs))
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()
+
+
+# --------------------------------------------------------------------------- the batch
+
+def _progress(console):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[note]}", style="dim"), TimeElapsedColumn(), TextColumn("剩余"),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+def run_batch(paths: Sequence[str | os.PathLike] | str | os.PathLike, *, recursive: bool = False, jobs: int = 1,
+              scheduler: str | None = None, db: str | os.PathLike | None = None,
+              out: str | os.PathLike | None = None, engine: str = "auto", clerk_channel: str | int | None = None,
+              trainee: str = "", phrasebook: str | os.PathLike | None = None, rerun: bool = False,
+              reports: bool = True, console=None) -> BatchSummary:
+    """Analyse every audio file under ``paths``; see the module docstring.  Returns a summary;
+    ``summary.failed`` files are listed in the index with their error."""
+    from rich.console import Console
+
+    from coach.report import csv_export, html, markdown
+    from coach.report.common import index_entry
+    from coach.store import Store
+
+    console = console or Console(stderr=True, highlight=False)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if jobs < 1:
+        raise CoachError("--jobs 至少为 1 / --jobs must be at least 1")
+    out_dir = Path(out) if out is not None else Path("coach-review")
+    pb = str(phrasebook) if phrasebook else None
+    started = time.perf_counter()
+    summary = BatchSummary()
+
+    with Store(db) as store:
+        files = discover(paths, recursive=recursive, exclude=[out_dir, store.audio_dir])
+        if not files:
+            raise InputError(f"{', '.join(map(str, paths))}: 没有找到音频文件（支持 "
+                             f"{' '.join(sorted(s[1:] for s in AUDIO_SUFFIXES))}）"
+                             + ("" if recursive else "；子目录请加 --recursive") + " / no audio files found")
+        entries: dict[Path, Any] = {}
+        todo: list[FileJob] = []
+        first_of: dict[str, Path] = {}
+        dupes: list[tuple[Path, str]] = []
+        with _progress(console) as progress:
+            task = progress.add_task("计算文件指纹", total=len(files), note="")
+            for f in files:
+                digest = hash_file(f)
+                progress.advance(task)
+                if digest in first_of:
+                    dupes.append((f, digest))
+                    continue
+                first_of[digest] = f
+                row = None if rerun else store.find_hash(digest)
+                if row is not None:
+                    entries[f] = index_entry(str(f), "skipped", store.result(row.id), session_id=row.id)
+                else:
+                    todo.append(FileJob(f, digest, f.stat().st_size))
+            progress.update(task, note=f"待分析 {len(todo)} · 已分析过 {len(entries)}")
+
+            kwargs = {"engine": engine, "clerk_channel": clerk_channel, "phrasebook": pb}
+            where = f"Dask {scheduler}" if scheduler else f"{jobs} 个进程"
+            task = progress.add_task(f"分析录音（{where}）", total=len(todo), note="")
+            if todo:
+                runner = (_run_dask(todo, scheduler, kwargs) if scheduler
+                          else _run_local(todo, jobs, kwargs))
+                for outcome in runner:
+                    f = Path(outcome.path)
+                    summary.workers.add(outcome.worker)
+                    if outcome.error is not None:
+                        entries[f] = index_entry(str(f), "failed", error=outcome.error)
+                        summary.failed += 1
+                        progress.console.print(f"[red]✗[/red] {f}: {outcome.error}", highlight=False)
+                    else:
+                        r = outcome.result
+                        sid = store.save_result(r, kind="review", trainee=trainee, audio_sha256=outcome.sha256,
+                                                source_file=str(f.resolve()), phrasebook=pb,
+                                                model=r.extra.get("model") if r.extra else None)
+                        entries[f] = index_entry(str(f), "analysed", r, session_id=sid)
+                        summary.analysed += 1
+                        summary.audio_s += r.duration_s or 0.0
+                    elapsed = time.perf_counter() - started
+                    rt = f" · {summary.audio_s / elapsed:.1f}× 实时" if summary.audio_s else ""
+                    progress.update(task, advance=1, note=f"{f.name}{rt}")
+        for f, digest in dupes:
+            first = entries.get(first_of[digest])
+            row = store.find_hash(digest)
+            if row is not None:
+                entries[f] = index_entry(str(f), "skipped", store.result(row.id), session_id=row.id)
+            else:
+                entries[f] = index_entry(str(f), "failed", error=(first.error if first else None) or "与另一文件相同")
+        summary.skipped = sum(e.status == "skipped" for e in entries.values())
+        summary.failed = sum(e.status == "failed" for e in entries.values())
+        summary.entries = [entries[f] for f in files]
+        summary.wall_s = time.perf_counter() - started
+
+        if reports:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for e in summary.entries:
+                if e.session_id is None:
+                    continue
+                name = f"sessions/{e.session_id:06d}-{_slug(Path(e.file).stem)}.html"
+                html.write(out_dir / name, html.session_html(store.result(e.session_id), store.session(e.session_id)))
+                e.link = name
+            source = ", ".join(str(p) for p in paths)
+            summary.index_html = html.write(out_dir / "index.html", html.index_html(
+                summary.entries, source=source, db=str(store.path)))
+            summary.index_md = html.write(out_dir / "index.md", markdown.index_md(
+                summary.entries, source=source, db=str(store.path)))
+            summary.index_csv = csv_export.write_csv(out_dir / "index.csv", csv_export.index_csv(summary.entries))
+
+    speed = f"，{summary.speed:.1f}× 实时" if summary.speed else ""
+    console.print(f"完成：分析 {summary.analysed} 个，跳过 {summary.skipped} 个（此前已分析），失败 {summary.failed} 个；"
+                  f"用时 {summary.wall_s:.1f} 秒{speed}", highlight=False)
+    if summary.index_html:
+        console.print(f"报告：{summary.index_html}", highlight=False)
+    return summary
+
+
+def _slug(name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return keep[:60] or "file"
