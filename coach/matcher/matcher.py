@@ -27,6 +27,7 @@ from coach.matcher.normalize import (
     CLAUSE_MARKS,
     Normalized,
     coarse_readings,
+    fold_char,
     normalize,
     readings,
     sound_text,
@@ -351,7 +352,12 @@ def _stands_alone(norm: Normalized, s: int, e: int, *, exact: bool) -> bool:
         return True
     if not exact:
         return False
-    return text[b].isspace() or _word_ends_at(text, a, b)
+    return text[b].isspace() or _word_ends_at(_simplified(text), a, b)
+
+
+def _simplified(text: str) -> str:
+    """Traditional -> simplified character by character, punctuation kept (for jieba)."""
+    return "".join(f if len(f) == 1 else c for c, f in zip(text, map(fold_char, text)))
 
 
 def _word_ends_at(text: str, a: int, b: int) -> bool:
