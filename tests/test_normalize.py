@@ -1,4 +1,4 @@
-from coach.matcher.normalize import coarse_readings, fold_char, normalize, readings
+from coach.matcher.normalize import coarse, fold_char, normalize, sound_text, syllable
 
 
 def test_normalize_strips_punctuation_spaces_and_converts_traditional():
@@ -16,15 +16,21 @@ def test_fold_char_drops_punctuation_and_keeps_digits():
     assert fold_char("後") == "后"
 
 
-def test_readings_are_toneless_everyday_readings():
-    assert readings("管") == readings("关") == frozenset({"guan"})
-    assert "wei" in readings("喂") and "wei" in readings("为")
-    assert readings("着") == frozenset({"zhe"})   # the everyday reading only
-    assert "wei" not in readings("机")
-    assert readings("3") == frozenset({"san"})
+def test_syllables_are_toneless_everyday_readings():
+    assert syllable("管") == syllable("关") == "guan"
+    assert syllable("喂") == syllable("为") == "wei"
+    assert syllable("着") == "zhe"          # the everyday reading only
+    assert syllable("机") == "ji"           # not its rare reading "wei"
+    assert syllable("3") == "san"
 
 
-def test_coarse_readings_merge_accent_pairs():
-    assert coarse_readings("是") & coarse_readings("四")     # shi / si
-    assert coarse_readings("年") & coarse_readings("连")     # nian / lian
-    assert not coarse_readings("您") & coarse_readings("你")  # nin / ni stay apart
+def test_coarse_merges_accent_pairs():
+    assert coarse("是") == coarse("四")       # shi / si
+    assert coarse("年") == coarse("连")       # nian / lian
+    assert coarse("您") != coarse("你")       # nin / ni stay apart
+
+
+def test_sound_text_makes_homophones_equal():
+    assert sound_text("不归我管") == sound_text("不归我关")
+    assert sound_text("看不清楚") == sound_text("看不清除")
+    assert sound_text("您好") != sound_text("你好")

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from coach.matcher.normalize import (
     CLAUSE_MARKS,
     Normalized,
-    coarse_readings,
+    coarse,
     fold_char,
     normalize,
-    readings,
     sound_text,
+    syllable,
 )
 from coach.rules.phrasebook import Entry, Phrasebook
 
@@ -62,15 +61,38 @@ class Hit:
         return self.entry.suggestion if self.kind == "brush_off" else None
 
 
-@lru_cache(maxsize=262144)
+class _CostRow(dict):
+    """Substitution costs of one phrase character against any text character (memoised)."""
+
+    def __init__(self, ch: str):
+        super().__init__()
+        self.ch = ch
+
+    def __missing__(self, other: str) -> float:
+        a = self.ch
+        if a == other:
+            cost = 0.0
+        elif syllable(a) == syllable(other):
+            cost = HOMOPHONE
+        elif coarse(a) == coarse(other):
+            cost = NEAR_HOMOPHONE
+        else:
+            cost = SUBSTITUTE
+        self[other] = cost
+        return cost
+
+
+class _CostRows(dict):
+    def __missing__(self, ch: str) -> _CostRow:
+        row = self[ch] = _CostRow(ch)
+        return row
+
+
+_COSTS = _CostRows()
+
+
 def _sub_cost(a: str, b: str) -> float:
-    if a == b:
-        return 0.0
-    if readings(a) & readings(b):
-        return HOMOPHONE
-    if coarse_readings(a) & coarse_readings(b):
-        return NEAR_HOMOPHONE
-    return SUBSTITUTE
+    return _COSTS[a][b]
 
 
 def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...] = (),
@@ -93,7 +115,7 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
     prev = [0.0] * (n + 1)            # free start anywhere in the text
     prev_start = list(range(n + 1))
     for i in range(1, m + 1):
-        pc = pattern[i - 1]
+        costs = _COSTS[pattern[i - 1]]
         inner = i < m
         cross_diag = CROSS_CLAUSE if i > 1 and not pb[i - 1] else 0.0
         cross_ins = CROSS_CLAUSE if inner and not pb[i] else 0.0
@@ -102,7 +124,7 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
         best_row = cur[0]
         for j in range(1, n + 1):
             brk = tb[j - 1]
-            c = prev[j - 1] + _sub_cost(pc, text[j - 1]) + (cross_diag if brk else 0.0)
+            c = prev[j - 1] + costs[text[j - 1]] + (cross_diag if brk else 0.0)
             s = prev_start[j - 1]
             d = prev[j] + DELETE
             if d < c:
@@ -131,12 +153,12 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
 
 # Everyday characters: their syllables occur in almost any sentence, so they make poor anchors
 # for the index (a form indexed under "shi" would be aligned against nearly every utterance).
-_EVERYDAY = frozenset().union(*(coarse_readings(c) for c in (
+_EVERYDAY = frozenset(coarse(c) for c in (
     "的一是不了人我在有他这中大来上个到说们为和你地出道也时得就那要下以会着去过家对可里后小"
     "么多天能好都然没于起还发成事只作当想看无开手用主行方又如前所本见经头面同已从动两长知样现"
     "分但身些与意进把法此实回理点月明其种声全工己话儿者向情正定问力给等几很最间新什打便位因被"
     "走四第门相次再真听气少关先五太万别处才场书比住通目报立马张难数件安表车白应路叫常提感何更"
-    "反合放做系或及今各任至记边直服请办您就吗吧呢啊")))
+    "反合放做系或及今各任至记边直服请办您就吗吧呢啊"))
 
 
 @dataclass(frozen=True)
@@ -149,7 +171,7 @@ class _Form:
     breaks: tuple[bool, ...]
     max_cost: float
     max_missing: int                       # positions whose sound may be absent from the text
-    sounds: tuple[frozenset[str], ...]     # accent-tolerant syllables per position
+    sounds: tuple[str, ...]                # accent-tolerant syllable per position
     all_sounds: frozenset[str]
     max_span: int                          # longest stretch of text a match can cover
 
@@ -166,6 +188,10 @@ class Matcher:
             forms += [self._make_form(ei, "near_miss", w) for w in entry.near_misses]
         self._forms: list[_Form] = [f for f in forms if f]
         self._index = self._build_index(self._forms)
+        self._index_keys = frozenset(self._index)
+        # Largest gap between adjacent characters of a pair-indexed form (its affordable insertions).
+        self._max_gap = 1 + max((f.max_span - len(f.chars) for f in self._forms
+                                 if f.max_missing == 0 and len(f.chars) >= 2), default=0)
         # Regexes run on the text and on its sound form, so a homophone slip inside a pattern
         # (请您到3号窗扣办理, 看不清除) does not defeat it.
         self._patterns = {ei: _with_sound(e.patterns) for ei, e in enumerate(self.entries) if e.patterns}
@@ -188,53 +214,67 @@ class Matcher:
         max_cost = (1.0 - self.threshold) * len(norm.chars) + 1e-9
         # A position whose sound is absent costs at least a deletion or a substitution.
         max_missing = int(max_cost // min(DELETE, SUBSTITUTE))
-        sounds = tuple(coarse_readings(c) for c in norm.chars)
+        sounds = tuple(coarse(c) for c in norm.chars)
         max_span = len(norm.chars) + int(max_cost // INSERT)
         return _Form(ei, role, norm.chars, norm.breaks, max_cost, max_missing, sounds,
-                     frozenset().union(*sounds), max_span)
+                     frozenset(sounds), max_span)
 
     @staticmethod
-    def _build_index(forms: list[_Form]) -> dict[str, list[int]]:
-        """Index each form under its ``max_missing + 1`` rarest positions: a match keeps at
-        least one of them, so the text's sounds find every form that could match it."""
+    def _build_index(forms: list[_Form]) -> dict:
+        """Index every form so that the text's sounds find each form that could match it.
+
+        A form that allows no missing character is indexed under its rarest pair of adjacent
+        sounds: a match keeps both, at most ``max_gap`` characters apart (the insertions it can
+        afford).  Other forms are indexed under their ``max_missing + 1`` rarest sounds, of
+        which a match keeps at least one.  Keys are a syllable or a (syllable, syllable) pair.
+        """
         freq: dict[str, int] = {}
         for form in forms:
-            for snd in form.sounds:
-                for syl in snd:
-                    freq[syl] = freq.get(syl, 0) + 1
-        index: dict[str, list[int]] = {}
+            for syl in form.sounds:
+                freq[syl] = freq.get(syl, 0) + 1
+
+        def rarity(syl: str) -> tuple:
+            return (syl in _EVERYDAY, freq[syl])
+
+        index: dict = {}
         for fi, form in enumerate(forms):
-            rarity = sorted(range(len(form.sounds)), key=lambda p: (
-                bool(form.sounds[p] & _EVERYDAY), sum(freq[x] for x in form.sounds[p]), p))
-            for pos in rarity[: form.max_missing + 1]:
-                for syl in form.sounds[pos]:
-                    index.setdefault(syl, []).append(fi)
+            m = len(form.sounds)
+            if form.max_missing == 0 and m >= 2:
+                p = min(range(m - 1), key=lambda k: (rarity(form.sounds[k]), rarity(form.sounds[k + 1]), k))
+                index.setdefault((form.sounds[p], form.sounds[p + 1]), []).append(fi)
+                continue
+            order = sorted(range(m), key=lambda k: (rarity(form.sounds[k]), k))
+            for k in order[: form.max_missing + 1]:
+                index.setdefault(form.sounds[k], []).append(fi)
         return index
 
     # -- matching
     def _windows(self, text: str) -> list[tuple[int, int, int]]:
         """(form, lo, hi) for every form that could match, with the stretch of text to align."""
+        sounds = list(map(coarse, text))
         where: dict[str, list[int]] = {}
-        for j, ch in enumerate(text):
-            for syl in coarse_readings(ch):
-                where.setdefault(syl, []).append(j)
+        for j, syl in enumerate(sounds):
+            where.setdefault(syl, []).append(j)
+        present = set(where)
+        keys: set = set(present)
+        for g in range(1, self._max_gap + 1):
+            keys.update(zip(sounds, sounds[g:]))
         seen: set[int] = set()
         out = []
-        forms, index = self._forms, self._index
-        for syl in where:
-            for fi in index.get(syl, ()):
+        forms, index, n = self._forms, self._index, len(text)
+        for key in keys & self._index_keys:
+            for fi in index[key]:
                 if fi in seen:
                     continue
                 seen.add(fi)
                 form = forms[fi]
-                missing = 0
-                for snd in form.sounds:
-                    if snd.isdisjoint(where):
-                        missing += 1
-                if missing > form.max_missing:
+                if form.max_missing == 0:
+                    if not form.all_sounds <= present:
+                        continue
+                elif sum(x not in where for x in form.sounds) > form.max_missing:
                     continue
-                pos = sorted({j for x in form.all_sounds if x in where for j in where[x]})
-                window = _window(form, pos, len(text))
+                pos = sorted(j for x in form.all_sounds if x in where for j in where[x])
+                window = _window(form, pos, n)
                 if window is not None:
                     out.append((fi, *window))
         return out

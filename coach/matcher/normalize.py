@@ -4,9 +4,9 @@ ASR text arrives noisy: traditional characters, full-width forms, punctuation or
 spaces between words.  :func:`normalize` keeps letters and digits only (NFKC, lower-case,
 traditional -> simplified, character by character so positions stay aligned) and
 remembers, for every kept character, where it stood in the original text.  Each kept
-character also carries its toneless pinyin (the everyday reading) and a
-coarser "accent" form (zh/z, ch/c, sh/s, n/l, -ng/-n merged) so that homophone slips
-such as 管→关 or 喂→为 can be recognised.
+character also has a toneless pinyin syllable (:func:`syllable`, the everyday reading) and
+a coarser "accent" form (:func:`coarse`: zh/z, ch/c, sh/s, n/l, -ng/-n merged) so that
+homophone slips such as 管→关 or 喂→为 can be recognised.
 """
 
 from __future__ import annotations
@@ -40,19 +40,18 @@ def is_han(ch: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def readings(ch: str) -> frozenset[str]:
-    """Toneless pinyin of one normalised character (the char itself if it has none).
+def syllable(ch: str) -> str:
+    """Toneless pinyin of one normalised character (the character itself if it has none).
 
     Only the everyday reading: rare readings (机 also reads "wei" in old dictionaries) would
     make unrelated characters sound alike.
     """
     if ch in _DIGIT_READINGS:
-        return frozenset((_DIGIT_READINGS[ch],))
+        return _DIGIT_READINGS[ch]
     if not is_han(ch):
-        return frozenset((ch,))
+        return ch
     got = pinyin(ch, style=Style.NORMAL, heteronym=False, errors="default")
-    syl = {s for group in got for s in group if s}
-    return frozenset(syl or (ch,))
+    return got[0][0] if got and got[0] and got[0][0] else ch
 
 
 _SOUND_REPS: dict[str, str] = {}
@@ -63,7 +62,7 @@ def sound_char(ch: str) -> str:
     """One fixed character per toneless syllable, so that homophones become equal (管, 关 -> same)."""
     if not is_han(ch):
         return ch
-    return _SOUND_REPS.setdefault(min(readings(ch)), ch)
+    return _SOUND_REPS.setdefault(syllable(ch), ch)
 
 
 def sound_text(chars: str) -> str:
@@ -71,7 +70,12 @@ def sound_text(chars: str) -> str:
     return "".join(map(sound_char, chars))
 
 
-def _coarse_syllable(s: str) -> str:
+@lru_cache(maxsize=65536)
+def coarse(ch: str) -> str:
+    """Accent-tolerant syllable: zh/z, ch/c, sh/s, n/l and -ng/-n merged (是~四, 年~连)."""
+    s = syllable(ch)
+    if not is_han(ch):
+        return s
     for hard, soft in (("zh", "z"), ("ch", "c"), ("sh", "s")):
         if s.startswith(hard):
             s = soft + s[len(hard):]
@@ -81,12 +85,6 @@ def _coarse_syllable(s: str) -> str:
     if s.endswith("ng") and len(s) > 2:
         s = s[:-1]
     return s
-
-
-@lru_cache(maxsize=65536)
-def coarse_readings(ch: str) -> frozenset[str]:
-    """Accent-tolerant readings: zh/z, ch/c, sh/s, n/l and -ng/-n merged."""
-    return frozenset(_coarse_syllable(s) for s in readings(ch))
 
 
 # Clause punctuation: a phrase rarely runs across it (您别急，什么… is not 急什么).  Spaces are
