@@ -17,6 +17,8 @@ from coach.errors import CoachError
 # One line per command module, in the order ``coach --help`` lists them.
 COMMAND_MODULES = [
     "coach.commands.check",
+    "coach.commands.app",
+    "coach.commands.analyze",
     "coach.commands.history",
     "coach.commands.report",
     "coach.commands.batch_cmd",

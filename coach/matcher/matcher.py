@@ -390,9 +390,20 @@ def _stands_alone(norm: Normalized, s: int, e: int, *, exact: bool) -> bool:
     after = text[b:].lstrip()
     if not after or after[0] in CLAUSE_MARKS:
         return True
-    if not exact:
+    if exact and text[b].isspace():
+        return True
+    if not exact and (before or not _simplified(after).startswith(_CALLED_AFTER_INTERJECTION)):
         return False
-    return text[b].isspace() or _word_ends_at(_simplified(text), a, b)
+    # Run straight into the next words: only where jieba keeps it a word of its own.  A
+    # sound-alike must also open the utterance and be followed by a typical call
+    # (为后面那个过来 is 喂; 为您办理, 爱办不办 are not).
+    return _word_ends_at(_simplified(text), a, b)
+
+
+# How a rude call goes on after 喂/哎 (后面那个，过来): where a sound-alike (为, 爱) runs
+# straight into one of these, it is taken for the interjection.
+_CALLED_AFTER_INTERJECTION = ("后面", "前面", "那个", "这个", "那边", "这边", "过来", "下一个", "下一位",
+                              "排队", "站住", "等等", "干什么", "干嘛", "别")
 
 
 def _simplified(text: str) -> str:
