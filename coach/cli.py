@@ -23,6 +23,9 @@ COMMAND_MODULES = [
     "coach.commands.report",
     "coach.commands.batch_cmd",
     "coach.commands.phrasebook_cmd",
+    "coach.commands.transcribe",
+    "coach.commands.models",
+    "coach.commands.devices",
 ]
 
 

@@ -4,6 +4,7 @@
     run.start_turn(now=0.0)                 # the citizen's line of turn 1 is shown
     run.add(Utterance(0.5, 2.0, "clerk", "您好，请问您要办什么业务"))
     run.current.complete                     # every expected courtesy of the turn said?
+    run.current.ready                        # complete, or nothing expected and the clerk answered
     run.advance(now=3.0)                     # on to turn 2 (None once past the last turn)
     card = run.finish()                      # said / missed / brush-offs with what to say instead
 
@@ -51,6 +52,7 @@ class CheckItem:
     example: str                # a phrase that satisfies it
     ids: frozenset[str]         # courtesy ids that tick it
     said: Finding | None = None
+    title: str = ""             # the stage's name ("问候"), or the phrase for a courtesy id
 
     @property
     def done(self) -> bool:
@@ -72,6 +74,11 @@ class TurnState:
         return all(i.done for i in self.items)
 
     @property
+    def ready(self) -> bool:
+        """Time to move on: every expected courtesy said, or (nothing expected) the clerk has answered."""
+        return self.complete if self.items else bool(self.utterances)
+
+    @property
     def brush_offs(self) -> list[Finding]:
         return [f for f in self.findings if f.type == "brush_off"]
 
@@ -81,10 +88,11 @@ def check_item(pb: Phrasebook, key: str) -> CheckItem:
     phrases = [c.phrase for c in pb.courtesies if c.id in ids]
     example = phrases[0] if phrases else key
     if key in STAGES:
-        label = f"{STAGE_LABEL[key]}（{example}）" if STAGE_LABEL[key] != example else example
+        title = STAGE_LABEL[key]
+        label = f"{title}（{example}）" if title != example else example
     else:
-        label = example
-    return CheckItem(key=key, label=label, example=example, ids=ids)
+        title = label = example
+    return CheckItem(key=key, label=label, example=example, ids=ids, title=title)
 
 
 @dataclass
@@ -97,7 +105,13 @@ class ScoreCard:
     missed: list[Finding]                # rule ``missed_expected``
     brush_offs: list[Finding]            # each with its ``suggestion`` (say instead)
     other: list[Finding]                 # near misses and the other rules (referral, speed)
-    turns_done: int
+    turns_done: int                      # turns finished (advanced past)
+    turn_of: dict[int, int] = field(default_factory=dict)   # utterance index -> turn number
+    missed_turns: list[int] = field(default_factory=list)    # turn number of each ``missed`` item
+    turns_reached: int = 0               # turns whose citizen line was shown
+
+    def turn(self, f: Finding) -> int | None:
+        return self.turn_of.get(f.utterance) if f.utterance is not None else None
 
     @property
     def score(self) -> float:
@@ -170,16 +184,20 @@ class PracticeRun:
 
     # ------------------------------------------------------------------ end
     def missed(self) -> list[Finding]:
+        """A ``missed_expected`` finding for every checklist item not (yet) said."""
+        return [f for _, f in self._missed()]
+
+    def _missed(self) -> list[tuple[int, Finding]]:
         out = []
         for t in self.turns:
             for item in t.items:
                 if item.done:
                     continue
                 hint = t.turn.hint or f"本轮应说“{item.example}”"
-                out.append(Finding(
+                out.append((t.number, Finding(
                     type="structure", rule="missed_expected", phrase=item.example, heard=None,
                     start=t.started_at, end=t.started_at, speaker="clerk", severity="warning",
-                    suggestion=hint, utterance=t.citizen_index))
+                    suggestion=hint, utterance=t.citizen_index)))
         return out
 
     def finish(self, *, duration_s: float | None = None, file: str | None = None) -> ScoreCard:
@@ -189,7 +207,8 @@ class PracticeRun:
         pb = self.evaluator.phrasebook
         result = self.evaluator.evaluate(self.session.utterances, session=False, file=file,
                                          engine=self.meta.engine, duration_s=duration_s)
-        missed = self.missed()
+        missed_by_turn = self._missed()
+        missed = [f for _, f in missed_by_turn]
         result.findings = sorted(
             result.findings + missed,
             key=lambda f: (f.utterance if f.utterance is not None else 1 << 30,
@@ -198,9 +217,9 @@ class PracticeRun:
         result.breakdown["scenario"] = self.scenario.id
         result.breakdown["turns"] = len(self.turns)
         result.extra["scenario"] = self.scenario.id
-        turn_of = {}
+        turn_of: dict[int, int] = {}
         for t in self.turns:
-            for i in t.utterances:
+            for i in t.utterances + ([t.citizen_index] if t.citizen_index is not None else []):
                 turn_of[i] = t.number
         said = [(turn_of.get(f.utterance, 0), f.phrase or "") for f in result.findings
                 if f.type == "courtesy" and f.rule != "near_miss"]
@@ -209,7 +228,9 @@ class PracticeRun:
             brush_offs=[f for f in result.findings if f.type == "brush_off"],
             other=[f for f in result.findings
                    if (f.type == "structure" and f.rule != "missed_expected") or f.rule == "near_miss"],
-            turns_done=min(self.index, len(self.turns)),
+            turns_done=min(self.index, len(self.turns)), turn_of=turn_of,
+            missed_turns=[n for n, _ in missed_by_turn],
+            turns_reached=sum(1 for t in self.turns if t.citizen_index is not None),
         )
         self.index = len(self.turns)
         self._finished = card

@@ -1,0 +1,70 @@
+"""Where the app gets its audio source and speech engine (coach.audio / coach.asr)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from coach.session.evaluate import Evaluator
+from coach.tui.settings import Settings
+
+
+def open_source(input_file: str | None, device: Any = None) -> Any:
+    """A file played at real-time pace, or the microphone."""
+    from coach.audio.sources import FileSource, MicSource
+    if input_file:
+        return FileSource(input_file, realtime=True, channel="mix")
+    return MicSource(device=device)
+
+
+def open_engine(settings: Settings, *, live: bool = True, hotwords: Sequence[str] = ()) -> Any:
+    """The engine chosen in the settings (auto: Vosk for live when installed, else Whisper),
+    biased toward ``hotwords`` (the phrasebook's courtesies)."""
+    from coach.asr.factory import open_engine as _open
+    return _open(settings.engine, live=live, model=settings.model or None, hotwords=tuple(hotwords))
+
+
+def quick_hotwords(phrasebook: str | None) -> tuple[str, ...]:
+    """``coach.session.pipeline.hotwords`` read straight from courtesies.toml (no full load),
+    so the engine can load while the phrasebook is still being compiled."""
+    import sys
+    from pathlib import Path
+
+    from coach.rules.phrasebook import default_dir
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        root = Path(phrasebook) if phrasebook else default_dir()
+        data = tomllib.loads((root / "courtesies.toml").read_text(encoding="utf-8"))
+        return tuple(c["phrase"] for c in data.get("courtesy", [])
+                     if isinstance(c, dict) and isinstance(c.get("phrase"), str) and "X" not in c["phrase"])
+    except (OSError, ValueError):
+        return ()
+
+
+def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Evaluator, *,
+                 progress: Callable[..., Any] | None = None,
+                 cancelled: Callable[[], bool] = lambda: False):
+    """Transcribe and judge a whole recording (the review screen's worker): as
+    ``coach.session.pipeline.analyze_file`` for a mono mix, with progress, and stoppable between
+    utterances (None when cancelled) so leaving the screen never waits for a long file."""
+    from coach.audio.decode import decode, probe
+
+    info = probe(path)
+    if progress:
+        progress("正在加载语音模型…")
+    engine = engine_factory(False)
+    if progress:
+        progress("正在转写和分析录音…", 0.0)
+    utterances = []
+    for u in engine.transcribe(decode(path, channels="mix"), speaker="unknown"):
+        if cancelled():
+            return None
+        utterances.append(u)
+        if progress and info.duration and u.end is not None:
+            progress(f"正在转写和分析录音… 已听到 {len(utterances)} 句", min(1.0, u.end / info.duration))
+    if cancelled():
+        return None
+    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
+                              duration_s=round(info.duration, 3) if info.duration else None)

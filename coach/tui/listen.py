@@ -1,0 +1,212 @@
+"""Audio source → speech engine, run inside a worker thread; results go out as messages.
+
+The screens start a :class:`Listener` from a ``@work(thread=True)`` worker and give it the
+screen's ``post_message`` (thread-safe).  The listener never touches a widget.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from coach.errors import CoachError
+from coach.tui.messages import (AudioLevel, EngineReady, FinalUtterance, ListenDone, ListenError,
+                                PartialText)
+
+SAMPLE_RATE = 16000
+LEVEL_INTERVAL_S = 0.1   # the meter's refresh (level messages also coalesce in the queue)
+Post = Callable[[Any], Any]
+
+
+def dbfs(block: np.ndarray) -> float:
+    if block.size == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
+    return 20 * math.log10(rms) if rms > 1e-6 else -120.0
+
+
+class Tap:
+    """Wraps an audio source: measures each block, hands it to the session's sink, can pause.
+
+    Paused, a file stops advancing (so it resumes where it was); a microphone keeps being read
+    and the engine gets silence instead (nothing said while paused is transcribed).
+    """
+
+    def __init__(self, source, *, on_block: Callable[[np.ndarray], None] | None = None,
+                 post: Post | None = None, is_file: bool = False):
+        self.source = source
+        self.on_block = on_block
+        self.post = post
+        self.is_file = is_file
+        self.samples = 0
+        self.stopped = threading.Event()
+        self.resumed = threading.Event()
+        self.resumed.set()
+        self._last_post = 0.0
+        self._lock = threading.Lock()   # no block reaches the sink after stop() returns
+
+    def __getattr__(self, name):  # sample_rate, stop() … of the wrapped source
+        return getattr(self.source, name)
+
+    @property
+    def at(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    @property
+    def paused(self) -> bool:
+        return not self.resumed.is_set()
+
+    def pause(self) -> None:
+        self.resumed.clear()
+
+    def resume(self) -> None:
+        self.resumed.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.resumed.set()
+        stop = getattr(self.source, "stop", None)
+        if stop:
+            stop()
+        with self._lock:
+            pass
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        t0 = time.monotonic()
+        paused_total = 0.0
+        realtime = self.is_file and getattr(self.source, "realtime", False)
+        for block in self.source:
+            if self.stopped.is_set():
+                break
+            if self.paused:
+                if self.is_file:
+                    since = time.monotonic()
+                    while self.paused and not self.stopped.is_set():
+                        self.resumed.wait(0.1)
+                    if self.stopped.is_set():
+                        break
+                    paused_total += time.monotonic() - since
+                else:
+                    block = np.zeros_like(block)
+            if realtime and paused_total:
+                # the file source paces by its own clock and would rush to catch up after a pause
+                delay = t0 + paused_total + self.samples / SAMPLE_RATE - time.monotonic()
+                if delay > 0 and self.stopped.wait(delay):
+                    break
+            block = np.asarray(block, dtype=np.float32)
+            if block.ndim > 1:
+                block = block.mean(axis=1) if block.shape[1] <= 2 else block.reshape(-1)
+            with self._lock:
+                if self.stopped.is_set():
+                    break
+                self.samples += len(block)
+                if self.on_block is not None:
+                    self.on_block(block)
+            now = time.monotonic()
+            if self.post is not None and now - self._last_post >= LEVEL_INTERVAL_S:
+                self._last_post = now
+                self.post(AudioLevel(-120.0 if self.paused else dbfs(block), self.at))
+            yield block
+
+
+EngineFactory = Callable[[bool], Any]          # live -> engine with .stream(source)
+SourceFactory = Callable[[str | None, Any], Any]  # (input_file, device) -> iterable of blocks
+
+
+class Listener:
+    """One listening run: open the engine, open the source, stream, report."""
+
+    def __init__(self, engine_factory: EngineFactory, source_factory: SourceFactory, *,
+                 input_file: str | None = None, device=None, live: bool = True,
+                 on_block: Callable[[np.ndarray], None] | None = None):
+        self.engine_factory = engine_factory
+        self.source_factory = source_factory
+        self.input_file = input_file
+        self.device = device
+        self.live = live
+        self.on_block = on_block
+        self.tap: Tap | None = None
+        self._stop = threading.Event()
+        self._paused = False
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.tap is not None:
+            self.tap.stop()
+
+    def pause(self) -> None:
+        self._paused = True
+        if self.tap is not None:
+            self.tap.pause()
+
+    def resume(self) -> None:
+        self._paused = False
+        if self.tap is not None:
+            self.tap.resume()
+
+    @property
+    def at(self) -> float:
+        return self.tap.at if self.tap is not None else 0.0
+
+    def run(self, post: Post, prepare: Callable[[], Callable[[np.ndarray], None] | None] | None = None) -> None:
+        """Blocking; call from a worker thread.  Every outcome is posted, nothing is raised.
+
+        ``prepare`` runs once the engine is loaded and before any audio flows; it returns the
+        per-block callback (the session's sink), so not one block escapes the recording.
+        """
+        try:
+            self._run(post, prepare)
+        except CoachError as exc:
+            post(ListenError(exc.message, exc.hint))
+        except Exception as exc:  # an unexpected failure is still shown in-app, not as a traceback
+            post(ListenError(*explain(exc)))
+        finally:
+            post(ListenDone(self.at, self._stop.is_set()))
+
+    def _run(self, post: Post, prepare) -> None:
+        engine = self.engine_factory(self.live)
+        if self._stop.is_set():
+            return
+        if prepare is not None:
+            on_block = prepare()
+            if on_block is not None:
+                self.on_block = on_block
+            if self._stop.is_set():
+                return
+        source = self.source_factory(self.input_file, self.device)
+        self.tap = Tap(source, on_block=self.on_block, post=post, is_file=self.input_file is not None)
+        if self._paused:
+            self.tap.pause()
+        if self._stop.is_set():
+            self.tap.stop()
+            return
+        post(EngineReady(getattr(engine, "name", type(engine).__name__), getattr(engine, "model", "")))
+        for event in engine.stream(self.tap):
+            if self._stop.is_set():
+                break
+            utterance = getattr(event, "utterance", None)
+            if utterance is not None:
+                post(FinalUtterance(utterance))
+            else:
+                post(PartialText(getattr(event, "text", ""), getattr(event, "start", None)))
+
+
+def explain(exc: BaseException) -> tuple[str, str | None]:
+    """A clear message and fix for errors that did not come as a CoachError."""
+    text = str(exc) or type(exc).__name__
+    low = text.lower()
+    if "portaudio" in low:
+        return ("找不到 PortAudio 音频库，无法使用麦克风：" + text,
+                "安装 PortAudio（Debian/Ubuntu：sudo apt-get install libportaudio2），或用 --input 文件 代替麦克风")
+    if isinstance(exc, (OSError,)) and ("device" in low or "audio" in low):
+        return ("无法打开音频设备：" + text, "在「设置」里选择另一个麦克风，或用 --input 文件")
+    if isinstance(exc, (FileNotFoundError,)):
+        return ("找不到文件：" + text, "检查路径是否正确")
+    return (f"出错了：{type(exc).__name__}: {text}", None)
+
+
+__all__ = ["Listener", "Tap", "dbfs", "explain"]

@@ -1,0 +1,85 @@
+"""Messages that the listening and analysis workers post to the screens (thread-safe).
+
+A worker never touches a widget: it posts one of these and the screen's handler updates
+the display on the UI thread.  Floods coalesce: a queued :class:`PartialText` or
+:class:`AudioLevel` is dropped when a newer one of the same kind is right behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from coach.schema import Result, Utterance
+
+
+@dataclass
+class AudioLevel(Message):
+    """Input level of the latest block, and how far the audio has got (session clock)."""
+
+    dbfs: float
+    at: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AudioLevel)
+
+
+@dataclass
+class PartialText(Message):
+    """The words heard so far in the utterance being spoken (replaced as it grows)."""
+
+    text: str
+    start: float | None = None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PartialText)
+
+
+@dataclass
+class FinalUtterance(Message):
+    utterance: Utterance
+
+
+@dataclass
+class EngineReady(Message):
+    """The model is loaded and audio is flowing."""
+
+    engine: str
+    model: str = ""
+
+
+@dataclass
+class ListenError(Message):
+    """A problem the user can fix (no microphone, no model, no PortAudio …)."""
+
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class ListenDone(Message):
+    """The source ended (end of file) or was stopped."""
+
+    at: float = 0.0
+    stopped: bool = False
+
+
+@dataclass
+class AnalysisProgress(Message):
+    text: str
+    fraction: float | None = None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AnalysisProgress)
+
+
+@dataclass
+class AnalysisDone(Message):
+    result: Result
+    audio: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+__all__ = ["AnalysisDone", "AnalysisProgress", "AudioLevel", "EngineReady", "FinalUtterance",
+           "ListenDone", "ListenError", "PartialText"]

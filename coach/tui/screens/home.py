@@ -1,0 +1,83 @@
+"""Home: 情景练习 · 实时自检 · 回看 · 设置."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from coach.errors import CoachError
+
+ITEMS = (
+    ("practice", "1", "情景练习", "按情景逐轮作答，对照每轮应说的文明用语，结束后看成绩单"),
+    ("live", "2", "实时自检", "边接待边听：实时标出文明用语和忌语，等待过久时提醒"),
+    ("review", "3", "回看", "打开录音或结果文件，逐条查看问题并回放"),
+    ("settings", "4", "设置", "识别引擎、模型、麦克风、规则库、学员姓名"),
+)
+
+
+def _prompt(key: str, title: str, desc: str) -> Text:
+    t = Text()
+    t.append(f" {key}  ", style="bold cyan")
+    t.append(title, style="bold")
+    t.append(f"\n    {desc}", style="dim")
+    return t
+
+
+class HomeScreen(Screen):
+    BINDINGS = [
+        Binding("1", "open('practice')", "情景练习", show=False),
+        Binding("2", "open('live')", "实时自检", show=False),
+        Binding("3", "open('review')", "回看", show=False),
+        Binding("4", "open('settings')", "设置", show=False),
+        Binding("q", "app.quit", "退出"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="home"):
+            yield Static(Text("窗口文明用语教练", style="bold") + Text("  来有迎声 · 问有答声 · 走有送声", style="dim"),
+                         id="home-title")
+            yield OptionList(*[Option(_prompt(k, t, d), id=i) for i, k, t, d in ITEMS], id="home-menu")
+            yield Static(self._status(), id="home-status")
+        yield Footer()
+
+    def _status(self) -> Text:
+        s = self.app.settings
+        t = Text()
+        t.append("学员：", style="dim")
+        t.append(s.trainee or "（未设置）")
+        t.append("   引擎：", style="dim")
+        t.append({"auto": "自动", "whisper": "Whisper", "vosk": "Vosk"}.get(s.engine, s.engine))
+        t.append("   规则库：", style="dim")
+        t.append(s.phrasebook or "内置")
+        t.append("\n↑↓ 选择 · Enter 打开 · 数字键直达 · q 退出", style="dim")
+        return t
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#home-status", Static).update(self._status())
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_open(event.option.id)
+
+    def action_open(self, what: str) -> None:
+        try:
+            if what == "practice":
+                from coach.tui.screens.practice import ScenarioPicker
+                self.app.push_screen(ScenarioPicker())
+            elif what == "live":
+                from coach.tui.screens.live import LiveScreen
+                self.app.push_screen(LiveScreen())
+            elif what == "review":
+                from coach.tui.screens.review import ReviewOpen
+                self.app.push_screen(ReviewOpen())
+            elif what == "settings":
+                from coach.tui.screens.settings import SettingsScreen
+                self.app.push_screen(SettingsScreen())
+        except CoachError as exc:
+            from coach.tui.screens.common import ErrorScreen
+            self.app.push_screen(ErrorScreen(exc.message, exc.hint))

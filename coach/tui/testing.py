@@ -1,0 +1,71 @@
+"""Stand-ins for the speech engine and the microphone, for layout tests and offline try-outs.
+
+``ScriptedEngine`` says the given lines at the given audio times, whatever the audio; with
+``SilenceSource`` the screens can be driven without a model or a sound card.  The real engine
+is tested through the same screens in ``tests/test_tui_real.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from coach.asr.base import Final, Partial
+from coach.schema import Utterance
+
+SAMPLE_RATE = 16000
+
+
+class SilenceSource:
+    """``seconds`` of quiet noise in 0.1 s blocks; ``realtime`` paces them by the clock."""
+
+    def __init__(self, seconds: float = 10.0, *, realtime: bool = False, level: float = 0.01,
+                 hold_open: bool = False):
+        self.seconds = seconds
+        self.realtime = realtime
+        self.level = level
+        self.hold_open = hold_open        # keep yielding (like a microphone) until stopped
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(0)
+        n = 0
+        t0 = time.monotonic()
+        while not self._stop.is_set():
+            if n >= self.seconds * 10 and not self.hold_open:
+                return
+            if self.realtime or n >= self.seconds * 10:
+                delay = t0 + n * 0.1 - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            n += 1
+            yield (rng.standard_normal(1600) * self.level).astype(np.float32)
+
+
+class ScriptedEngine:
+    """Yields a partial then a final for each ``(end_time, text)`` once the audio reaches it."""
+
+    name = "scripted"
+    model = "script"
+
+    def __init__(self, script: Iterable[tuple[float, str]], *, partials: bool = True):
+        self.script = list(script)
+        self.partials = partials
+
+    def stream(self, source: Iterable[np.ndarray], *, speaker: str = "unknown"):
+        pending = sorted(self.script)
+        t = 0.0
+        for block in source:
+            t += len(block) / SAMPLE_RATE
+            while pending and pending[0][0] <= t:
+                end, text = pending.pop(0)
+                start = max(0.0, end - max(1.0, len(text) * 0.2))
+                if self.partials:
+                    yield Partial(text[: max(1, len(text) // 2)], start, speaker)
+                yield Final(Utterance(round(start, 2), round(end, 2), speaker, text))
