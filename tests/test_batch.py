@@ -14,6 +14,7 @@ from distributed import LocalCluster
 from rich.console import Console
 
 from coach.batch import discover, run_batch
+from coach.cli import main
 from coach.store import Store, file_sha256
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +48,7 @@ def make_clips(dst: Path, n: int = 20) -> list[Path]:
         for k, u in enumerate([picks[0], picks[-1]][:per]):
             start = max(0.0, u["start"] - 0.3)
             end = min(start + 5.0, max(u["end"] + 0.3, start + 3.0), len(audio) / sr)
+            start = max(0.0, min(start, end - 3.0))
             sub = dst / ("a" if k == 0 else "b")
             sub.mkdir(parents=True, exist_ok=True)
             path = sub / f"{meta['id']}_{k}.wav"
@@ -105,7 +107,7 @@ def test_batch_of_20_files_with_progress_store_and_index(first_run, clips):
         assert any(r.n_brush_off for r in rows)            # the rude sessions' clips are caught
         assert any(r.n_courtesy for r in rows)
     index = (out / "report" / "index.html").read_text("utf-8")
-    assert index.count("<tr>") == 21 and "http" not in index
+    assert index.count("<tr>") == 21 and "http:" not in index and "https:" not in index
     md = (out / "report" / "index.md").read_text("utf-8")
     assert md.count(".wav") >= 20
     links = [e.link for e in summary.entries]
@@ -131,6 +133,13 @@ def test_second_run_skips_everything(first_run, clips):
     assert {e.session_id for e in summary.entries if e.status == "skipped"} == \
         {e.session_id for e in first.entries}
     assert "broken.wav" in (out / "report2" / "index.html").read_text("utf-8")
+    # the command line does the same: nothing left to do, exit 0
+    assert main(["batch", str(clips), "--recursive", "--jobs", "2", "--db", str(out / "coach.db"),
+                 "--out", str(out / "report3")]) == 0
+    assert (out / "report3" / "index.md").read_text("utf-8").count("已跳过") == 20
+    # and `coach analyze DIR` hands a folder to the same batch review
+    assert main(["analyze", str(clips), "--recursive", "--db", str(out / "coach.db"), "--out", str(out / "r4")]) == 0
+    assert (out / "r4" / "index.html").exists()
 
 
 def test_dask_cluster_gives_the_same_findings(first_run, clips, tmp_path):

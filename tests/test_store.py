@@ -297,3 +297,16 @@ def test_two_processes_migrating_a_fresh_db_at_once(tmp_path):
         assert p.returncode == 0, err
     with Store(db) as store:
         assert schema_version(store.conn) == SCHEMA_VERSION
+
+
+def test_an_unfinished_session_reads_back_with_a_provisional_score(tmp_path):
+    ev = Evaluator.default()
+    with Store(tmp_path / "u.db") as store:
+        live = LiveSession(ev, SessionMeta(kind="live", trainee="王五"), SessionWriter(store, keep_audio=False))
+        for u in LINES:
+            live.add(u)
+        sid = live.sink.session_id
+        result = store.result(sid)  # never finished: e.g. the app was closed by force
+    assert result.breakdown["provisional"] is True
+    assert 0 <= result.score < 100 and result.duration_s == 9.0
+    json.dumps(result.to_json(), allow_nan=False)

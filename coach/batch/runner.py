@@ -20,6 +20,7 @@ import socket
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -176,7 +177,12 @@ def _run_local(jobs: list[FileJob], n: int, kwargs: dict) -> Iterator[FileOutcom
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield fut.result()
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        raise CoachError("分析进程意外退出（内存不足？）；已完成的文件已保存，重新运行即可继续"
+                                         " / a worker process died; finished files are saved, run again to resume"
+                                         ) from None
         except BaseException:
             for fut in pending:
                 fut.cancel()
@@ -194,13 +200,30 @@ def _run_dask(jobs: list[FileJob], scheduler: str, kwargs: dict) -> Iterator[Fil
     except (OSError, TimeoutError) as exc:
         raise CoachError(f"无法连接 Dask 调度器 {scheduler}（{exc}）/ cannot reach the Dask scheduler") from None
     try:
-        futures = []
-        for j in jobs:
-            data = j.path.read_bytes()
-            futures.append(client.submit(analyze_one, str(j.path), j.sha256, data=data, pure=False,
-                                         key=f"coach-analyze-{j.sha256[:16]}-{time.time_ns()}", **kwargs))
-        for fut in as_completed(futures):
+        # A bounded window of files in flight: the audio is read and shipped only shortly before
+        # a worker is free for it, so memory stays small whatever the number of files.
+        window = max(2, 2 * sum(client.nthreads().values()))
+        queue = iter(jobs)
+        unreadable: list[FileOutcome] = []
+
+        def submit_next() -> Any:
+            for j in queue:
+                try:
+                    data = j.path.read_bytes()
+                except OSError as exc:
+                    unreadable.append(FileOutcome(str(j.path), j.sha256, error=f"无法读取（{exc.strerror}）"))
+                    continue
+                return client.submit(analyze_one, str(j.path), j.sha256, data=data, pure=False,
+                                     key=f"coach-analyze-{j.sha256[:16]}-{time.time_ns()}", **kwargs)
+            return None
+
+        running = as_completed([f for f in (submit_next() for _ in range(window)) if f is not None])
+        for fut in running:
             yield fut.result()
+            nxt = submit_next()
+            if nxt is not None:
+                running.add(nxt)
+        yield from unreadable
     finally:
         client.close()
 
@@ -211,9 +234,9 @@ def _progress(console):
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
-    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[note]}", style="dim"), TimeElapsedColumn(), TextColumn("剩余"),
-                    TimeRemainingColumn(), console=console, transient=False)
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=24),
+                    MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("剩余", style="dim"), TimeRemainingColumn(),
+                    TextColumn("{task.fields[note]}", style="dim"), console=console, transient=False)
 
 
 def run_batch(paths: Sequence[str | os.PathLike] | str | os.PathLike, *, recursive: bool = False, jobs: int = 1,
@@ -234,6 +257,13 @@ def run_batch(paths: Sequence[str | os.PathLike] | str | os.PathLike, *, recursi
         paths = [paths]
     if jobs < 1:
         raise CoachError("--jobs 至少为 1 / --jobs must be at least 1")
+    if clerk_channel is not None:
+        ch = {"0": "left", "1": "right", "l": "left", "r": "right", "左": "left", "右": "right"}.get(
+            str(clerk_channel).strip().lower(), str(clerk_channel).strip().lower())
+        if ch not in ("left", "right"):
+            raise CoachError(f"--clerk-channel 应为 left 或 right（得到 {clerk_channel!r}）"
+                             " / --clerk-channel must be left or right")
+        clerk_channel = ch
     out_dir = Path(out) if out is not None else Path("coach-review")
     pb = str(phrasebook) if phrasebook else None
     started = time.perf_counter()
@@ -267,8 +297,8 @@ def run_batch(paths: Sequence[str | os.PathLike] | str | os.PathLike, *, recursi
 
             kwargs = {"engine": engine, "clerk_channel": clerk_channel, "phrasebook": pb}
             where = f"Dask {scheduler}" if scheduler else f"{jobs} 个进程"
-            task = progress.add_task(f"分析录音（{where}）", total=len(todo), note="")
             if todo:
+                task = progress.add_task(f"分析录音（{where}）", total=len(todo), note="")
                 runner = (_run_dask(todo, scheduler, kwargs) if scheduler
                           else _run_local(todo, jobs, kwargs))
                 for outcome in runner:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from coach.store import add_db_argument
+from coach.store import add_db_argument, db_from_args
 
 
 def add_batch_arguments(p, *, db: bool = True) -> None:
@@ -39,7 +39,7 @@ def run(args) -> int:
     from coach.batch import run_batch
 
     summary = run_batch(args.paths, recursive=args.recursive, jobs=args.jobs, scheduler=args.scheduler,
-                        db=getattr(args, "db", None), out=args.out, engine=args.engine,
+                        db=db_from_args(args), out=args.out, engine=args.engine,
                         clerk_channel=args.clerk_channel, trainee=args.trainee,
                         phrasebook=getattr(args, "phrasebook", None), rerun=args.rerun)
     return 1 if summary.failed else 0

@@ -69,6 +69,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 mark { border-radius: 3px; padding: 0 2px; }
 mark.courtesy { background: var(--good-bg); color: var(--good); box-shadow: inset 0 -2px 0 var(--good); }
 mark.brush_off { background: var(--bad-bg); color: var(--bad); box-shadow: inset 0 -2px 0 var(--bad); font-weight: 600; }
+mark.brush_off.warning { background: var(--warn-bg); color: var(--warn); box-shadow: inset 0 -2px 0 var(--warn); }
 mark.near_miss { background: var(--warn-bg); color: var(--warn); box-shadow: inset 0 -2px 0 var(--warn); }
 ul.fx { list-style: none; margin: 4px 0 0; padding: 0; font-size: 13px; }
 ul.fx li { margin: 2px 0; }
@@ -118,16 +119,16 @@ def _meta_dl(pairs: Sequence[tuple[str, str]]) -> str:
 def score_ring(score: float | None, size: int = 140) -> str:
     cls = score_class(score)
     colour = _SCORE_COLOUR[cls]
-    r = 52
-    circ = 2 * math.pi * r
+    circ = 2 * math.pi * 52
     frac = 0.0 if cls == "" else max(0.0, min(1.0, float(score) / 100))
     return (
         f"<svg class=\"ring\" viewBox=\"0 0 140 140\" width=\"{size}\" height=\"{size}\" role=\"img\" "
         f"aria-label=\"得分 {esc(fmt_score(score))}\">"
         "<circle cx=\"70\" cy=\"70\" r=\"52\" fill=\"none\" stroke=\"#e4e9f0\" stroke-width=\"14\"/>"
-        f"<circle cx=\"70\" cy=\"70\" r=\"52\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"14\" "
-        f"stroke-linecap=\"round\" stroke-dasharray=\"{circ * frac:.1f} {circ:.1f}\" transform=\"rotate(-90 70 70)\"/>"
-        f"<text x=\"70\" y=\"78\" text-anchor=\"middle\" font-size=\"34\" font-weight=\"700\" fill=\"{colour}\">"
+        + (f"<circle cx=\"70\" cy=\"70\" r=\"52\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"14\" "
+           f"stroke-linecap=\"round\" stroke-dasharray=\"{circ * frac:.1f} {circ:.1f}\" "
+           "transform=\"rotate(-90 70 70)\"/>" if frac > 0 else "")
+        + f"<text x=\"70\" y=\"78\" text-anchor=\"middle\" font-size=\"34\" font-weight=\"700\" fill=\"{colour}\">"
         f"{esc(fmt_score(score))}</text>"
         "<text x=\"70\" y=\"100\" text-anchor=\"middle\" font-size=\"12\" fill=\"#66788a\">满分 100</text></svg>")
 
@@ -138,8 +139,9 @@ def breakdown_table(result: Result) -> str:
     for key, pts in (b.get("penalties") or {}).items():
         rows.append(f"<tr><td>{esc(PENALTY_LABEL.get(key, key))}</td>"
                     f"<td class=\"num score-bad\">−{float(pts):g}</td></tr>")
-    if b.get("recovered"):
-        rows.append("<tr><td colspan=\"2\" class=\"muted small\">此会话曾中断，得分按中断前保存的内容计算</td></tr>")
+    if b.get("recovered") or b.get("provisional"):
+        rows.append("<tr><td colspan=\"2\" class=\"muted small\">此会话曾中断，得分按中断前保存的内容计算"
+                    + ("（暂定，未检查接待流程）" if b.get("provisional") else "") + "</td></tr>")
     rows.append(f"<tr><th>得分</th><th class=\"num {score_class(result.score)}\">{esc(fmt_score(result.score))}</th></tr>")
     c = counts(result)
     said = b.get("courtesies_said") or []
@@ -271,7 +273,8 @@ def highlight(text: str, findings: Iterable[Finding]) -> str:
     out, pos = [], 0
     for a, b, f in spans:
         out.append(esc(text[pos:a]))
-        out.append(f"<mark class=\"{_mark_class(f)}\" title=\"{esc(finding_text(f))}\">{esc(text[a:b])}</mark>")
+        cls = _mark_class(f) + (" warning" if f.type == "brush_off" and f.severity == "warning" else "")
+        out.append(f"<mark class=\"{cls}\" title=\"{esc(finding_text(f))}\">{esc(text[a:b])}</mark>")
         pos = b
     out.append(esc(text[pos:]))
     return "".join(out)

@@ -433,9 +433,19 @@ class Store:
         extra = {"session_id": row.id, "trainee": row.trainee, "kind": row.kind, "finished": row.finished}
         if row.model:
             extra["model"] = row.model
-        return Result(utterances=utts, findings=findings, score=row.score if row.score is not None else float("nan"),
-                      breakdown=row.breakdown, file=row.source_file or row.audio_path, duration_s=row.duration_s,
-                      engine=row.engine, extra=extra)
+        score, breakdown = row.score, row.breakdown
+        if score is None:
+            # Cut off before the end: score what was saved (phrase rules only), marked provisional.
+            from coach.session.evaluate import Evaluator, score as score_findings
+
+            score, breakdown = score_findings(findings, Evaluator.default().phrasebook)
+            breakdown["provisional"] = True
+        duration = row.duration_s
+        if duration is None and utts:
+            ends = [u.end for u in utts if u.end is not None]
+            duration = max(ends) if ends else None
+        return Result(utterances=utts, findings=findings, score=score, breakdown=breakdown,
+                      file=row.source_file or row.audio_path, duration_s=duration, engine=row.engine, extra=extra)
 
     def find_hash(self, sha256: str) -> SessionRow | None:
         """The latest finished session of audio with this content hash."""
@@ -510,12 +520,15 @@ def since_days(days: int) -> float:
 # --------------------------------------------------------------------------- command line
 
 def add_db_argument(parser) -> None:
-    """``--db PATH`` on a sub-command.  SUPPRESS keeps a global ``coach --db PATH`` (same dest) intact."""
-    import argparse
-
-    parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+    """``--db PATH`` on a sub-command (``args.db`` is always set, None when not given).  A global
+    ``coach --db PATH`` should use ``dest="global_db"``: :func:`db_from_args` honours both."""
+    parser.add_argument("--db", metavar="PATH", default=None,
                         help="会话数据库文件（默认：环境变量 COACH_DB 或用户数据目录下的 coach.db）")
 
 
+def db_from_args(args) -> str | None:
+    return getattr(args, "db", None) or getattr(args, "global_db", None)
+
+
 def store_from_args(args) -> Store:
-    return Store(getattr(args, "db", None))
+    return Store(db_from_args(args))

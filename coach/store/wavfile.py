@@ -50,6 +50,10 @@ class GrowingWav:
         os.pwrite(self._fd, _header(sample_rate, channels, 0), 0)
 
     @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    @property
     def frames(self) -> int:
         return self.data_bytes // (2 * self.channels)
 

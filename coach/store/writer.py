@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,7 @@ class SessionWriter:
         self.wav: GrowingWav | None = None
         self.meta = None
         self._n = 0
+        self._lock = threading.Lock()  # audio() may come from the audio thread, utterances from another
 
     @property
     def audio_path(self) -> Path | None:
@@ -71,21 +73,24 @@ class SessionWriter:
                 c.execute("UPDATE sessions SET audio_path = ? WHERE id = ?", (str(path), self.session_id))
 
     def audio(self, block: np.ndarray) -> None:
-        if self.wav is not None:
-            self.wav.write(block)
+        with self._lock:
+            if self.wav is not None and not self.wav.closed:
+                self.wav.write(block)
 
     def utterance(self, u: Utterance, findings: list[Finding]) -> None:
         if self.session_id is None:
             raise RuntimeError("SessionWriter.utterance() before start()")
-        self.store.add_utterance(self.session_id, self._n, u, findings)
-        self._n += 1
+        with self._lock:
+            self.store.add_utterance(self.session_id, self._n, u, findings)
+            self._n += 1
 
     def finish(self, result: Result) -> None:
         if self.session_id is None:
             raise RuntimeError("SessionWriter.finish() before start()")
         digest = duration = None
         if self.wav is not None:
-            self.wav.close()
+            with self._lock:
+                self.wav.close()
             digest = file_sha256(self.wav.path)
             if self.wav.frames:
                 duration = round(self.wav.duration_s, 3)  # the recording is the session's length
@@ -96,6 +101,7 @@ class SessionWriter:
     def close(self) -> None:
         """Release the WAV and the database without finishing (the session stays unfinished)."""
         if self.wav is not None:
-            self.wav.close()
+            with self._lock:
+                self.wav.close()
         if self._own:
             self.store.close()
