@@ -21,7 +21,6 @@ COMMAND_MODULES = [
     "coach.commands.analyze",
     "coach.commands.history",
     "coach.commands.report",
-    "coach.commands.batch_cmd",
     "coach.commands.phrasebook_cmd",
     "coach.commands.transcribe",
     "coach.commands.models",

@@ -134,7 +134,7 @@ def test_second_run_skips_everything(first_run, clips):
         {e.session_id for e in first.entries}
     assert "broken.wav" in (out / "report2" / "index.html").read_text("utf-8")
     # the command line does the same: nothing left to do, exit 0
-    assert main(["batch", str(clips), "--recursive", "--jobs", "2", "--db", str(out / "coach.db"),
+    assert main(["analyze", str(clips), "--recursive", "--jobs", "2", "--db", str(out / "coach.db"),
                  "--out", str(out / "report3")]) == 0
     assert (out / "report3" / "index.md").read_text("utf-8").count("已跳过") == 20
     # and `coach analyze DIR` hands a folder to the same batch review

@@ -1,4 +1,4 @@
-"""``coach analyze`` and ``coach transcribe``-style analysis of recordings."""
+"""``coach analyze FILE...`` (one result per recording) and ``coach analyze DIR`` (batch review)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,26 @@ import json
 import sys
 from pathlib import Path
 
-from coach.commands.batch_cmd import add_batch_arguments
 from coach.errors import InputError
 from coach.report.console import print_result
 from coach.report.files import write_atomic
 from coach.rules.phrasebook import load_phrasebook
 from coach.session.evaluate import Evaluator
+from coach.store import add_db_argument
+
+
+def add_batch_arguments(p, *, db: bool = True) -> None:
+    p.add_argument("--recursive", "-r", action="store_true", help="包括子目录中的录音")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="本机并行进程数（每个进程加载一份识别模型；默认 1）")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="交给已有的 Dask 集群处理（各节点需安装 coach 和识别模型）")
+    p.add_argument("--out", "-o", metavar="DIR", default="coach-review",
+                   help="索引报告和逐个文件报告的输出目录（默认 ./coach-review）")
+    p.add_argument("--trainee", metavar="NAME", default="", help="这些录音属于哪位学员（写入会话记录）")
+    p.add_argument("--rerun", action="store_true", help="已分析过的文件也重新分析")
+    if db:
+        add_db_argument(p)
 
 
 def register(sub) -> None:
