@@ -4,7 +4,7 @@
     python benchmarks/bench_batch.py --configs p1 p2 # a subset
 
 Each configuration analyses every file from scratch into a fresh store (nothing is skipped),
-the way ``coach batch DIR`` does: hashing, decoding, speech recognition, rules, store writes
+the way ``coach analyze DIR`` does: hashing, decoding, speech recognition, rules, store writes
 and the index report.  Speed is audio seconds per wall-clock second, model loading included.
 Writes its section of docs/benchmarks.md.
 """
@@ -95,7 +95,7 @@ def main() -> int:
                  "it starts a cluster and ships every file's bytes to the workers, which one machine does "
                  "not need; it pays off when the workers are other machines."]
     if not args.no_doc:
-        update_section("batch", "Batch review throughput (`coach batch`)", "\n".join(body))
+        update_section("batch", "Batch review throughput (`coach analyze DIR`)", "\n".join(body))
     return 0
 
 
