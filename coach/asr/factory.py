@@ -1,28 +1,134 @@
-"""Open the speech engine the user asked for (one place for the CLI, the app and batch work)."""
+"""The two calls the rest of coach needs: pick an engine, transcribe a file.
+
+``transcribe_file(path, clerk_channel="left")`` transcribes a two-channel counter recording
+channel by channel (clerk / citizen) and merges the utterances by time.  Cross-talk guard:
+an utterance whose own channel is quieter than the other channel over the same span (by
+``bleed_db``) is the other party leaking into this microphone and is dropped.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Sequence
+import os
+from typing import Callable, Sequence
+
+import numpy as np
 
 from coach.asr.base import Engine
-from coach.asr.models import resolve
+from coach.audio.decode import SAMPLE_RATE, decode
+from coach.errors import InputError
+from coach.schema import Utterance
+
+_ENGINES: dict[tuple, Engine] = {}
+_FRAME = SAMPLE_RATE // 10  # 100 ms energy frames for the cross-talk guard
 
 
-def open_engine(engine: str = "auto", *, live: bool = False, model: str | None = None,
-                hotwords: Sequence[str] = ()) -> Engine:
-    """``engine``: auto | whisper | vosk.  ``auto`` prefers an installed Mandarin Vosk model for
-    live mode and Whisper otherwise.  Models are loaded once per process."""
+def open_engine(
+    engine: str | Engine = "auto",
+    *,
+    live: bool = False,
+    model: str | None = None,
+    hotwords: Sequence[str] | None = None,
+    **settings,
+) -> Engine:
+    """An engine ready to use: ``"auto"`` | ``"whisper"`` | ``"vosk"`` (or an Engine, returned as is).
+
+    ``auto`` picks an installed Mandarin Vosk model for live mode and Whisper otherwise
+    (:func:`coach.asr.models.resolve`).  ``settings`` go to :class:`WhisperSettings`
+    (e.g. ``beam_size=2``) or to :class:`VoskEngine` (``grammar=[...]``).  Engines are cached
+    per process and arguments.
+    """
+    if isinstance(engine, Engine):
+        return engine
+    from coach.asr.models import resolve
+
     r = resolve(engine, live=live, model=model)
-    return _cached(r.engine, str(r.path), r.model, tuple(hotwords))
+    key = (r.engine, r.model, str(r.path), tuple(hotwords or ()), tuple(sorted(settings.items())))
+    if key in _ENGINES:
+        return _ENGINES[key]
+    if r.engine == "whisper":
+        from dataclasses import replace
+
+        from coach.asr.whisper import WhisperEngine, WhisperSettings
+
+        eng: Engine = WhisperEngine(r.path, model=r.model, hotwords=hotwords,
+                                    settings=replace(WhisperSettings(), **settings))
+    else:
+        from coach.asr.vosk import VoskEngine
+
+        eng = VoskEngine(r.path, model=r.model, hotwords=hotwords, **settings)
+    _ENGINES[key] = eng
+    return eng
 
 
-@lru_cache(maxsize=4)
-def _cached(engine: str, path: str, model: str, hotwords: tuple[str, ...]) -> Engine:
-    if engine == "whisper":
-        from coach.asr.whisper import WhisperEngine
+def transcribe_file(
+    path: str | os.PathLike,
+    *,
+    engine: str | Engine = "auto",
+    clerk_channel: str | None = None,
+    hotwords: Sequence[str] | None = None,
+    on_utterance: Callable[[Utterance], None] | None = None,
+    bleed_db: float = 6.0,
+) -> list[Utterance]:
+    """Final utterances of an audio file, in time order.
 
-        return WhisperEngine(path, hotwords=hotwords, model=model)
-    from coach.asr.vosk import VoskEngine
+    ``clerk_channel`` ``"left"``/``"right"``: stereo file with the clerk on that channel and the
+    citizen on the other → speakers ``clerk``/``citizen``; None → the channels are mixed and
+    speakers are ``unknown``.  ``on_utterance`` is called as each utterance is ready (per
+    channel, so not in global time order for stereo).
+    """
+    eng = open_engine(engine)
+    if clerk_channel in (None, "", "mix", "none"):
+        out = []
+        for u in eng.transcribe(decode(path, channels="mix")):
+            out.append(u)
+            if on_utterance:
+                on_utterance(u)
+        return out
+    if clerk_channel not in ("left", "right"):
+        raise InputError(f"--clerk-channel 只能是 left 或 right，不是 {clerk_channel!r}")
+    from coach.audio.decode import probe
 
-    return VoskEngine(path, hotwords=hotwords, model=model)
+    if probe(path).channels < 2:
+        raise InputError(f"文件是单声道，无法按声道区分窗口和群众：{path}",
+                         hint="去掉 --clerk-channel 选项（单声道录音不区分说话人）")
+    citizen_channel = "right" if clerk_channel == "left" else "left"
+    env = _envelopes(path)
+    out = []
+    for channel, speaker in ((clerk_channel, "clerk"), (citizen_channel, "citizen")):
+        own = 0 if channel == "left" else 1
+        for u in eng.transcribe(decode(path, channels=channel), speaker=speaker):
+            if _is_bleed(env, own, u, bleed_db):
+                continue
+            out.append(u)
+            if on_utterance:
+                on_utterance(u)
+    out.sort(key=lambda u: (u.start if u.start is not None else 0.0))
+    return out
+
+
+def _envelopes(path) -> np.ndarray:
+    """Per-100 ms mean energy of (left, right), shape (n, 2); ~60 KB per hour of audio."""
+    rows = []
+    rest_l = rest_r = np.zeros(0, np.float32)
+    for left, right in decode(path, channels="both", chunk_seconds=10.0):
+        left, right = np.concatenate([rest_l, left]), np.concatenate([rest_r, right])
+        n = len(left) // _FRAME
+        if n:
+            el = np.mean(np.square(left[: n * _FRAME].reshape(n, _FRAME), dtype=np.float64), axis=1)
+            er = np.mean(np.square(right[: n * _FRAME].reshape(n, _FRAME), dtype=np.float64), axis=1)
+            rows.append(np.stack([el, er], axis=1))
+        rest_l, rest_r = left[n * _FRAME:], right[n * _FRAME:]
+    return np.concatenate(rows) if rows else np.zeros((0, 2))
+
+
+def _is_bleed(env: np.ndarray, own: int, u: Utterance, bleed_db: float) -> bool:
+    """True when column ``own`` is > ``bleed_db`` quieter than the other one over ``u``."""
+    if u.start is None or u.end is None or not len(env):
+        return False
+    a = int(u.start * 10)
+    span = env[a: max(a + 1, int(np.ceil(u.end * 10)))]
+    return bool(len(span)) and _db(span, own) < _db(span, 1 - own) - bleed_db
+
+
+def _db(span: np.ndarray, col: int) -> float:
+    return 10.0 * float(np.log10(span[:, col].mean() + 1e-12))

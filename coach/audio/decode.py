@@ -50,6 +50,7 @@ class AudioInfo:
     channels: int
     codec: str
     format: str
+    truncated: bool = False  # the file ends before its header says (WAV)
 
 
 def _open(path: str | os.PathLike):
@@ -77,7 +78,44 @@ def _open(path: str | os.PathLike):
     return container
 
 
+def _wav_header_seconds(path) -> float | None:
+    """Duration a RIFF/WAVE header promises (its data chunk size), None if not a plain WAV.
+
+    FFmpeg estimates a WAV's duration from the file size, so a cut-off file looks complete
+    to it; the header's data size tells the truth.
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            byte_rate = 0
+            while True:
+                hdr = f.read(8)
+                if len(hdr) < 8:
+                    return None
+                cid, size = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+                if cid == b"fmt ":
+                    fmt = f.read(size)
+                    byte_rate = struct.unpack("<I", fmt[8:12])[0] if len(fmt) >= 12 else 0
+                    if size % 2:
+                        f.read(1)
+                elif cid == b"data":
+                    if not byte_rate or size in (0, 0xFFFFFFFF):  # streaming writers leave it open
+                        return None
+                    return size / byte_rate
+                else:
+                    f.seek(size + (size % 2), 1)
+    except OSError:
+        return None
+
+
 def _declared_duration(container) -> float | None:
+    wav = _wav_header_seconds(container.name) if container.format.name == "wav" else None
+    if wav is not None:
+        return wav
     stream = container.streams.audio[0]
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
@@ -92,13 +130,19 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     try:
         stream = container.streams.audio[0]
         ctx = stream.codec_context
+        declared = _declared_duration(container)
+        truncated = False
+        if container.format.name == "wav" and declared and ctx.sample_rate and ctx.channels:
+            stream_s = float(stream.duration * stream.time_base) if stream.duration else None
+            truncated = stream_s is not None and declared - stream_s > _TRUNCATION_TOLERANCE_S
         return AudioInfo(
             path=str(path),
-            duration=_declared_duration(container),
+            duration=declared,
             sample_rate=int(ctx.sample_rate or stream.rate or 0),
             channels=int(ctx.channels or 0),
             codec=ctx.name or "?",
             format=container.format.name,
+            truncated=truncated,
         )
     finally:
         container.close()

@@ -1,0 +1,219 @@
+"""Streaming speech segmentation: Silero VAD (the ONNX model shipped with faster-whisper).
+
+:class:`SileroVad` turns audio into one speech probability per 32 ms window, keeping the
+model's recurrent state between calls, so audio can arrive in blocks of any size.
+:class:`Segmenter` turns those probabilities into utterances: a segment ends after
+``min_silence_s`` of silence (turn gaps at a counter are ≥ 0.4 s, pauses inside a sentence
+0.15–0.35 s), is padded by ``speech_pad_s`` on both sides and is cut at ``max_speech_s``
+(at the longest recent pause) so no segment exceeds Whisper's 30 s window.  Only the audio of
+the current segment plus the padding is kept: memory is bounded for any input length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+WINDOW = 512  # samples per probability (32 ms)
+_CONTEXT = 64
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    threshold: float = 0.5
+    neg_threshold: float | None = None  # default threshold - 0.15
+    min_silence_s: float = 0.4
+    min_speech_s: float = 0.2
+    speech_pad_s: float = 0.2
+    max_speech_s: float = 25.0
+
+
+@dataclass
+class Segment:
+    start: int  # sample index (from the stream start) of audio[0]
+    audio: np.ndarray  # float32, 16 kHz, padding included
+    speech_start: int = -1  # detected speech, without padding (sample indexes)
+    speech_end: int = -1
+
+    def __post_init__(self) -> None:
+        if self.speech_start < 0:
+            self.speech_start = self.start
+        if self.speech_end < 0:
+            self.speech_end = self.start + len(self.audio)
+
+    @property
+    def start_s(self) -> float:
+        return self.start / SAMPLE_RATE
+
+    @property
+    def end_s(self) -> float:
+        return (self.start + len(self.audio)) / SAMPLE_RATE
+
+    @property
+    def speech_start_s(self) -> float:
+        return self.speech_start / SAMPLE_RATE
+
+    @property
+    def speech_end_s(self) -> float:
+        return self.speech_end / SAMPLE_RATE
+
+
+class SileroVad:
+    """Speech probabilities, streamed: ``probs(block)`` returns one value per complete window."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self._session = get_vad_model().session  # cached by faster-whisper
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
+        self._context = np.zeros(_CONTEXT, np.float32)
+        self._rest = np.zeros(0, np.float32)
+
+    def probs(self, block: np.ndarray) -> np.ndarray:
+        audio = np.concatenate([self._rest, block.astype(np.float32, copy=False)])
+        n = len(audio) // WINDOW
+        self._rest = audio[n * WINDOW:]
+        if n == 0:
+            return np.zeros(0, np.float32)
+        windows = audio[: n * WINDOW].reshape(n, WINDOW)
+        contexts = np.concatenate([self._context[None, :], windows[:-1, -_CONTEXT:]], axis=0)
+        self._context = windows[-1, -_CONTEXT:].copy()
+        batch = np.concatenate([contexts, windows], axis=1)
+        out, self._h, self._c = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
+        return np.asarray(out, np.float32).reshape(-1)
+
+
+class Segmenter:
+    """Feed audio blocks, get finished :class:`Segment` objects back."""
+
+    def __init__(self, config: VadConfig | None = None, vad: SileroVad | None = None):
+        self.config = cfg = config or VadConfig()
+        self.vad = vad or SileroVad()
+        self._neg = cfg.neg_threshold if cfg.neg_threshold is not None else max(cfg.threshold - 0.15, 0.01)
+        self._pad = int(cfg.speech_pad_s * SAMPLE_RATE)
+        self._min_silence = int(cfg.min_silence_s * SAMPLE_RATE)
+        self._min_speech = int(cfg.min_speech_s * SAMPLE_RATE)
+        self._max_speech = int(cfg.max_speech_s * SAMPLE_RATE)
+        self._buf = np.zeros(0, np.float32)
+        self._buf_start = 0  # stream sample index of _buf[0]
+        self._pos = 0  # samples judged by the VAD so far
+        self._start: int | None = None  # speech start (unpadded) when triggered
+        self._silence_at = 0  # first sample of the current silence run, 0 = none
+        self._best_pause: tuple[int, int] | None = None  # (length, start) of the longest pause
+        self._last_end = 0  # padded end of the previous segment
+
+    @property
+    def in_speech(self) -> bool:
+        return self._start is not None
+
+    def current(self) -> Segment | None:
+        """The segment in progress (for partial results), or None."""
+        if self._start is None:
+            return None
+        s = max(self._start - self._pad, self._last_end, self._buf_start)
+        return Segment(s, self._buf[s - self._buf_start:].copy(), self._start, self._buf_start + len(self._buf))
+
+    def feed(self, block: np.ndarray) -> list[Segment]:
+        self._buf = np.concatenate([self._buf, block.astype(np.float32, copy=False)])
+        done: list[Segment] = []
+        for p in self.vad.probs(block):
+            w = self._pos
+            self._pos += WINDOW
+            self._step(float(p), w, done)
+        if self._start is None:  # keep only what a future segment may need as padding
+            keep_from = max(self._pos - self._pad - WINDOW, self._last_end, self._buf_start)
+            self._trim(keep_from)
+        return done
+
+    def flush(self) -> list[Segment]:
+        """End of stream: close the open segment, if any."""
+        done: list[Segment] = []
+        if self._start is not None:
+            end = self._silence_at or (self._buf_start + len(self._buf))
+            self._emit(end, done)
+        return done
+
+    # -- internals
+    def _step(self, p: float, w: int, done: list[Segment]) -> None:
+        if self._start is None:
+            if p >= self.config.threshold:
+                self._start, self._silence_at, self._best_pause = w, 0, None
+            return
+        if p >= self.config.threshold:
+            if self._silence_at:
+                pause = w - self._silence_at
+                if self._best_pause is None or pause >= self._best_pause[0]:
+                    self._best_pause = (pause, self._silence_at)
+            self._silence_at = 0
+        elif p < self._neg and not self._silence_at:
+            self._silence_at = w
+        if self._silence_at and w + WINDOW - self._silence_at >= self._min_silence:
+            self._emit(self._silence_at, done)
+            return
+        if w + WINDOW - self._start >= self._max_speech:
+            if self._best_pause is not None and self._best_pause[0] >= WINDOW * 3:
+                cut = self._best_pause[1] + self._best_pause[0] // 2
+            else:
+                cut = w + WINDOW
+            self._emit(cut, done, pad_end=False)
+            self._start = cut  # speech continues after the cut
+            self._best_pause = None
+
+    def _emit(self, speech_end: int, done: list[Segment], pad_end: bool = True) -> None:
+        start = max(self._start - self._pad, self._last_end, self._buf_start)
+        stop = speech_end + (self._pad if pad_end else 0)
+        stop = min(stop, self._buf_start + len(self._buf))
+        if speech_end - self._start >= self._min_speech:
+            audio = self._buf[start - self._buf_start: stop - self._buf_start].copy()
+            done.append(Segment(start, audio, max(self._start, start), min(speech_end, stop)))
+            self._last_end = stop
+        self._start, self._silence_at, self._best_pause = None, 0, None
+        self._trim(max(self._last_end, speech_end) - self._pad)
+
+    def _trim(self, keep_from: int) -> None:
+        cut = keep_from - self._buf_start
+        if cut > 0:
+            self._buf = self._buf[cut:]
+            self._buf_start = keep_from
+
+
+class FixedSegmenter:
+    """No VAD: cut the stream into fixed windows (``window_s``), same interface as :class:`Segmenter`."""
+
+    def __init__(self, window_s: float = 30.0):
+        self._size = int(window_s * SAMPLE_RATE)
+        self._buf = np.zeros(0, np.float32)
+        self._start = 0
+        self.in_speech = True
+
+    def current(self) -> Segment | None:
+        return Segment(self._start, self._buf.copy()) if len(self._buf) else None
+
+    def feed(self, block: np.ndarray) -> list[Segment]:
+        self._buf = np.concatenate([self._buf, block.astype(np.float32, copy=False)])
+        done = []
+        while len(self._buf) >= self._size:
+            done.append(Segment(self._start, self._buf[: self._size].copy()))
+            self._buf = self._buf[self._size:]
+            self._start += self._size
+        return done
+
+    def flush(self) -> list[Segment]:
+        done = [Segment(self._start, self._buf.copy())] if len(self._buf) >= WINDOW else []
+        self._start += len(self._buf)
+        self._buf = np.zeros(0, np.float32)
+        return done
+
+
+def segment_all(chunks, config: VadConfig | None = None, *, vad: bool = True):
+    """Yield segments from an iterable of audio chunks (convenience for files)."""
+    seg = Segmenter(config) if vad else FixedSegmenter()
+    for chunk in chunks:
+        yield from seg.feed(chunk)
+    yield from seg.flush()

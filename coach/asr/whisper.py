@@ -1,0 +1,369 @@
+"""faster-whisper engine (the default): Silero-VAD utterances, decoded in groups.
+
+How a file is transcribed:
+
+1. :mod:`coach.asr.vad` cuts the stream into utterances at pauses ≥ 0.4 s (turn gaps);
+2. consecutive utterances are grouped into one window of ≤ ``group_s`` seconds (gaps longer
+   than ``group_gap_s`` — holds — start a new window; gaps inside a window are shortened to
+   ≤ ``gap_fill_s`` of silence) and decoded together: Whisper gets the context of the
+   neighbouring sentences, and one encoder pass serves several utterances;
+3. the encoder input is the window's audio plus ``pad_frames`` of padding instead of Whisper's
+   fixed 30 s (CTranslate2 accepts shorter inputs; several times less encoder time);
+4. decoding: faster-whisper's temperature fallback, no timestamps, a token budget proportional
+   to the length (bounds runaway loops), an optional simplified-Chinese initial prompt;
+5. the text is split back into the utterances by Whisper's cross-attention alignment (each
+   character goes to the utterance its time falls in); an utterance that got no text (Whisper
+   stopped early) is decoded on its own;
+6. :mod:`coach.asr.guards` drops silence hallucinations and collapses loops; text is converted
+   traditional → simplified with zhconv (``zh-cn`` keeps 您好 and fixes 著急→着急).
+
+Live mode (:meth:`WhisperEngine.stream`) decodes each utterance as soon as it ends (no
+grouping) and emits a :class:`~coach.asr.base.Partial` about every second by decoding the
+growing utterance greedily.  Models are loaded once per process (cache keyed by path +
+compute type + threads).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from coach.asr.base import Engine, Event, Final, Partial
+from coach.asr.guards import active_dbfs, collapse_loops, is_silence_hallucination
+from coach.asr.vad import SAMPLE_RATE, FixedSegmenter, Segment, Segmenter, VadConfig
+from coach.errors import ModelError
+from coach.schema import Speaker, Utterance, Word
+
+log = logging.getLogger(__name__)
+
+BASE_PROMPT = "以下是政务服务窗口的普通话对话。"
+MAX_FRAMES = 3000  # Whisper's 30 s window
+_HAS_TEXT = re.compile(r"[^\W_]", re.UNICODE)
+ASSIGN_AT = 1.0  # assign a character by its end time (alignment runs early)
+MIN_CPS = 1.5  # fewer characters per second of speech than this: Whisper skipped it in the window
+
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    beam_size: int = 5
+    best_of: int = 5
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback only when decoding fails
+    compute_type: str = "int8"
+    cpu_threads: int = 2
+    language: str = "zh"
+    vad: bool = True
+    vad_config: VadConfig = field(default_factory=lambda: VadConfig(speech_pad_s=0.4))
+    group_s: float = 28.0  # decode consecutive utterances together up to this long (0 = one by one)
+    group_gap_s: float = 5.0  # a longer pause starts a new group
+    gap_fill_s: float = 0.6  # pauses inside a group are shortened to this
+    # Initial prompt: off by default.  Measured (docs/benchmarks.md): the domain prompt costs
+    # 4-5 CER points on real speech without raising 您好 recall; a prompt naming 您好 raises
+    # recall but turns said 你好 into 您好 (false credit for a near miss) — wrong for a coach.
+    prompt: bool = False
+    prompt_hotwords: bool = False  # add the hotwords to the prompt (needs prompt=True)
+    trim_encoder: bool = True  # encoder input = audio + pad_frames instead of 30 s
+    pad_frames: int = 500  # 10 ms frames of padding after the audio (trim_encoder)
+    word_timestamps: bool = False  # Utterance.words (cross-attention alignment)
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    partial_interval_s: float = 1.0  # stream(): a Partial every so often (0 = none)
+    convert: str | None = "zh-cn"  # zhconv target, None = keep Whisper's script
+
+
+_MODELS: dict[tuple, object] = {}
+_LOCK = threading.Lock()
+
+
+def load_model(path: str | Path, *, compute_type: str = "int8", cpu_threads: int = 2):
+    """A cached ``faster_whisper.WhisperModel`` (one per process and settings)."""
+    key = (str(Path(path).resolve()), compute_type, cpu_threads)
+    with _LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            from faster_whisper import WhisperModel
+
+            try:
+                model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ModelError(
+                    f"无法加载 Whisper 模型：{path}（{exc}）",
+                    hint="coach models verify whisper-base；损坏时运行 coach models fetch whisper-base",
+                ) from exc
+            _MODELS[key] = model
+        return model
+
+
+def build_prompt(hotwords: Sequence[str] = (), *, with_hotwords: bool = True, limit: int = 120) -> str:
+    """Initial prompt: a simplified-Chinese sentence (+ the hotwords, deduplicated, ≤ ``limit`` chars)."""
+    prompt = BASE_PROMPT
+    if with_hotwords and hotwords:
+        seen: list[str] = []
+        for h in hotwords:
+            h = h.strip()
+            if h and h not in seen and len(prompt) + len(h) + 1 < limit:
+                seen.append(h)
+                prompt += h + "，"
+        prompt = prompt.rstrip("，") + "。"
+    return prompt
+
+
+@dataclass
+class Decoded:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+    words: list[Word] | None = None
+    dropped: str | None = None  # why the guards dropped it, else None
+
+
+@dataclass
+class _Raw:
+    tokens: list[int]
+    avg_logprob: float
+    no_speech_prob: float
+    temperature: float
+    encoder_output: object
+    frames: int
+
+
+class WhisperEngine(Engine):
+    name = "whisper"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        settings: WhisperSettings | None = None,
+        hotwords: Sequence[str] | None = None,
+        model: str = "whisper-base",
+    ):
+        super().__init__(model=model, hotwords=hotwords)
+        if model_path is None:
+            from coach.asr.models import ensure
+
+            model_path = ensure(model)
+        self.settings = s = settings or WhisperSettings()
+        self.whisper = load_model(model_path, compute_type=s.compute_type, cpu_threads=s.cpu_threads)
+        from faster_whisper.tokenizer import Tokenizer
+
+        self.tokenizer = Tokenizer(self.whisper.hf_tokenizer, True, task="transcribe", language=s.language)
+        prompt = build_prompt(self.hotwords, with_hotwords=s.prompt_hotwords) if s.prompt else ""
+        self._prompt_tokens = self.tokenizer.encode(" " + prompt) if prompt else []
+        self.stats = {"segments": 0, "windows": 0, "dropped": 0, "redecoded": 0}
+
+    # ------------------------------------------------------------ public API
+    def transcribe(
+        self, chunks: Iterable[np.ndarray], *, speaker: Speaker = "unknown", offset: float = 0.0
+    ) -> Iterator[Utterance]:
+        s = self.settings
+        seg = Segmenter(s.vad_config) if s.vad else FixedSegmenter()
+        group: list[Segment] = []
+        window = 0.0  # seconds the group's decode window would last (pauses shortened)
+
+        def segments():
+            for chunk in chunks:
+                yield from seg.feed(chunk)
+            yield from seg.flush()
+
+        for nxt in segments():
+            length = len(nxt.audio) / SAMPLE_RATE
+            if group:
+                gap = max(0.0, (nxt.start - (group[-1].start + len(group[-1].audio))) / SAMPLE_RATE)
+                joined = window + min(gap, s.gap_fill_s) + length
+                if s.vad and 0 < s.group_s and gap <= s.group_gap_s and joined <= s.group_s:
+                    group.append(nxt)
+                    window = joined
+                    continue
+                yield from self._decode_group(group, speaker, offset)
+            group, window = [nxt], length
+        if group:
+            yield from self._decode_group(group, speaker, offset)
+
+    def stream(self, source: Iterable[np.ndarray], *, speaker: Speaker = "unknown") -> Iterator[Event]:
+        s = self.settings
+        seg = Segmenter(s.vad_config)
+        fast = replace(s, beam_size=1, temperatures=(0.0,), word_timestamps=False)
+        every = int(s.partial_interval_s * SAMPLE_RATE)
+        fed = next_partial = 0
+        for block in source:
+            fed += len(block)
+            for done in seg.feed(block):
+                yield from (Final(u) for u in self._decode_group([done], speaker, 0.0))
+                next_partial = fed + every
+            cur = seg.current() if every else None
+            if cur is not None and fed >= next_partial and len(cur.audio) >= SAMPLE_RATE // 2:
+                d = self.decode(cur.audio, settings=fast)
+                if d.text and not d.dropped:
+                    yield Partial(d.text, round(cur.speech_start_s, 2), speaker)
+                next_partial = fed + every
+        for done in seg.flush():
+            yield from (Final(u) for u in self._decode_group([done], speaker, 0.0))
+
+    def transcribe_array(self, audio: np.ndarray, *, speaker: Speaker = "unknown", offset: float = 0.0) -> list[Utterance]:
+        """Convenience: a whole in-memory clip."""
+        return list(self.transcribe([audio], speaker=speaker, offset=offset))
+
+    def decode(self, audio: np.ndarray, *, settings: WhisperSettings | None = None, time_offset: float = 0.0) -> Decoded:
+        """Decode one utterance (≤ 30 s) and apply the guards."""
+        s = settings or self.settings
+        raw = self._run(audio, s)
+        d = self._judge(raw, audio, s)
+        if not d.dropped and d.text and s.word_timestamps:
+            d.words = [Word(round(time_offset + a, 2), round(time_offset + b, 2), t)
+                       for a, b, t in self._align(raw) if _HAS_TEXT.search(t)]
+        return d
+
+    # ------------------------------------------------------------ internals
+    def _decode_group(self, group: list[Segment], speaker: Speaker, offset: float) -> Iterator[Utterance]:
+        s = self.settings
+        if len(group) == 1:
+            u = self._single(group[0], speaker, offset)
+            if u:
+                yield u
+            return
+        # window = the segments with the pauses between them shortened to gap_fill_s
+        parts, where, pos = [], [], 0
+        for i, g in enumerate(group):
+            if i:
+                prev = group[i - 1]
+                fill = int(min(max(0, g.start - (prev.start + len(prev.audio))), s.gap_fill_s * SAMPLE_RATE))
+                parts.append(np.zeros(fill, np.float32))
+                pos += fill
+            where.append(pos)
+            parts.append(g.audio)
+            pos += len(g.audio)
+        audio = np.concatenate(parts)
+        raw = self._run(audio, s)
+        self.stats["windows"] += 1
+        window = self._judge(raw, audio, s)
+        pieces: list[list[tuple[float, float, str]]] = [[] for _ in group]
+        if not window.dropped and window.text:
+            for a, b, text in self._align(raw):
+                mid = (a + ASSIGN_AT * (b - a)) * SAMPLE_RATE
+                k = min(range(len(group)), key=lambda i: _distance(mid, where[i], len(group[i].audio)))
+                pieces[k].append((a, b, text))
+        for g, at, got in zip(group, where, pieces):
+            text = "".join(t for _, _, t in got)
+            speech_s = (g.speech_end - g.speech_start) / SAMPLE_RATE
+            if not _HAS_TEXT.search(text) or (speech_s >= 1.0 and len(_HAS_TEXT.findall(text)) < MIN_CPS * speech_s):
+                if window.dropped or not window.text:
+                    self.stats["dropped"] += 1
+                    continue
+                self.stats["redecoded"] += 1  # Whisper skipped (part of) this utterance
+                u = self._single(g, speaker, offset)
+                if u:
+                    yield u
+                continue
+            self.stats["segments"] += 1
+            text = self._clean(text)
+            if is_silence_hallucination(text, active_dbfs(g.audio)):
+                self.stats["dropped"] += 1
+                continue
+            words = None
+            if s.word_timestamps:
+                shift = offset + (g.start - at) / SAMPLE_RATE
+                words = [Word(round(shift + a, 2), round(shift + b, 2), self._clean(t))
+                         for a, b, t in got if _HAS_TEXT.search(t)]
+            yield Utterance(round(offset + g.speech_start_s, 2), round(offset + g.speech_end_s, 2), speaker, text, words)
+
+    def _single(self, g: Segment, speaker: Speaker, offset: float) -> Utterance | None:
+        audio = g.audio[: MAX_FRAMES * 160]  # only a FixedSegmenter window can be longer
+        d = self.decode(audio, time_offset=offset + g.start_s)
+        self.stats["segments"] += 1
+        if d.dropped or not d.text:
+            self.stats["dropped"] += 1
+            log.debug("dropped %.2f-%.2f: %s (%r)", g.start_s, g.end_s, d.dropped, d.text)
+            return None
+        return Utterance(round(offset + g.speech_start_s, 2), round(offset + g.speech_end_s, 2), speaker, d.text, d.words)
+
+    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
+        m, tok = self.whisper, self.tokenizer
+        frames = min(MAX_FRAMES, max(1, len(audio) // 160))
+        feats = m.feature_extractor(audio[: MAX_FRAMES * 160])[:, :frames]
+        n = min(MAX_FRAMES, frames + s.pad_frames) if s.trim_encoder else MAX_FRAMES
+        if feats.shape[1] < n:
+            feats = np.pad(feats, ((0, 0), (0, n - feats.shape[1])))
+        encoder_output = m.encode(np.ascontiguousarray(feats, dtype=np.float32))
+        prompt = ([tok.sot_prev] + self._prompt_tokens if self._prompt_tokens else []) + list(tok.sot_sequence)
+        prompt.append(tok.no_timestamps)
+        options = self._options(s, prompt, len(audio) / SAMPLE_RATE)
+        result, avg_logprob, temperature, _ = m.generate_with_fallback(encoder_output, prompt, tok, options)
+        tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
+        return _Raw(tokens, float(avg_logprob), float(result.no_speech_prob), float(temperature), encoder_output, frames)
+
+    def _judge(self, raw: _Raw, audio: np.ndarray, s: WhisperSettings) -> Decoded:
+        text = self.tokenizer.decode(raw.tokens).strip()
+        d = Decoded(self._clean(text), raw.avg_logprob, raw.no_speech_prob, _compression_ratio(text), raw.temperature)
+        if d.no_speech_prob > s.no_speech_threshold and d.avg_logprob < s.log_prob_threshold:
+            d.dropped = "no_speech"
+        elif d.compression_ratio > s.compression_ratio_threshold and len(text) > 12:
+            d.dropped = "compression_ratio"
+        elif is_silence_hallucination(d.text, active_dbfs(audio)):
+            d.dropped = "silence_hallucination"
+        return d
+
+    def _clean(self, text: str) -> str:
+        text = collapse_loops(text.strip())
+        if self.settings.convert and text:
+            import zhconv
+
+            text = zhconv.convert(text, self.settings.convert)
+        return text
+
+    def _align(self, raw: _Raw) -> list[tuple[float, float, str]]:
+        """(start, end, text) per character/word, seconds from the start of the decoded audio."""
+        if not raw.tokens:
+            return []
+        found = self.whisper.find_alignment(self.tokenizer, [raw.tokens], raw.encoder_output, raw.frames)
+        return [(float(w["start"]), float(w["end"]), w["word"]) for w in (found[0] if found else [])]
+
+    def _options(self, s: WhisperSettings, prompt: list[int], duration: float):
+        from faster_whisper.transcribe import TranscriptionOptions
+
+        # token budget ∝ length: bounds runaway loops (Mandarin ≈ 4–6 characters per second)
+        budget = int(min(self.whisper.max_length - len(prompt) - 1, 24 + 10 * duration))
+        return TranscriptionOptions(
+            beam_size=s.beam_size, best_of=s.best_of, patience=1.0, length_penalty=1.0,
+            repetition_penalty=1.0, no_repeat_ngram_size=0,
+            log_prob_threshold=s.log_prob_threshold, no_speech_threshold=s.no_speech_threshold,
+            compression_ratio_threshold=s.compression_ratio_threshold,
+            condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+            temperatures=list(s.temperatures), initial_prompt=None, prefix=None,
+            suppress_blank=True, suppress_tokens=_suppress_tokens(self.tokenizer), without_timestamps=True,
+            max_initial_timestamp=1.0, word_timestamps=False, prepend_punctuations="", append_punctuations="",
+            multilingual=False, max_new_tokens=budget, clip_timestamps="0",
+            hallucination_silence_threshold=None, hotwords=None,
+        )
+
+
+def _distance(sample: float, start: int, length: int) -> float:
+    """0 inside [start, start+length), else the distance to it."""
+    return max(0.0, start - sample, sample - (start + length))
+
+
+_SUPPRESS: dict[int, list[int]] = {}
+
+
+def _suppress_tokens(tok) -> list[int]:
+    key = id(tok)
+    if key not in _SUPPRESS:
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        _SUPPRESS[key] = list(get_suppressed_tokens(tok, [-1]))
+    return _SUPPRESS[key]
+
+
+def _compression_ratio(text: str) -> float:
+    b = text.encode("utf-8")
+    return len(b) / len(zlib.compress(b)) if b else 0.0

@@ -1,0 +1,24 @@
+"""``coach devices``: list microphones (input devices)."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("devices", help="列出可用的录音设备（麦克风）")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from coach.audio.sources import list_input_devices
+
+    devices = list_input_devices()
+    if not devices:
+        print("没有找到录音设备（麦克风）。插上麦克风后再运行 coach devices；"
+              "没有麦克风也可以用 coach transcribe 录音文件。")
+        print("No input device found.")
+        return 1
+    for d in devices:
+        star = "*" if d.is_default else " "
+        print(f"{star} {d.index:>3}  {d.name}  （{d.channels} 声道，{d.default_rate:.0f} Hz，{d.hostapi}）")
+    print("* = 默认设备；用编号或名字的一部分选择设备")
+    return 0

