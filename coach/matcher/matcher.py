@@ -248,6 +248,10 @@ class Matcher:
                 index.setdefault(form.sounds[k], []).append(fi)
         return index
 
+    def warm_up(self) -> None:
+        """Load what the first utterance would otherwise wait for (jieba's dictionary, ~1 s)."""
+        _jieba()
+
     # -- matching
     def _windows(self, text: str) -> list[tuple[int, int, int]]:
         """(form, lo, hi) for every form that could match, with the stretch of text to align."""
@@ -411,12 +415,18 @@ def _simplified(text: str) -> str:
     return "".join(f if len(f) == 1 else c for c, f in zip(text, map(fold_char, text)))
 
 
-def _word_ends_at(text: str, a: int, b: int) -> bool:
+def _jieba():
     import jieba  # loaded on first need: building its dictionary takes about a second
 
-    jieba.setLogLevel(60)
+    if not jieba.dt.initialized:
+        jieba.setLogLevel(60)
+        jieba.initialize()
+    return jieba
+
+
+def _word_ends_at(text: str, a: int, b: int) -> bool:
     pos = 0
-    for tok in jieba.cut(text[a:], HMM=False):
+    for tok in _jieba().cut(text[a:], HMM=False):
         pos += len(tok)
         if a + pos >= b:
             return a + pos == b

@@ -83,7 +83,7 @@ class CoachApp(App):
         """
         def load() -> None:
             try:
-                self.evaluator()
+                self.evaluator().matcher.warm_up()
             except Exception:  # a broken phrasebook is reported by the screen that needs it
                 pass
         threading.Thread(target=load, name="coach-preload", daemon=True).start()
