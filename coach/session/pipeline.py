@@ -1,37 +1,23 @@
 """Audio file -> ASR -> matcher -> rules -> :class:`~coach.schema.Result` (``coach analyze``).
 
 Mono recordings are transcribed once with speaker ``unknown`` (judged as the clerk).  Stereo
-counter recordings keep clerk and citizen on separate channels: each channel is transcribed on
-its own (streamed, so a long file never sits in memory) and the two timelines are merged.
+counter recordings keep clerk and citizen on separate channels; :func:`coach.asr.transcribe_file`
+transcribes each channel on its own (streamed) and merges the two timelines.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from coach.asr.base import Engine
-from coach.asr.factory import open_engine
-from coach.audio.decode import decode, probe
-from coach.schema import Result, Utterance
+from coach.asr import Engine, open_engine, transcribe_file
+from coach.audio.decode import probe
+from coach.schema import Result
 from coach.session.evaluate import Evaluator
-
-CHANNELS = ("left", "right")
 
 
 def hotwords(evaluator: Evaluator) -> list[str]:
     """The courtesies to bias recognition toward (canonical wordings, no placeholders)."""
     return [c.phrase for c in evaluator.phrasebook.courtesies if "X" not in c.phrase]
-
-
-def transcribe_file(path: str | Path, engine: Engine, *, clerk_channel: str | None = None) -> list[Utterance]:
-    if clerk_channel is None:
-        return list(engine.transcribe(decode(path, channels="mix"), speaker="unknown"))
-    if clerk_channel not in CHANNELS:
-        raise ValueError(f"clerk_channel must be one of {CHANNELS}")
-    citizen_channel = "right" if clerk_channel == "left" else "left"
-    clerk = list(engine.transcribe(decode(path, channels=clerk_channel), speaker="clerk"))
-    citizen = list(engine.transcribe(decode(path, channels=citizen_channel), speaker="citizen"))
-    return sorted(clerk + citizen, key=lambda u: (u.start or 0.0, u.speaker != "clerk"))
 
 
 def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_channel: str | None = None,
@@ -40,8 +26,9 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
     evaluator = evaluator or Evaluator.default()
     info = probe(path)
     if clerk_channel is not None and info.channels < 2:
-        clerk_channel = None  # a mono file has no channels to split (decode warns)
-    eng = engine if isinstance(engine, Engine) else open_engine(engine, hotwords=hotwords(evaluator))
-    utterances = transcribe_file(path, eng, clerk_channel=clerk_channel)
+        clerk_channel = None  # a mono file has no channels to split
+    words = hotwords(evaluator)
+    eng = open_engine(engine, hotwords=words)
+    utterances = transcribe_file(path, engine=eng, clerk_channel=clerk_channel, hotwords=words)
     return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
                               duration_s=round(info.duration, 3) if info.duration else None)
