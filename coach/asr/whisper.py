@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 BASE_PROMPT = "以下是政务服务窗口的普通话对话。"
 MAX_FRAMES = 3000  # Whisper's 30 s window
 _HAS_TEXT = re.compile(r"[^\W_]", re.UNICODE)
+_LEADING_PUNCT = re.compile(r"^[\W_]+", re.UNICODE)
 ASSIGN_AT = 1.0  # assign a character by its end time (alignment runs early)
 MIN_CPS = 1.5  # fewer characters per second of speech than this: Whisper skipped it in the window
 
@@ -60,7 +61,7 @@ class WhisperSettings:
     cpu_threads: int = 2
     language: str = "zh"
     vad: bool = True
-    vad_config: VadConfig = field(default_factory=lambda: VadConfig(speech_pad_s=0.4))
+    vad_config: VadConfig = field(default_factory=lambda: VadConfig(speech_pad_s=0.5))
     group_s: float = 28.0  # decode consecutive utterances together up to this long (0 = one by one)
     group_gap_s: float = 5.0  # a longer pause starts a new group
     gap_fill_s: float = 0.6  # pauses inside a group are shortened to this
@@ -249,9 +250,11 @@ class WhisperEngine(Engine):
         window = self._judge(raw, audio, s)
         pieces: list[list[tuple[float, float, str]]] = [[] for _ in group]
         if not window.dropped and window.text:
+            k = 0
             for a, b, text in self._align(raw):
-                mid = (a + ASSIGN_AT * (b - a)) * SAMPLE_RATE
-                k = min(range(len(group)), key=lambda i: _distance(mid, where[i], len(group[i].audio)))
+                if _HAS_TEXT.search(text):  # punctuation stays with the character before it
+                    at = (a + ASSIGN_AT * (b - a)) * SAMPLE_RATE
+                    k = min(range(len(group)), key=lambda i: _distance(at, where[i], len(group[i].audio)))
                 pieces[k].append((a, b, text))
         for g, at, got in zip(group, where, pieces):
             text = "".join(t for _, _, t in got)
@@ -266,7 +269,7 @@ class WhisperEngine(Engine):
                     yield u
                 continue
             self.stats["segments"] += 1
-            text = self._clean(text)
+            text = _LEADING_PUNCT.sub("", self._clean(text))
             if is_silence_hallucination(text, active_dbfs(g.audio)):
                 self.stats["dropped"] += 1
                 continue
@@ -331,8 +334,8 @@ class WhisperEngine(Engine):
     def _options(self, s: WhisperSettings, prompt: list[int], duration: float):
         from faster_whisper.transcribe import TranscriptionOptions
 
-        # token budget ∝ length: bounds runaway loops (Mandarin ≈ 4–6 characters per second)
-        budget = int(min(self.whisper.max_length - len(prompt) - 1, 24 + 10 * duration))
+        # token budget ∝ length: bounds runaway loops (Mandarin ≈ 4–6 characters, ≤ 10 tokens per second)
+        budget = int(min(self.whisper.max_length - len(prompt) - 1, 24 + 14 * duration))
         return TranscriptionOptions(
             beam_size=s.beam_size, best_of=s.best_of, patience=1.0, length_penalty=1.0,
             repetition_penalty=1.0, no_repeat_ngram_size=0,
