@@ -112,6 +112,11 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self._start is not None
 
+    @property
+    def pausing(self) -> bool:
+        """Inside an utterance but silent right now (the utterance may be about to end)."""
+        return self._start is not None and bool(self._silence_at)
+
     def current(self) -> Segment | None:
         """The segment in progress (for partial results), or None."""
         if self._start is None:

@@ -55,6 +55,7 @@ MIN_CPS = 1.5  # fewer characters per second of speech than this: Whisper skippe
 @dataclass(frozen=True)
 class WhisperSettings:
     beam_size: int = 5
+    live_beam_size: int = 2  # stream(): finals within the live latency budget (CER +0.8 pt, docs/benchmarks.md)
     best_of: int = 5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback only when decoding fails
     compute_type: str = "int8"
@@ -65,11 +66,14 @@ class WhisperSettings:
     group_s: float = 28.0  # decode consecutive utterances together up to this long (0 = one by one)
     group_gap_s: float = 5.0  # a longer pause starts a new group
     gap_fill_s: float = 0.6  # pauses inside a group are shortened to this
-    # Initial prompt: off by default.  Measured (docs/benchmarks.md): the domain prompt costs
-    # 4-5 CER points on real speech without raising 您好 recall; a prompt naming 您好 raises
-    # recall but turns said 你好 into 您好 (false credit for a near miss) — wrong for a coach.
-    prompt: bool = False
-    prompt_hotwords: bool = False  # add the hotwords to the prompt (needs prompt=True)
+    # Initial prompt.  Measured (docs/benchmarks.md): the domain prompt alone costs 4-5 CER
+    # points on general speech; naming the courtesies makes Whisper write 您好 where it otherwise
+    # writes 你好 for a clerk's 您好 (dev sessions: detection F1 0.93 -> 0.99 clean), at the price
+    # of sometimes crediting a said 你好 and, in heavy babble, a hallucinated courtesy.  So: a
+    # plain transcription (no hotwords: `coach transcribe`) gets no prompt; the coach's
+    # detection paths (analyze, the app), which pass the phrasebook's courtesies, get it.
+    prompt: bool = False  # the domain sentence even without hotwords
+    prompt_hotwords: bool = True  # a prompt with the hotwords whenever the engine is given some
     trim_encoder: bool = True  # encoder input = audio + pad_frames instead of 30 s
     pad_frames: int = 500  # 10 ms frames of padding after the audio (trim_encoder)
     word_timestamps: bool = False  # Utterance.words (cross-attention alignment)
@@ -159,7 +163,8 @@ class WhisperEngine(Engine):
         from faster_whisper.tokenizer import Tokenizer
 
         self.tokenizer = Tokenizer(self.whisper.hf_tokenizer, True, task="transcribe", language=s.language)
-        prompt = build_prompt(self.hotwords, with_hotwords=s.prompt_hotwords) if s.prompt else ""
+        use_hotwords = s.prompt_hotwords and bool(self.hotwords)
+        prompt = build_prompt(self.hotwords, with_hotwords=use_hotwords) if s.prompt or use_hotwords else ""
         self._prompt_tokens = self.tokenizer.encode(" " + prompt) if prompt else []
         self.stats = {"segments": 0, "windows": 0, "dropped": 0, "redecoded": 0}
 
@@ -192,17 +197,24 @@ class WhisperEngine(Engine):
             yield from self._decode_group(group, speaker, offset)
 
     def stream(self, source: Iterable[np.ndarray], *, speaker: Speaker = "unknown") -> Iterator[Event]:
+        """Live: a Final as soon as an utterance ends, decoded with ``live_beam_size`` (the
+        latency budget is the silence wait plus one decode), and a greedy Partial about every
+        ``partial_interval_s`` while speech goes on — never during a pause that may be the end
+        of the utterance, where it would only delay the Final."""
         s = self.settings
         seg = Segmenter(s.vad_config)
         fast = replace(s, beam_size=1, temperatures=(0.0,), word_timestamps=False)
+        final = replace(s, beam_size=min(s.beam_size, s.live_beam_size))
         every = int(s.partial_interval_s * SAMPLE_RATE)
         fed = next_partial = 0
         for block in source:
             fed += len(block)
             for done in seg.feed(block):
-                yield from (Final(u) for u in self._decode_group([done], speaker, 0.0))
+                u = self._single(done, speaker, 0.0, settings=final)
+                if u:
+                    yield Final(u)
                 next_partial = fed + every
-            cur = seg.current() if every else None
+            cur = seg.current() if every and not seg.pausing else None
             if cur is not None and fed >= next_partial and len(cur.audio) >= SAMPLE_RATE // 2:
                 d = self.decode(cur.audio, settings=fast)
                 if d.text and not d.dropped:
@@ -280,9 +292,10 @@ class WhisperEngine(Engine):
                          for a, b, t in got if _HAS_TEXT.search(t)]
             yield Utterance(round(offset + g.speech_start_s, 2), round(offset + g.speech_end_s, 2), speaker, text, words)
 
-    def _single(self, g: Segment, speaker: Speaker, offset: float) -> Utterance | None:
+    def _single(self, g: Segment, speaker: Speaker, offset: float,
+                settings: WhisperSettings | None = None) -> Utterance | None:
         audio = g.audio[: MAX_FRAMES * 160]  # only a FixedSegmenter window can be longer
-        d = self.decode(audio, time_offset=offset + g.start_s)
+        d = self.decode(audio, settings=settings, time_offset=offset + g.start_s)
         self.stats["segments"] += 1
         if d.dropped or not d.text:
             self.stats["dropped"] += 1
