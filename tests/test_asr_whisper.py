@@ -7,7 +7,6 @@ import re
 import unicodedata
 
 import numpy as np
-import pytest
 import soundfile as sf
 import zhconv
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path

@@ -169,7 +169,6 @@ def decode(
 
     Errors about the file itself are raised on the first ``next()``; see the module doc.
     """
-    import av
 
     if channels not in CHANNEL_CHOICES:
         raise ValueError(f"channels must be one of {CHANNEL_CHOICES}, not {channels!r}")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from coach.schema import Finding, Result
 from coach.session.live import LiveSession
-from coach.tui.listen import Listener
-from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, ListenError, PartialText
-from coach.tui.screens.common import ErrorBox
+from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, PartialText
+from coach.tui.screens.common import ErrorBox, ListeningScreen
 from coach.tui.widgets import Clock, LevelMeter, Transcript, suggestion_of
 
 
-class LiveScreen(Screen):
+class LiveScreen(ListeningScreen):
     BINDINGS = [
         Binding("space", "toggle_pause", "暂停/继续"),
         Binding("s", "stop", "结束并保存"),
@@ -32,7 +29,6 @@ class LiveScreen(Screen):
         self.input_file = input_file
         self.autostart = autostart
         self.session: LiveSession | None = None
-        self.listener: Listener | None = None
         self.state = "idle"           # idle | loading | listening | paused | done | error
         self.at = 0.0
         self._paused_since_utt = 0.0  # seconds of pause since the last utterance (not a hold)
@@ -128,18 +124,8 @@ class LiveScreen(Screen):
     def action_start(self) -> None:
         if self.state not in ("idle", "error"):
             return
-        self.query_one(ErrorBox).clear()
         self.session = None
-        self.state = "loading"
-        self._set_status()
-        self.listener = Listener(self.app.engine_factory, self.app.source_factory,
-                                 input_file=self.input_file, device=self.app.mic_device, live=True)
-        self.app.listeners.add(self.listener)
-        self._listen(self.listener)
-
-    @work(thread=True, exclusive=True, group="listen")
-    def _listen(self, listener: Listener) -> None:
-        listener.run(self.post_message, prepare=lambda: self.app.call_from_thread(self._prepare))
+        self._begin_listening()
 
     def _prepare(self):
         """Engine loaded: open the session (and its sink) before the first block of audio."""
@@ -191,14 +177,6 @@ class LiveScreen(Screen):
         self._show_counts()
         self.notify(f"本次自检已结束，得分 {self.result.score:g}。按 v 回看。", timeout=6)
 
-    def _stop_listening(self) -> None:
-        if self.listener is not None:
-            self.listener.stop()
-            self.app.listeners.discard(self.listener)
-
-    def on_unmount(self) -> None:
-        self._stop_listening()
-
     # ------------------------------------------------------------------ worker messages
     def on_engine_ready(self, msg: EngineReady) -> None:
         self.app.trace("engine_ready")
@@ -242,11 +220,6 @@ class LiveScreen(Screen):
         self.app.trace("final")
         for f in found:
             self.app.trace(f.type)
-
-    def on_listen_error(self, msg: ListenError) -> None:
-        self.state = "error"
-        self._set_status()
-        self.query_one(ErrorBox).show_error(msg.message, msg.hint)
 
     def on_listen_done(self, msg: ListenDone) -> None:
         self.app.listeners.discard(self.listener)

@@ -9,7 +9,7 @@ or at once with ``n`` (items still open count as missed).
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,9 +19,8 @@ from textual.widgets.option_list import Option
 
 from coach.rules.phrasebook import Scenario
 from coach.session.practice import PracticeRun, ScoreCard, TurnState
-from coach.tui.listen import Listener
-from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, ListenError, PartialText
-from coach.tui.screens.common import ErrorBox
+from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, PartialText
+from coach.tui.screens.common import ErrorBox, ListeningScreen
 from coach.tui.widgets import Clock, LevelMeter, Transcript, finding_text, suggestion_of
 
 ADVANCE_DELAY_S = 1.0
@@ -64,7 +63,7 @@ class ScenarioPicker(Screen):
                                             autostart=self.input_file is not None))
 
 
-class PracticeScreen(Screen):
+class PracticeScreen(ListeningScreen):
     BINDINGS = [
         Binding("space", "start", "开始"),
         Binding("n", "next_turn", "下一轮"),
@@ -78,7 +77,6 @@ class PracticeScreen(Screen):
         self.input_file = input_file
         self.autostart = autostart
         self.run: PracticeRun | None = None
-        self.listener: Listener | None = None
         self.state = "idle"          # idle | loading | listening | done | error
         self.at = 0.0
         self._advance_timer = None
@@ -171,17 +169,7 @@ class PracticeScreen(Screen):
     def action_start(self) -> None:
         if self.state not in ("idle", "error"):
             return
-        self.query_one(ErrorBox).clear()
-        self.state = "loading"
-        self._set_status()
-        self.listener = Listener(self.app.engine_factory, self.app.source_factory,
-                                 input_file=self.input_file, device=self.app.mic_device, live=True)
-        self.app.listeners.add(self.listener)
-        self._listen(self.listener)
-
-    @work(thread=True, exclusive=True, group="listen")
-    def _listen(self, listener: Listener) -> None:
-        listener.run(self.post_message, prepare=lambda: self.app.call_from_thread(self._prepare))
+        self._begin_listening()
 
     def _prepare(self):
         """Engine loaded: attach the store (if any) before the first block of audio."""
@@ -237,14 +225,6 @@ class PracticeScreen(Screen):
                 close()
         self.app.pop_screen()
 
-    def _stop_listening(self) -> None:
-        if self.listener is not None:
-            self.listener.stop()
-            self.app.listeners.discard(self.listener)
-
-    def on_unmount(self) -> None:
-        self._stop_listening()
-
     # ------------------------------------------------------------------ worker messages
     def on_engine_ready(self, msg: EngineReady) -> None:
         if self.state != "loading":
@@ -274,11 +254,6 @@ class PracticeScreen(Screen):
         self._show_checklist(t)
         if t.ready and self._advance_timer is None:
             self._advance_timer = self.set_timer(ADVANCE_DELAY_S, self._advance)
-
-    def on_listen_error(self, msg: ListenError) -> None:
-        self.state = "error"
-        self._set_status()
-        self.query_one(ErrorBox).show_error(msg.message, msg.hint)
 
     def on_listen_done(self, msg: ListenDone) -> None:
         self.app.listeners.discard(self.listener)
