@@ -52,12 +52,15 @@ Notes:
   the encoder only the window plus 5 s of padding instead of a fixed 30 s, and splits the text
   back into utterances by Whisper's cross-attention alignment.  `single` (no grouping) loses the
   context of neighbouring sentences; `full30` pays ~2× the time for ≤ 0.3 points.
-* Initial prompt: off.  Measured on `lines` (whole-clip decoding, earlier build): no prompt
+* Initial prompt: none for a plain transcription (`coach transcribe`, the `default` row); the
+  coach's detection paths (`coach analyze`, the app) pass the phrasebook's courtesies and get
+  the hotword prompt (the `hotprompt` row: worse CER on general speech and RTF ≈ 0.17, but it
+  writes 您好 where Whisper otherwise writes 你好 — dev-session detection F1 0.93 → 0.99 clean,
+  see the dev section).  Measured on `lines` (whole-clip decoding, earlier build): no prompt
   CER 9.9 %, 您好 heard in 7/10 lines that say it; 以下是普通话的句子。 9.1 %, 8/10; 您好。
   9.2 %, 10/10 but 2 lines that say 你好 came out as 您好 (a near miss credited — wrong for a
   coach); the domain prompt 8.9 %, 7/10.  On `real` every prompt costs 1.5–4.5 points, the
-  hotword prompt the most.  Hotwords are accepted by the API but not put in the prompt unless
-  `prompt=True, prompt_hotwords=True`.
+  hotword prompt the most.  `prompt_hotwords=False` turns the hotword prompt off.
 * Temperature fallback samples, so repeated runs differ by a few characters (±0.3 CER points).
   RTF is wall time on a shared 2-core machine (load average 1–2 from other work during the run).
 * On 10 dev sessions (per labelled utterance, mono mix): grouped decoding CER ≈ 9.3–9.7 %,
