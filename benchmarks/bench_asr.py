@@ -25,6 +25,8 @@ import unicodedata
 from dataclasses import replace
 from pathlib import Path
 
+from rapidfuzz.distance import Levenshtein
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # name → (description, WhisperSettings overrides)
@@ -81,13 +83,7 @@ def normalize(text: str) -> str:
 
 
 def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
+    return Levenshtein.distance(a, b)
 
 
 def dataset(name: str) -> list[tuple[Path, str]]:

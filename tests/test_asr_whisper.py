@@ -9,6 +9,8 @@ import unicodedata
 import numpy as np
 import soundfile as sf
 import zhconv
+from rapidfuzz.distance import Levenshtein
+from shared import dev_dir, real_dir
 
 from coach.asr.base import Final, Partial
 from coach.asr.factory import transcribe_file
@@ -16,7 +18,6 @@ from coach.asr.guards import collapse_loops, is_silence_hallucination
 from coach.asr.whisper import build_prompt
 from coach.audio.decode import decode, read
 from coach.audio.sources import FileSource
-from shared import dev_dir, real_dir
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -26,13 +27,7 @@ def norm(text: str) -> str:
 
 
 def distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
+    return Levenshtein.distance(a, b)
 
 
 def cer(refs: list[str], hyps: list[str]) -> float:
