@@ -55,6 +55,10 @@ MIN_CPS = 1.5  # fewer characters per second of speech than this: Whisper skippe
 class WhisperSettings:
     beam_size: int = 5
     live_beam_size: int = 2  # stream(): finals within the live latency budget (CER +0.8 pt, docs/benchmarks.md)
+    # stream() decodes without the prompt: ~100 prompt tokens made every live decode slower
+    # (measured p95 1.42 s vs 1.10 s after the utterance ends, docs/benchmarks.md "live").
+    live_prompt: bool = False
+    use_prompt: bool = True  # internal: whether a decode uses the prompt
     best_of: int = 5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback only when decoding fails
     compute_type: str = "int8"
@@ -202,8 +206,8 @@ class WhisperEngine(Engine):
         of the utterance, where it would only delay the Final."""
         s = self.settings
         seg = Segmenter(s.vad_config)
-        fast = replace(s, beam_size=1, temperatures=(0.0,), word_timestamps=False)
-        final = replace(s, beam_size=min(s.beam_size, s.live_beam_size))
+        fast = replace(s, beam_size=1, temperatures=(0.0,), word_timestamps=False, use_prompt=s.live_prompt)
+        final = replace(s, beam_size=min(s.beam_size, s.live_beam_size), use_prompt=s.live_prompt)
         every = int(s.partial_interval_s * SAMPLE_RATE)
         fed = next_partial = 0
         for block in source:
@@ -310,7 +314,8 @@ class WhisperEngine(Engine):
         if feats.shape[1] < n:
             feats = np.pad(feats, ((0, 0), (0, n - feats.shape[1])))
         encoder_output = m.encode(np.ascontiguousarray(feats, dtype=np.float32))
-        prompt = ([tok.sot_prev] + self._prompt_tokens if self._prompt_tokens else []) + list(tok.sot_sequence)
+        ptoks = self._prompt_tokens if s.use_prompt else []
+        prompt = ([tok.sot_prev] + ptoks if ptoks else []) + list(tok.sot_sequence)
         prompt.append(tok.no_timestamps)
         options = self._options(s, prompt, len(audio) / SAMPLE_RATE)
         result, avg_logprob, temperature, _ = m.generate_with_fallback(encoder_output, prompt, tok, options)
