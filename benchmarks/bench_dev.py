@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from dev_labels import dev_sessions, expected, found, shared_dir  # noqa: E402
+from bench_text import prf  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
 from coach.session.evaluate import Evaluator  # noqa: E402
@@ -74,12 +75,6 @@ def mix(stereo: Path, kind: str, snr: float, out: Path, rng: random.Random) -> P
 NOTE = """
 
 With `--no-prompt` (same day, clean and babble 5 dB only): all F1 0.934 clean (Whisper writes 你好 for the clerk's 您好 in 4 of 10 first greetings, so 您好 is missed and `missing_greeting` is falsely raised) and 0.941 at babble 5 dB (the prompt, in heavy babble, sometimes hallucinates a courtesy such as 您好 for a rude clerk). Competing Mandarin chatter at 5 dB is beyond Whisper-base: most clerk words are lost."""
-
-
-def prf(c: Counter) -> tuple[float, float, float]:
-    p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
-    r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
 def run_condition(cond: str, sessions: list[dict], ev: Evaluator, tmp: Path, verbose: bool, engine) -> dict:

@@ -35,6 +35,13 @@ def _input(path: str | None) -> str | None:
     return str(p)
 
 
+def _add_listening_args(p) -> None:
+    """Where the audio comes from and whether the session is kept (practice and live)."""
+    p.add_argument("--input", "-i", metavar="FILE", help="用录音文件代替麦克风（按实际速度播放）")
+    p.add_argument("--device", "-d", metavar="N", help="麦克风编号或名称（默认：设置中的，或系统默认）")
+    p.add_argument("--no-save", action="store_true", help="不保存本次记录")
+
+
 def register(sub) -> None:
     # `coach` alone opens the home screen (cli.main re-parses as `coach home ARGS`); not listed.
     home = sub.add_parser("home", description="打开终端界面主页")
@@ -44,16 +51,12 @@ def register(sub) -> None:
     p = sub.add_parser("practice", help="情景练习（终端界面）",
                        description="按情景逐轮作答：显示客户的话和本轮应说的文明用语，结束后给出成绩单。")
     p.add_argument("--scenario", "-s", metavar="ID", help="直接开始这个情景（默认：先选择）")
-    p.add_argument("--input", "-i", metavar="FILE", help="用录音文件代替麦克风（按实际速度播放）")
-    p.add_argument("--device", "-d", metavar="N", help="麦克风编号或名称（默认：设置中的，或系统默认）")
-    p.add_argument("--no-save", action="store_true", help="不保存本次记录")
+    _add_listening_args(p)
     p.set_defaults(func=run_practice)
 
     p = sub.add_parser("live", help="实时自检（终端界面）",
                        description="持续聆听，实时标出文明用语和忌语，等待过久未说“请稍等”时提醒。")
-    p.add_argument("--input", "-i", metavar="FILE", help="用录音文件代替麦克风（按实际速度播放）")
-    p.add_argument("--device", "-d", metavar="N", help="麦克风编号或名称（默认：设置中的，或系统默认）")
-    p.add_argument("--no-save", action="store_true", help="不保存本次记录")
+    _add_listening_args(p)
     p.set_defaults(func=run_live)
 
     p = sub.add_parser("review", help="回看录音、结果 JSON 或已保存的记录（终端界面）",
