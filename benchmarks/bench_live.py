@@ -157,7 +157,7 @@ def pct(values: list[float]) -> dict:
 def child_engine(args) -> dict:
     from coach.asr.base import Final
     from coach.asr.factory import open_engine
-    from coach.rules.phrasebook import load_phrasebook
+    from coach.phrasebook import load_phrasebook
     from coach.session.evaluate import Evaluator
     from coach.session.live import LiveSession, SessionMeta
     from coach.tui.engines import quick_hotwords

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 from corrupt import corrupt  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
-from coach.rules.phrasebook import load_phrasebook  # noqa: E402
+from coach.phrasebook import load_phrasebook  # noqa: E402
 from coach.session.evaluate import Evaluator, canonical_hits  # noqa: E402
 
 CORPUS = HERE / "data" / "clerk_utterances.tsv"

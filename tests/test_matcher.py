@@ -1,7 +1,7 @@
 import pytest
 
 from coach.matcher.matcher import Matcher, align
-from coach.rules.phrasebook import load_phrasebook
+from coach.phrasebook import load_phrasebook
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-from coach.matcher.normalize import coarse, fold_char, normalize, sound_text, syllable
+from coach.phrasebook.normalize import coarse, fold_char, normalize, sound_text, syllable
 
 
 def test_normalize_strips_punctuation_spaces_and_converts_traditional():

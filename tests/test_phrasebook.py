@@ -5,7 +5,7 @@ import pytest
 
 from coach.cli import main
 from coach.errors import PhrasebookError
-from coach.rules.phrasebook import default_dir, load_phrasebook
+from coach.phrasebook import default_dir, load_phrasebook
 
 
 def test_bundled_phrasebook_loads_and_is_complete():

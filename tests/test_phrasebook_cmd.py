@@ -11,7 +11,7 @@ import pytest
 
 from coach.cli import main
 from coach.commands.phrasebook_cmd import load_labels, run_phrasebook
-from coach.rules.phrasebook import default_dir, load_phrasebook
+from coach.phrasebook import default_dir, load_phrasebook
 
 TSV = """id\ttext\tcourtesies\tbrush_offs\tnote
 1\t您好，请问您要办什么业务？\t您好|请问您要办什么业务\t\t

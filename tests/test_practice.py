@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.rules.phrasebook import Scenario, Turn, load_phrasebook
+from coach.phrasebook import Scenario, Turn, load_phrasebook
 from coach.schema import Utterance
 from coach.session.evaluate import Evaluator
 from coach.session.live import SessionMeta

@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import OptionList
 
 from coach.errors import AudioDeviceError, ModelError
-from coach.rules.phrasebook import default_dir, load_phrasebook
+from coach.phrasebook import default_dir, load_phrasebook
 from coach.schema import Utterance
 from coach.session.evaluate import Evaluator
 from coach.tui.app import CoachApp
@@ -206,7 +206,8 @@ async def test_practice_run_to_score_card(tmp_path, monkeypatch):
         assert "改说：这个问题我帮您确认一下" in text_of(blocks[0])
 
         # the file ends -> score card
-        await wait_for(pilot, lambda: isinstance(app.screen, ScoreCardScreen), timeout=15, what="score card")
+        await wait_for(pilot, lambda: isinstance(app.screen, ScoreCardScreen) and app.screen.query("#say-instead"),
+                       timeout=15, what="score card")
         card = app.screen
         said = text_of(card.query_one("#said"))
         assert "您好" in said and "请稍等" in said and "请慢走" in said

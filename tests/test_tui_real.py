@@ -63,9 +63,14 @@ async def test_practice_from_real_audio(tmp_path, whisper_ready):
         screen = app.screen
         assert isinstance(screen, PracticeScreen)
 
+        def card_ready() -> bool:
+            """The score card is up *and* composed (its sections are mounted)."""
+            card = app.screen
+            return isinstance(card, ScoreCardScreen) and bool(card.query("#say-instead"))
+
         def watch() -> bool:
             if not isinstance(app.screen, PracticeScreen):
-                return True
+                return card_ready()
             if screen.query_one("#partial").render().plain.strip():
                 seen["partial"] = True
             for w in screen.query(".utt"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from coach.rules.phrasebook import load_phrasebook
+from coach.phrasebook import load_phrasebook
 from coach.schema import Utterance
 from coach.session.evaluate import Evaluator
 from coach.session.practice import PracticeRun

@@ -111,7 +111,7 @@ _EVALUATORS: dict[str | None, Any] = {}
 
 def _evaluator(phrasebook: str | None):
     if phrasebook not in _EVALUATORS:
-        from coach.rules.phrasebook import load_phrasebook
+        from coach.phrasebook import load_phrasebook
         from coach.session.evaluate import Evaluator
 
         _EVALUATORS[phrasebook] = Evaluator(load_phrasebook(phrasebook)) if phrasebook else Evaluator.default()

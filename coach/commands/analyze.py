@@ -9,7 +9,7 @@ from pathlib import Path
 from coach.errors import InputError
 from coach.report.console import print_result
 from coach.report.files import write_atomic
-from coach.rules.phrasebook import load_phrasebook
+from coach.phrasebook import load_phrasebook
 from coach.session.evaluate import Evaluator
 from coach.store import add_db_argument
 

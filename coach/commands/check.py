@@ -6,7 +6,7 @@ import json
 import sys
 
 from coach.report.console import print_result
-from coach.rules.phrasebook import load_phrasebook
+from coach.phrasebook import load_phrasebook
 from coach.schema import Utterance
 from coach.session.evaluate import Evaluator
 from coach.session.transcript import parse_line, read_transcript

@@ -30,7 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from coach.errors import InputError
-from coach.rules.phrasebook import Phrasebook, default_dir, load_phrasebook
+from coach.phrasebook import Phrasebook, default_dir, load_phrasebook
 from coach.session.evaluate import Evaluator, canonical_hits
 
 STAGE_LABEL = {

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.matcher.normalize import (
+from coach.phrasebook.normalize import (
     CLAUSE_MARKS,
     Normalized,
     coarse,
@@ -31,7 +31,7 @@ from coach.matcher.normalize import (
     sound_text,
     syllable,
 )
-from coach.rules.phrasebook import Entry, Phrasebook
+from coach.phrasebook import Entry, Phrasebook
 
 HOMOPHONE = 0.2
 NEAR_HOMOPHONE = 0.42

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coach.matcher.matcher import Hit
-from coach.matcher.normalize import is_han, normalize
-from coach.rules.phrasebook import Entry, Phrasebook
+from coach.phrasebook.normalize import is_han, normalize
+from coach.phrasebook import Entry, Phrasebook
 from coach.schema import Finding, Utterance
 
 GREETING_STAGES = {"greeting"}

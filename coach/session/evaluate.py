@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from coach.matcher.matcher import Hit, Matcher
 from coach.rules import structure
-from coach.rules.phrasebook import Phrasebook, Scenario, load_phrasebook
+from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
 from coach.rules.structure import Timed, TimedHit
 from coach.schema import Finding, Result, Utterance
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coach.rules.phrasebook import STAGES, Phrasebook, Scenario, Turn
+from coach.phrasebook import STAGES, Phrasebook, Scenario, Turn
 from coach.schema import Finding, Result, Utterance
 from coach.session.evaluate import Evaluator, score
 from coach.session.live import LiveSession, SessionMeta, SessionSink

@@ -19,7 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from coach.errors import CoachError
-from coach.rules.phrasebook import Phrasebook, Scenario, load_phrasebook
+from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
 from coach.session.evaluate import Evaluator
 from coach.session.live import SessionMeta, SessionSink
 from coach.tui.settings import Settings

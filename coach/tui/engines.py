@@ -29,7 +29,7 @@ def quick_hotwords(phrasebook: str | None) -> tuple[str, ...]:
     import sys
     from pathlib import Path
 
-    from coach.rules.phrasebook import default_dir
+    from coach.phrasebook import default_dir
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover

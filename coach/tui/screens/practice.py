@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from coach.rules.phrasebook import Scenario
+from coach.phrasebook import Scenario
 from coach.session.practice import PracticeRun, ScoreCard, TurnState
 from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, PartialText
 from coach.tui.screens.common import ErrorBox, ListeningScreen

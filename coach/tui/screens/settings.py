@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from coach.errors import CoachError
-from coach.rules.phrasebook import load_phrasebook
+from coach.phrasebook import load_phrasebook
 from coach.tui.screens.common import ErrorBox
 from coach.tui.settings import Settings
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,109 +20,19 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from coach.errors import PhrasebookError
-from coach.matcher.normalize import normalize_phrase
-
-STAGES = (
-    "greeting", "asking", "waiting", "apology", "referral", "completion",
-    "thanks", "farewell", "feedback", "praise_reply", "phone",
+from coach.phrasebook.model import (
+    BRUSH_OFF_SEVERITIES,
+    STAGES,
+    Entry,
+    Phrasebook,
+    Scenario,
+    Thresholds,
+    Turn,
+    default_dir,
 )
-BRUSH_OFF_SEVERITIES = ("warning", "violation")
+from coach.phrasebook.normalize import normalize_phrase
 
 _ID_RE = re.compile(r"^[a-z0-9_.\-]+$")
-
-
-def default_dir() -> Path:
-    """The phrasebook used when none is given: $COACH_PHRASEBOOK, the checkout's, or the bundled copy."""
-    env = os.environ.get("COACH_PHRASEBOOK")
-    if env:
-        return Path(env)
-    checkout = Path(__file__).resolve().parents[2] / "phrasebook"
-    if (checkout / "courtesies.toml").is_file():
-        return checkout
-    return Path(__file__).resolve().parents[1] / "data" / "phrasebook"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A courtesy or a brush-off, as the matcher needs it."""
-
-    id: str
-    kind: str  # "courtesy" | "brush_off"
-    phrase: str
-    variants: tuple[str, ...] = ()
-    patterns: tuple[re.Pattern, ...] = ()
-    stage: str | None = None
-    near_misses: tuple[str, ...] = ()
-    severity: str = "info"
-    suggestions: tuple[str, ...] = ()
-    exceptions: tuple[str, ...] = ()
-    exception_patterns: tuple[re.Pattern, ...] = ()
-    standalone: bool = False
-    refers: bool = False
-    note: str = ""
-    source: str = ""
-
-    @property
-    def suggestion(self) -> str | None:
-        return self.suggestions[0] if self.suggestions else None
-
-
-@dataclass(frozen=True)
-class Turn:
-    citizen: str
-    expect: tuple[str, ...]
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    title: str
-    description: str
-    turns: tuple[Turn, ...]
-    brush_offs: tuple[Entry, ...] = ()
-    source: str = ""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    match_score: float = 0.8
-    greeting_window_s: float = 8.0
-    farewell_window_s: float = 8.0
-    hold_s: float = 5.0
-    announce_lookback_s: float = 30.0
-    max_chars_per_minute: float = 330.0
-    min_chars_for_rate: int = 10
-
-
-@dataclass(frozen=True)
-class Phrasebook:
-    root: Path
-    name: str
-    courtesies: tuple[Entry, ...]
-    brush_offs: tuple[Entry, ...]
-    scenarios: tuple[Scenario, ...]
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    penalties: dict[str, float] = field(default_factory=dict)
-    referral_places: tuple[re.Pattern, ...] = ()
-    referral_intents: tuple[str, ...] = ()
-    wait_complaints: tuple[str, ...] = ()
-
-    def scenario(self, scenario_id: str) -> Scenario:
-        for s in self.scenarios:
-            if s.id == scenario_id:
-                return s
-        known = ", ".join(s.id for s in self.scenarios)
-        raise PhrasebookError(f"{self.root}: no scenario '{scenario_id}' (known: {known})")
-
-    def courtesy(self, entry_id: str) -> Entry | None:
-        return next((c for c in self.courtesies if c.id == entry_id), None)
-
-    def stage_of(self, key: str) -> set[str]:
-        """Courtesy ids satisfying an ``expect`` key (a stage name or a courtesy id)."""
-        if key in STAGES:
-            return {c.id for c in self.courtesies if c.stage == key}
-        return {key}
 
 
 # --------------------------------------------------------------------------- reading
