@@ -116,14 +116,47 @@ def test_score_card(evaluator):
     assert kinds.count("finish") == 1
 
 
-def test_turns_not_reached_are_missed(evaluator):
+def test_turns_not_reached_are_not_charged(evaluator):
     run = PracticeRun(evaluator, SCENARIO)
     run.start_turn(0.0)
     run.add(clerk(0.5, "您好，请稍等"))
     card = run.finish()
     assert card.turns_done == 0 and card.turns_reached == 1
-    assert card.missed_turns == [3, 3]
-    assert [f.phrase for f in card.missed] == ["请慢走", "不好意思"]
+    assert card.missed == [] and card.missed_turns == []
+    assert not any(f.rule == "missed_expected" for f in card.result.findings)
+    assert card.spoken and card.score == 100
+
+
+def test_reached_turn_left_open_is_charged(evaluator):
+    run = PracticeRun(evaluator, SCENARIO)
+    run.start_turn(0.0)
+    run.add(clerk(0.5, "您好"))
+    run.advance(3.0)
+    run.add(clerk(3.5, "大概十分钟"))
+    run.advance(6.0)
+    run.add(clerk(6.5, "请慢走"))
+    card = run.finish()
+    assert card.turns_reached == 3
+    assert [(t, f.phrase) for t, f in zip(card.missed_turns, card.missed)] == [(1, "请稍等"), (3, "不好意思")]
+
+
+def test_nothing_said_has_no_score(evaluator):
+    sink = RecordingSink()
+    run = PracticeRun(evaluator, SCENARIO, sink=sink)
+    run.start_turn(0.0)
+    card = run.finish(duration_s=5.0)
+    assert not card.spoken
+    assert ("finish" not in [e[0] for e in sink.events])     # the store keeps it unfinished
+
+
+def test_brush_offs_filed_under_the_turn_said(evaluator):
+    run = PracticeRun(evaluator, SCENARIO)
+    run.start_turn(0.0)
+    run.add(clerk(0.5, "您好，请稍等"))
+    run.advance(3.0)
+    run.add(clerk(3.5, "不知道"))
+    card = run.finish()
+    assert [card.turn(f) for f in card.brush_offs] == [2]
 
 
 def test_result_json_round_trip(evaluator):

@@ -38,6 +38,12 @@ class SessionSink(Protocol):
     def finish(self, result: Result) -> None: ...
 
 
+def judge(evaluator: Evaluator, u: Utterance) -> list[Finding]:
+    """The findings of one final utterance on its own (phrases, referral, speed); pure, so a
+    worker thread can judge while the UI thread keeps the session."""
+    return evaluator.evaluate([u], session=False).findings
+
+
 class LiveSession:
     def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None):
         self.evaluator = evaluator
@@ -52,13 +58,14 @@ class LiveSession:
         if self.sink:
             self.sink.audio(block)
 
-    def add(self, u: Utterance) -> list[Finding]:
-        """Judge one final utterance; returns its findings (courtesies, brush-offs, referral, speed)."""
+    def add(self, u: Utterance, found: list[Finding] | None = None) -> list[Finding]:
+        """Add one final utterance; returns its findings (courtesies, brush-offs, referral,
+        speed): ``found`` when already judged (:func:`judge`, in a worker), else judged here."""
         index = len(self.utterances)
         self.utterances.append(u)
-        result = self.evaluator.evaluate([u], session=False)
+        judged = judge(self.evaluator, u) if found is None else found
         found = []
-        for f in result.findings:
+        for f in judged:
             f.utterance = index
             found.append(f)
         self.findings.extend(found)
@@ -66,13 +73,17 @@ class LiveSession:
             self.sink.utterance(u, found)
         return found
 
-    def hold_alert(self, now: float) -> float | None:
-        """Seconds of an ongoing silence that has outlasted ``hold_s`` without 请稍等, else None."""
+    def hold_alert(self, now: float, voice_at: float | None = None) -> float | None:
+        """Seconds of an ongoing silence that has outlasted ``hold_s`` without 请稍等, else None.
+
+        The silence runs from the end of the last utterance, or from the last moment the audio
+        had someone speaking (``voice_at``, from the input level) if that is later: no alert
+        while anybody talks, even before the recogniser has turned it into an utterance."""
         timed = [u for u in self.utterances if u.end is not None]
         if not timed:
             return None
         last_end = max(u.end for u in timed)
-        silent = now - last_end
+        silent = now - max(last_end, voice_at if voice_at is not None else last_end)
         if silent <= self.evaluator.phrasebook.thresholds.hold_s:
             return None
         lookback = self.evaluator.phrasebook.thresholds.announce_lookback_s

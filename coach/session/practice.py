@@ -10,8 +10,10 @@
 
 Each turn has a checklist built from the scenario's ``expect`` keys (a stage such as
 ``greeting`` — any courtesy of that stage ticks it — or a courtesy id).  A courtesy finding
-of the clerk ticks the first open item it satisfies.  At the end every item still open
-becomes a ``missed_expected`` finding (type ``structure``), charged like any other rule.
+of the clerk ticks the first open item it satisfies.  At the end every item still open in a
+turn that was reached (its citizen line shown) becomes a ``missed_expected`` finding (type
+``structure``), charged like any other rule; turns never reached are not charged.  A run in
+which the trainee said nothing gets no score (``ScoreCard.spoken`` is False).
 
 The whole-visit rules (greeting, farewell, holds) are not applied: in practice the trainee
 reads each citizen line from the screen, so the silences between turns are not holds and
@@ -109,6 +111,7 @@ class ScoreCard:
     turn_of: dict[int, int] = field(default_factory=dict)   # utterance index -> turn number
     missed_turns: list[int] = field(default_factory=list)    # turn number of each ``missed`` item
     turns_reached: int = 0               # turns whose citizen line was shown
+    spoken: bool = True                  # False: nothing was said, the run has no score
 
     def turn(self, f: Finding) -> int | None:
         return self.turn_of.get(f.utterance) if f.utterance is not None else None
@@ -155,11 +158,17 @@ class PracticeRun:
         self.session.add(Utterance(now, now, "citizen", t.turn.citizen))
         return t
 
-    def add(self, u: Utterance) -> list[Finding]:
-        """Judge one final utterance of the trainee; ticks the current turn's checklist."""
+    @property
+    def spoken(self) -> bool:
+        """Whether the trainee has said anything yet."""
+        return any(t.utterances for t in self.turns)
+
+    def add(self, u: Utterance, found: list[Finding] | None = None) -> list[Finding]:
+        """One final utterance of the trainee (``found``: already judged in a worker, see
+        :func:`coach.session.live.judge`); ticks the current turn's checklist."""
         if u.speaker == "unknown":
             u = Utterance(u.start, u.end, "clerk", u.text, u.words)
-        found = self.session.add(u)
+        found = self.session.add(u, found)
         t = self.current
         if t is None or u.speaker == "citizen":
             return found
@@ -184,12 +193,14 @@ class PracticeRun:
 
     # ------------------------------------------------------------------ end
     def missed(self) -> list[Finding]:
-        """A ``missed_expected`` finding for every checklist item not (yet) said."""
+        """A ``missed_expected`` finding for every checklist item not (yet) said in a turn reached."""
         return [f for _, f in self._missed()]
 
     def _missed(self) -> list[tuple[int, Finding]]:
         out = []
         for t in self.turns:
+            if t.citizen_index is None:      # never reached: not charged
+                continue
             for item in t.items:
                 if item.done:
                     continue
@@ -201,7 +212,9 @@ class PracticeRun:
         return out
 
     def finish(self, *, duration_s: float | None = None, file: str | None = None) -> ScoreCard:
-        """Score the run (turns not reached count as missed) and hand the result to the sink."""
+        """Score the run (what was not said in the turns reached counts as missed) and hand the
+        result to the sink; a run with nothing said has no score and is not finished in the
+        sink (the store keeps it as unfinished)."""
         if self._finished is not None:
             return self._finished
         pb = self.evaluator.phrasebook
@@ -231,11 +244,15 @@ class PracticeRun:
             turns_done=min(self.index, len(self.turns)), turn_of=turn_of,
             missed_turns=[n for n, _ in missed_by_turn],
             turns_reached=sum(1 for t in self.turns if t.citizen_index is not None),
+            spoken=self.spoken,
         )
         self.index = len(self.turns)
         self._finished = card
-        if self.session.sink:
-            self.session.sink.finish(result)
+        sink = self.session.sink
+        if sink and card.spoken:
+            sink.finish(result)
+        elif sink and getattr(sink, "close", None):
+            sink.close()
         return card
 
 

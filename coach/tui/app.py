@@ -129,6 +129,12 @@ class CoachApp(App):
                 self._evaluators[key] = Evaluator(self.phrasebook(), scenario)
             return self._evaluators[key]
 
+    def speak(self, text: str) -> None:
+        """Say a citizen's line (practice); see :mod:`coach.tui.voice`."""
+        voice = getattr(self, "voice", None)
+        if voice is not None:
+            voice.say(text)
+
     def make_sink(self, meta: SessionMeta) -> SessionSink | None:
         if self.sink_factory is None:
             return None

@@ -14,11 +14,14 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from coach.errors import CoachError
+from coach.schema import Finding, Utterance
+from coach.session.live import judge
 from coach.tui.messages import (AudioLevel, EngineReady, FinalUtterance, ListenDone, ListenError,
-                                PartialText)
+                                PartialText, Preparing)
 
 SAMPLE_RATE = 16000
 LEVEL_INTERVAL_S = 0.1   # the meter's refresh (level messages also coalesce in the queue)
+BEHIND_S = 1.0           # the recogniser is this far behind the audio clock: skip partial work
 Post = Callable[[Any], Any]
 
 
@@ -27,6 +30,23 @@ def dbfs(block: np.ndarray) -> float:
         return -120.0
     rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
     return 20 * math.log10(rms) if rms > 1e-6 else -120.0
+
+
+class VoiceActivity:
+    """Is someone speaking?  A block is voice when its level is ``margin_db`` above the noise
+    floor, which falls at once to a quieter block and rises slowly (``rise_db`` per block), so
+    a steady noise becomes the floor and speech over it does not."""
+
+    def __init__(self, *, margin_db: float = 12.0, min_db: float = -55.0, rise_db: float = 0.05):
+        self.margin_db, self.min_db, self.rise_db = margin_db, min_db, rise_db
+        self.floor: float | None = None
+
+    def update(self, db: float) -> bool:
+        if self.floor is None or db < self.floor:
+            self.floor = db
+        else:
+            self.floor += min(db - self.floor, self.rise_db)
+        return db > max(self.floor + self.margin_db, self.min_db)
 
 
 class Tap:
@@ -43,6 +63,9 @@ class Tap:
         self.post = post
         self.is_file = is_file
         self.samples = 0
+        self.voice = VoiceActivity()
+        self.voice_at: float | None = None   # session time of the last block with voice
+        self.lag = 0.0                        # seconds the consumer (the engine) is behind real time
         self.stopped = threading.Event()
         self.resumed = threading.Event()
         self.resumed.set()
@@ -59,6 +82,11 @@ class Tap:
     @property
     def paused(self) -> bool:
         return not self.resumed.is_set()
+
+    @property
+    def behind(self) -> bool:
+        """The engine should drop partial work to catch up (never audio)."""
+        return self.lag >= BEHIND_S
 
     def pause(self) -> None:
         self.resumed.clear()
@@ -107,9 +135,16 @@ class Tap:
                 if self.on_block is not None:
                     self.on_block(block)
             now = time.monotonic()
+            level = -120.0 if self.paused else dbfs(block)
+            if self.voice.update(level) and not self.paused:
+                self.voice_at = self.at
+            if self.is_file and not realtime:
+                self.lag = 0.0
+            else:  # the audio clock runs in real time: how late is this block being taken?
+                self.lag = max(0.0, now - t0 - paused_total - self.at)
             if self.post is not None and now - self._last_post >= LEVEL_INTERVAL_S:
                 self._last_post = now
-                self.post(AudioLevel(-120.0 if self.paused else dbfs(block), self.at))
+                self.post(AudioLevel(level, self.at, self.voice_at, round(self.lag, 2)))
             yield block
 
 
@@ -117,24 +152,50 @@ EngineFactory = Callable[[bool], Any]          # live -> engine with .stream(sou
 SourceFactory = Callable[[str | None, Any], Any]  # (input_file, device) -> iterable of blocks
 
 
+def provisional(evaluator, text: str, start: float | None) -> list[Finding]:
+    """Courtesies and brush-offs already complete in a partial hypothesis (no near misses:
+    in a growing partial those are mostly phrases not yet finished)."""
+    if not text:
+        return []
+    found = evaluator.evaluate([Utterance(start, None, "clerk", text)], session=False).findings
+    return [f for f in found if f.type in ("courtesy", "brush_off") and f.rule != "near_miss"]
+
+
 class Listener:
-    """One listening run: open the engine, open the source, stream, report."""
+    """One listening run: open the engine, open the source, stream, report.
+
+    With ``evaluator`` (a callable returning the :class:`~coach.session.evaluate.Evaluator`),
+    the phrasebook is compiled here, partials are matched as they grow and finals are judged
+    here, in the worker thread, so the UI thread only displays.
+    """
 
     def __init__(self, engine_factory: EngineFactory, source_factory: SourceFactory, *,
                  input_file: str | None = None, device=None, live: bool = True,
-                 on_block: Callable[[np.ndarray], None] | None = None):
+                 on_block: Callable[[np.ndarray], None] | None = None,
+                 evaluator: Callable[[], Any] | None = None):
         self.engine_factory = engine_factory
         self.source_factory = source_factory
         self.input_file = input_file
         self.device = device
         self.live = live
         self.on_block = on_block
+        self.evaluator_factory = evaluator
+        self.evaluator = None
         self.tap: Tap | None = None
         self._stop = threading.Event()
         self._paused = False
+        self.ending = False
 
     def stop(self) -> None:
+        """Stop now: what is still being recognised is dropped."""
         self._stop.set()
+        if self.tap is not None:
+            self.tap.stop()
+
+    def end(self) -> None:
+        """End the audio but let the engine finish the utterance in progress (its Final
+        still arrives, then :class:`ListenDone` with ``stopped=False``)."""
+        self.ending = True
         if self.tap is not None:
             self.tap.stop()
 
@@ -168,9 +229,16 @@ class Listener:
             post(ListenDone(self.at, self._stop.is_set()))
 
     def _run(self, post: Post, prepare) -> None:
+        post(Preparing("正在加载语音模型…"))
         engine = self.engine_factory(self.live)
         if self._stop.is_set():
             return
+        if self.evaluator_factory is not None:
+            post(Preparing("正在加载规则库和分词词典…"))
+            self.evaluator = self.evaluator_factory()
+            self.evaluator.matcher.warm_up()
+            if self._stop.is_set():
+                return
         if prepare is not None:
             on_block = prepare()
             if on_block is not None:
@@ -181,18 +249,20 @@ class Listener:
         self.tap = Tap(source, on_block=self.on_block, post=post, is_file=self.input_file is not None)
         if self._paused:
             self.tap.pause()
-        if self._stop.is_set():
+        if self._stop.is_set() or self.ending:
             self.tap.stop()
             return
         post(EngineReady(getattr(engine, "name", type(engine).__name__), getattr(engine, "model", "")))
+        ev = self.evaluator
         for event in engine.stream(self.tap):
             if self._stop.is_set():
                 break
             utterance = getattr(event, "utterance", None)
             if utterance is not None:
-                post(FinalUtterance(utterance))
-            else:
-                post(PartialText(getattr(event, "text", ""), getattr(event, "start", None)))
+                post(FinalUtterance(utterance, judge(ev, utterance) if ev is not None else None))
+            elif not self.tap.behind:   # behind: drop partial work, catch up on the audio
+                text, start = getattr(event, "text", ""), getattr(event, "start", None)
+                post(PartialText(text, start, provisional(ev, text, start) if ev is not None else []))
 
 
 def explain(exc: BaseException) -> tuple[str, str | None]:
@@ -209,4 +279,4 @@ def explain(exc: BaseException) -> tuple[str, str | None]:
     return (f"出错了：{type(exc).__name__}: {text}", None)
 
 
-__all__ = ["Listener", "Tap", "dbfs", "explain"]
+__all__ = ["Listener", "Tap", "VoiceActivity", "dbfs", "explain", "judge", "provisional"]

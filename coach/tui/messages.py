@@ -11,15 +11,21 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
-from coach.schema import Result, Utterance
+from coach.schema import Finding, Result, Utterance
 
 
 @dataclass
 class AudioLevel(Message):
-    """Input level of the latest block, and how far the audio has got (session clock)."""
+    """Input level of the latest block, and how far the audio has got (session clock).
+
+    ``voice_at``: session time of the last block loud enough to be someone speaking (level
+    above the adaptive noise floor), None before any; ``behind``: seconds the recogniser is
+    behind the audio clock (0 for a file read faster than real time)."""
 
     dbfs: float
     at: float
+    voice_at: float | None = None
+    behind: float = 0.0
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, AudioLevel)
@@ -27,10 +33,12 @@ class AudioLevel(Message):
 
 @dataclass
 class PartialText(Message):
-    """The words heard so far in the utterance being spoken (replaced as it grows)."""
+    """The words heard so far in the utterance being spoken (replaced as it grows), with the
+    phrases already complete in it (provisional findings, matched in the worker thread)."""
 
     text: str
     start: float | None = None
+    findings: list[Finding] = field(default_factory=list)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PartialText)
@@ -38,7 +46,17 @@ class PartialText(Message):
 
 @dataclass
 class FinalUtterance(Message):
+    """A finished utterance and its phrase findings (judged in the worker thread)."""
+
     utterance: Utterance
+    findings: list[Finding] | None = None
+
+
+@dataclass
+class Preparing(Message):
+    """The worker is loading something before audio flows (model, phrasebook)."""
+
+    text: str
 
 
 @dataclass
@@ -82,4 +100,4 @@ class AnalysisDone(Message):
 
 
 __all__ = ["AnalysisDone", "AnalysisProgress", "AudioLevel", "EngineReady", "FinalUtterance",
-           "ListenDone", "ListenError", "PartialText"]
+           "ListenDone", "ListenError", "PartialText", "Preparing"]

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from coach.tui.styled import Styled
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from coach.tui.listen import Listener
-from coach.tui.messages import ListenError
+from coach.tui.messages import ListenError, Preparing
 
 
-def error_text(message: str, hint: str | None = None) -> Text:
-    t = Text("✗ ", style="bold red")
+def error_text(message: str, hint: str | None = None) -> Styled:
+    t = Styled("✗ ", style="bold $text-error")
     t.append(message, style="bold")
     if hint:
-        t.append("\n解决办法：", style="bold cyan")
+        t.append("\n解决办法：", style="bold $text-primary")
         t.append(hint)
     return t
 
@@ -55,27 +56,73 @@ class ErrorScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question (y/Enter = yes, n/Esc = no)."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "是"), Binding("n,escape", "answer(False)", "否")]
+
+    def __init__(self, question: str, detail: str = ""):
+        super().__init__()
+        self.question, self.detail = question, detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Static(Styled(self.question, "bold"))
+            if self.detail:
+                yield Static(Styled(self.detail, "dim"))
+            yield Static(Styled("y / Enter 确定    n / Esc 取消", "dim"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class ListeningScreen(Screen):
     """A screen fed by a :class:`Listener` worker (practice, live): start, stop, errors.
 
-    Subclasses set ``input_file`` and implement ``_prepare`` (called on the UI thread once the
-    engine is loaded, before the first block of audio; returns the audio tap or None) and
+    ``state`` is reactive: every change redraws the status bar and the footer's keys.
+    Subclasses set ``input_file``, ``evaluator()`` (built in the worker, off the UI thread)
+    and implement ``_prepare`` (called on the UI thread once the engine and the phrasebook
+    are loaded, before the first block of audio; returns the audio tap or None) and
     ``_set_status``.
     """
 
     input_file: str | None = None
+    state: reactive[str] = reactive("idle", init=False)
+    loading_text: reactive[str] = reactive("正在加载语音模型…", init=False)
+    behind: reactive[float] = reactive(0.0, init=False)   # seconds the recogniser is behind
 
     def __init__(self) -> None:
         super().__init__()
         self.listener: Listener | None = None
-        self.state = "idle"
+
+    def watch_state(self) -> None:
+        if self.is_mounted:
+            self._set_status()
+
+    def watch_loading_text(self) -> None:
+        if self.is_mounted and self.state == "loading":
+            self._set_status()
+
+    def watch_behind(self, old: float, new: float) -> None:
+        if self.is_mounted and (int(old) != int(new)):
+            self._set_status()
+
+    def behind_text(self) -> str:
+        """"识别落后 N 秒" when the recogniser lags the audio by 2 s or more."""
+        return f"  识别落后 {self.behind:.0f} 秒" if self.behind >= 2.0 else ""
+
+    def evaluator(self):
+        return self.app.evaluator()
+
+    def on_preparing(self, msg: Preparing) -> None:
+        self.loading_text = msg.text
 
     def _begin_listening(self) -> None:
         self.query_one(ErrorBox).clear()
         self.state = "loading"
-        self._set_status()
         self.listener = Listener(self.app.engine_factory, self.app.source_factory,
-                                 input_file=self.input_file, device=self.app.mic_device, live=True)
+                                 input_file=self.input_file, device=self.app.mic_device, live=True,
+                                 evaluator=self.evaluator)
         self.app.listeners.add(self.listener)
         self._listen(self.listener)
 
@@ -99,5 +146,4 @@ class ListeningScreen(Screen):
 
     def on_listen_error(self, msg: ListenError) -> None:
         self.state = "error"
-        self._set_status()
         self.query_one(ErrorBox).show_error(msg.message, msg.hint)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from coach.tui.styled import Styled
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -20,9 +20,9 @@ ITEMS = (
 )
 
 
-def _prompt(key: str, title: str, desc: str) -> Text:
-    t = Text()
-    t.append(f" {key}  ", style="bold cyan")
+def _prompt(key: str, title: str, desc: str) -> Styled:
+    t = Styled()
+    t.append(f" {key}  ", style="bold $text-primary")
     t.append(title, style="bold")
     t.append(f"\n    {desc}", style="dim")
     return t
@@ -40,15 +40,15 @@ class HomeScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="home"):
-            yield Static(Text("窗口文明用语教练", style="bold") + Text("  来有迎声 · 问有答声 · 走有送声", style="dim"),
+            yield Static(Styled("窗口文明用语教练", style="bold") + Styled("  来有迎声 · 问有答声 · 走有送声", style="dim"),
                          id="home-title")
             yield OptionList(*[Option(_prompt(k, t, d), id=i) for i, k, t, d in ITEMS], id="home-menu")
             yield Static(self._status(), id="home-status")
         yield Footer()
 
-    def _status(self) -> Text:
+    def _status(self) -> Styled:
         s = self.app.settings
-        t = Text()
+        t = Styled()
         t.append("学员：", style="dim")
         t.append(s.trainee or "（未设置）")
         t.append("   引擎：", style="dim")

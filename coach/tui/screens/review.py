@@ -11,7 +11,7 @@ import os
 import threading
 from pathlib import Path
 
-from rich.text import Text
+from coach.tui.styled import Styled
 from textual import on, work
 from textual.worker import get_current_worker
 from textual.app import ComposeResult
@@ -84,9 +84,9 @@ class ReviewOpen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="review-open"):
-            yield Static(Text("打开录音或结果文件", style="bold"), classes="section-title")
+            yield Static(Styled("打开录音或结果文件", style="bold"), classes="section-title")
             yield Input(placeholder="文件路径（.wav .mp3 .ogg … 或 .json），回车打开", id="path")
-            yield Static(Text("或选择已保存的记录：", style="dim"), classes="section-title")
+            yield Static(Styled("或选择已保存的记录：", style="dim"), classes="section-title")
             yield OptionList(id="sessions")
             yield ErrorBox(id="error")
         yield Footer()
@@ -97,7 +97,7 @@ class ReviewOpen(Screen):
         ol = self.query_one("#sessions", OptionList)
         if rows:
             for r in reversed(rows):
-                t = Text(f"#{r.id} ", style="bold")
+                t = Styled(f"#{r.id} ", style="bold")
                 t.append(r.started.strftime("%Y-%m-%d %H:%M"), style="dim")
                 t.append(f"  {dict(practice='练习', live='自检', review='回看').get(r.kind, r.kind)}")
                 if r.trainee:
@@ -106,7 +106,7 @@ class ReviewOpen(Screen):
                     t.append(f"  {r.score:g} 分", style="bold")
                 ol.add_option(Option(t, id=str(r.id)))
         else:
-            ol.add_option(Option(Text("（还没有保存的记录）", style="dim"), disabled=True))
+            ol.add_option(Option(Styled("（还没有保存的记录）", style="dim"), disabled=True))
         self.query_one("#path", Input).focus()
 
     def _stored(self) -> list:
@@ -177,7 +177,7 @@ class ReviewScreen(Screen):
             else:
                 self.audio = self.audio or str(target)
                 self.sub_title = Path(str(target)).name
-                self.query_one("#review-head", Static).update(Text(f"正在分析 {target} …", style="bold"))
+                self.query_one("#review-head", Static).update(Styled(f"正在分析 {target} …", style="bold"))
                 self._analyze(str(target))
         except CoachError as exc:
             self.query_one(ErrorBox).show_error(exc.message, exc.hint)
@@ -208,7 +208,7 @@ class ReviewScreen(Screen):
             self.post_message(ListenError(*explain(exc)))
 
     def on_analysis_progress(self, msg: AnalysisProgress) -> None:
-        t = Text(msg.text, style="bold")
+        t = Styled(msg.text, style="bold")
         if msg.fraction is not None:
             t.append(f"  {msg.fraction * 100:.0f}%", style="dim")
         self.query_one("#review-head", Static).update(t)
@@ -217,7 +217,7 @@ class ReviewScreen(Screen):
         self._show(msg.result)
 
     def on_listen_error(self, msg: ListenError) -> None:
-        self.query_one("#review-head", Static).update(Text("无法分析", style="bold red"))
+        self.query_one("#review-head", Static).update(Styled("无法分析", style="bold $text-error"))
         self.query_one(ErrorBox).show_error(msg.message, msg.hint)
 
     # ------------------------------------------------------------------ display
@@ -231,16 +231,16 @@ class ReviewScreen(Screen):
         self._rebuild()
         self.query_one("#timeline", OptionList).focus()
 
-    def _head(self) -> Text:
+    def _head(self) -> Styled:
         r = self.result
         counts = {"courtesy": 0, "brush_off": 0, "problem": 0}
         for f in r.findings:
             counts[category(f)] += 1
-        t = Text()
+        t = Styled()
         t.append(f"得分 {r.score:g}/100", style="bold")
-        t.append(f"   ✓ 文明用语 {counts['courtesy']}", style="green")
-        t.append(f" · ✗ 忌语 {counts['brush_off']}", style="red")
-        t.append(f" · ! 其他问题 {counts['problem']}", style="yellow")
+        t.append(f"   ✓ 文明用语 {counts['courtesy']}", style="$text-success")
+        t.append(f" · ✗ 忌语 {counts['brush_off']}", style="$text-error")
+        t.append(f" · ! 其他问题 {counts['problem']}", style="$text-warning")
         t.append("   筛选：", style="dim")
         for key, label in FILTERS:
             t.append(f" {label} ", style="reverse bold" if key == self.filter else "dim")
@@ -266,28 +266,28 @@ class ReviewScreen(Screen):
             entries.sort(key=lambda e: (e[0], e[1]))
         return [(i, fs) for _, _, i, fs in entries]
 
-    def _prompt(self, index: int | None, findings: list[Finding]) -> Text:
+    def _prompt(self, index: int | None, findings: list[Finding]) -> Styled:
         r = self.result
         if index is None:
-            t = Text()
+            t = Styled()
             f = findings[0]
             if f.start is not None:
                 t.append(f"{fmt_time(f.start)} ", style="dim")
             t.append_text(finding_text(f, indent=""))
             return t
         u: Utterance = r.utterances[index]
-        t = Text()
+        t = Styled()
         t.append(f"{fmt_time(u.start) or '     '} " if u.start is not None else "", style="dim")
         t.append(f"{SPEAKER_LABEL.get(u.speaker, u.speaker)}：", style="bold" if u.speaker != "citizen" else "dim")
-        t.append_text(highlighted(u.text, findings) if u.speaker != "citizen" else Text(u.text, style="dim"))
-        marks = Text()
+        t.append_text(highlighted(u.text, findings) if u.speaker != "citizen" else Styled(u.text, style="dim"))
+        marks = Styled()
         for f in findings:
             if category(f) == "courtesy":
-                marks.append(" ✓", style="green")
+                marks.append(" ✓", style="$text-success")
             elif category(f) == "brush_off":
-                marks.append(" ✗", style="bold red")
+                marks.append(" ✗", style="bold $text-error")
             else:
-                marks.append(" !", style="bold yellow")
+                marks.append(" !", style="bold $text-warning")
         t.append_text(marks)
         return t
 
@@ -296,7 +296,7 @@ class ReviewScreen(Screen):
         ol = self.query_one("#timeline", OptionList)
         ol.clear_options()
         if not self.entries:
-            ol.add_option(Option(Text("（没有符合筛选条件的内容）", style="dim"), disabled=True))
+            ol.add_option(Option(Styled("（没有符合筛选条件的内容）", style="dim"), disabled=True))
         else:
             ol.add_options([Option(self._prompt(i, fs)) for i, fs in self.entries])
             target = 0
@@ -319,7 +319,7 @@ class ReviewScreen(Screen):
             detail.update("")
             return
         index, findings = cur
-        t = Text()
+        t = Styled()
         if index is not None:
             u = self.result.utterances[index]
             if u.start is not None:

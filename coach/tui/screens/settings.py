@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from coach.tui.styled import Styled
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -69,7 +69,7 @@ class SettingsScreen(Screen):
     def on_mount(self) -> None:
         self.title = "设置"
         self.query_one("#trainee", Input).focus()
-        self.query_one("#mic-note", Static).update(Text("正在查找麦克风…", style="dim"))
+        self.query_one("#mic-note", Static).update(Styled("正在查找麦克风…", style="dim"))
         self._find_mics()
 
     @work(thread=True, exclusive=True, group="mics")
@@ -86,8 +86,8 @@ class SettingsScreen(Screen):
         sel = self.query_one("#device", Select)
         sel.set_options(options)
         sel.value = current or DEFAULT_MIC
-        self.query_one("#mic-note", Static).update(Text(problem or f"找到 {len(mics)} 个麦克风",
-                                                        style="yellow" if problem else "dim"))
+        self.query_one("#mic-note", Static).update(Styled(problem or f"找到 {len(mics)} 个麦克风",
+                                                        style="$text-warning" if problem else "dim"))
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
