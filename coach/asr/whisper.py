@@ -217,7 +217,9 @@ class WhisperEngine(Engine):
                 if u:
                     yield Final(u)
                 next_partial = fed + every
-            cur = seg.current() if every and not seg.pausing else None
+            # a source that reports the recogniser is behind real time (coach.tui.listen.Tap):
+            # skip the partial decode to catch up — partial work is dropped, never audio
+            cur = seg.current() if every and not seg.pausing and not getattr(source, "behind", False) else None
             if cur is not None and fed >= next_partial and len(cur.audio) >= SAMPLE_RATE // 2:
                 d = self.decode(cur.audio, settings=fast)
                 if d.text and not d.dropped:
