@@ -96,12 +96,12 @@ def _run(args, *, save: bool = True, **kw) -> int:
 
 
 def run_home(args) -> int:
-    return _run(args)
+    return _run(args, preload=True)
 
 
 def run_practice(args) -> int:
     return _run(args, start="practice", scenario=args.scenario, input_file=_input(args.input),
-                device=_device(args.device))
+                device=_device(args.device), preload=True)
 
 
 def run_live(args) -> int:

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 
 from coach.errors import CoachError
 from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
@@ -33,10 +34,19 @@ def default_source_factory(input_file: str | None, device) -> Any:
 
 
 class CoachApp(App):
+    """Keys everywhere: ``q`` quits (asks first while a session is being recorded; typed into a
+    text field it is just a letter), Esc goes back, ``?``/F1 help for the screen, Ctrl+P the
+    command palette (scenarios, recent sessions, themes)."""
+
     CSS_PATH = "coach.tcss"
     TITLE = "窗口文明用语教练"
-    ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [Binding("ctrl+q", "quit", "退出", show=False, priority=True)]
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "退出", show=False, priority=True),
+        Binding("q", "request_quit", "退出"),
+        Binding("question_mark,f1", "help", "帮助"),
+        Binding("ctrl+p", "command_palette", "命令", show=False, priority=True),
+    ]
 
     def __init__(self, *, start: str = "home", scenario: str | None = None, input_file: str | None = None,
                  device: Any = None, review: str | None = None, settings: Settings | None = None,
@@ -60,9 +70,10 @@ class CoachApp(App):
         self.listeners: set = set()      # running Listeners, stopped on exit
         self._traced: set[str] = set()
         self.trace("app")
+        self.recent_sessions: list = []
         self._phrasebook: Phrasebook | None = None
         self._evaluators: dict[str | None, Evaluator] = {}
-        if preload and engine_factory is None:
+        if preload:
             self._start_preload()
 
     def trace(self, event: str) -> None:
@@ -150,8 +161,78 @@ class CoachApp(App):
         return SessionMeta(kind=kind, trainee=self.settings.trainee, scenario=scenario,
                            engine=self.settings.engine, model=self.settings.model or None)
 
+    # ------------------------------------------------------------------ keys shared by every screen
+    def action_help(self) -> None:
+        from coach.tui.screens.common import HelpScreen
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's hint that it does not quit), in Chinese."""
+        self.notify("按 q 或 Ctrl+Q 退出（在输入框里用 Ctrl+Q）", title="要退出吗？")
+
+    def busy_screens(self) -> list:
+        return [s for s in self.screen_stack if getattr(s, "busy", False)]
+
+    def action_request_quit(self) -> None:
+        """Quit; while a practice or live session is recording, ask first."""
+        if not self.busy_screens():
+            self.exit()
+            return
+        from coach.tui.screens.common import ConfirmScreen
+        if isinstance(self.screen, ConfirmScreen):
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                for screen in self.busy_screens():
+                    end = getattr(screen, "end_for_quit", None)
+                    if end is not None:
+                        end()
+                self.exit()
+        self.push_screen(ConfirmScreen("正在记录，确定退出？", "实时自检会结束并保存；未完成的练习不打分。"),
+                         answered)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder="搜索命令：情景、最近记录、主题…", id="--command-palette"))
+
+    def get_system_commands(self, screen) -> Any:
+        """The command palette: the app's own commands, in Chinese."""
+        from coach.tui.screens.home import open_screen
+        yield SystemCommand("实时自检", "边接待边听，实时标出文明用语和忌语", lambda: open_screen(self, "live"))
+        yield SystemCommand("回看", "打开录音、结果文件或已保存的记录", lambda: open_screen(self, "review"))
+        yield SystemCommand("设置", "识别引擎、模型、麦克风、规则库、学员姓名", lambda: open_screen(self, "settings"))
+        try:
+            scenarios = self.phrasebook().scenarios
+        except CoachError:
+            scenarios = ()
+        for sc in scenarios:
+            yield SystemCommand(f"情景练习：{sc.title or sc.id}", sc.description or f"{len(sc.turns)} 轮",
+                                lambda sc=sc: open_screen(self, "practice", sc.id))
+        for row in self.recent_sessions:
+            yield SystemCommand(f"最近记录 #{row.id} {session_label(row)}", "在回看中打开",
+                                lambda rid=row.id: open_screen(self, "review", str(rid)))
+        for name in sorted(self.available_themes):
+            yield SystemCommand(f"主题：{name}", "切换界面配色", lambda name=name: setattr(self, "theme", name))
+        yield SystemCommand("帮助", "本屏幕的按键和说明", self.action_help)
+        yield SystemCommand("退出", "退出教练", self.action_request_quit)
+
+    def load_recent_sessions(self) -> None:
+        """The store's latest sessions for the palette (read in a thread)."""
+        def load() -> None:
+            try:
+                from coach.store import Store, default_db_path
+                if default_db_path().exists():
+                    with Store() as store:
+                        self.recent_sessions = store.sessions(limit=8)
+            except Exception:       # no store: the palette simply lists none
+                pass
+        threading.Thread(target=load, name="coach-recent", daemon=True).start()
+
     # ------------------------------------------------------------------ start
     def on_mount(self) -> None:
+        self.load_recent_sessions()
         from coach.tui.screens.home import HomeScreen
         self.push_screen(HomeScreen())
         try:
@@ -195,4 +276,19 @@ class CoachApp(App):
         return self.settings.save()
 
 
-__all__ = ["CoachApp"]
+def session_label(row) -> str:
+    """One line for a stored session: kind, scenario, trainee, duration, unfinished mark."""
+    kind = {"practice": "练习", "live": "自检", "review": "回看"}.get(row.kind, row.kind)
+    parts = [row.started.strftime("%m-%d %H:%M"), kind]
+    if row.scenario:
+        parts.append(row.scenario)
+    if row.trainee:
+        parts.append(row.trainee)
+    if row.duration_s:
+        m, s = divmod(int(row.duration_s), 60)
+        parts.append(f"{m}分{s:02d}秒")
+    parts.append("未完成" if not row.finished else (f"{row.score:g} 分" if row.score is not None else ""))
+    return " · ".join(p for p in parts if p)
+
+
+__all__ = ["CoachApp", "session_label"]

@@ -23,11 +23,12 @@ class SilenceSource:
     """``seconds`` of quiet noise in 0.1 s blocks; ``realtime`` paces them by the clock."""
 
     def __init__(self, seconds: float = 10.0, *, realtime: bool = False, level: float = 0.01,
-                 hold_open: bool = False):
+                 hold_open: bool = False, loud: Iterable[tuple[float, float]] = ()):
         self.seconds = seconds
         self.realtime = realtime
         self.level = level
         self.hold_open = hold_open        # keep yielding (like a microphone) until stopped
+        self.loud = list(loud)            # (start, end) spans at speech level (someone talking)
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -44,28 +45,41 @@ class SilenceSource:
                 delay = t0 + n * 0.1 - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     return
+            at = n * 0.1
             n += 1
-            yield (rng.standard_normal(1600) * self.level).astype(np.float32)
+            level = 0.3 if any(a <= at < b for a, b in self.loud) else self.level
+            yield (rng.standard_normal(1600) * level).astype(np.float32)
 
 
 class ScriptedEngine:
-    """Yields a partial then a final for each ``(end_time, text)`` once the audio reaches it."""
+    """Yields a partial then a final for each ``(end_time, text)`` once the audio reaches it.
+
+    With ``lead`` > 0 the partial is the whole text and comes ``lead`` seconds of audio before
+    the final (a phrase complete in a partial long before the utterance ends); ``final_text``
+    maps a text to what the final says instead (a partial the final corrects)."""
 
     name = "scripted"
     model = "script"
 
-    def __init__(self, script: Iterable[tuple[float, str]], *, partials: bool = True):
+    def __init__(self, script: Iterable[tuple[float, str]], *, partials: bool = True, lead: float = 0.0,
+                 final_text: dict[str, str] | None = None):
         self.script = list(script)
         self.partials = partials
+        self.lead = lead
+        self.final_text = dict(final_text or {})
 
     def stream(self, source: Iterable[np.ndarray], *, speaker: str = "unknown"):
-        pending = sorted(self.script)
+        events = []
+        for end, text in self.script:
+            start = max(0.0, end - max(1.0, len(text) * 0.2))
+            if self.partials:
+                shown = text if self.lead else text[: max(1, len(text) // 2)]
+                events.append((max(start, end - self.lead), 0, Partial(shown, round(start, 2), speaker)))
+            final = self.final_text.get(text, text)
+            events.append((end, 1, Final(Utterance(round(start, 2), round(end, 2), speaker, final))))
+        events.sort(key=lambda e: (e[0], e[1]))
         t = 0.0
         for block in source:
             t += len(block) / SAMPLE_RATE
-            while pending and pending[0][0] <= t:
-                end, text = pending.pop(0)
-                start = max(0.0, end - max(1.0, len(text) * 0.2))
-                if self.partials:
-                    yield Partial(text[: max(1, len(text) // 2)], start, speaker)
-                yield Final(Utterance(round(start, 2), round(end, 2), speaker, text))
+            while events and events[0][0] <= t:
+                yield events.pop(0)[2]

@@ -40,8 +40,48 @@ class ErrorBox(Static):
         self.display = False
 
 
+GLOBAL_KEYS = (("q", "退出（正在记录时先确认）"), ("Esc", "返回上一屏"), ("? / F1", "本帮助"),
+               ("Ctrl+P", "命令面板：情景、最近记录、主题"))
+
+
+class HelpScreen(ModalScreen[None]):
+    """Help for the screen below: what it is for, and its keys (those active right now)."""
+
+    BINDINGS = [Binding("escape,enter,question_mark,f1", "dismiss", "关闭")]
+
+    def __init__(self, screen: Screen):
+        super().__init__()
+        self.target = screen
+
+    def compose(self) -> ComposeResult:
+        target = self.target
+        t = Styled(f"{target.title or self.app.title} · 帮助", "bold")
+        about = getattr(target, "HELP", "")
+        if about:
+            t.append("\n\n" + about)
+        t.append("\n\n本屏按键", "bold")
+        seen = set()
+        for key, active in target.active_bindings.items():
+            b = active.binding
+            if not b.description or b.action in ("help", "request_quit", "app.help") or b.description in seen:
+                continue
+            seen.add(b.description)
+            t.append(f"\n  {self.app.get_key_display(b):<8}", "bold $text-primary")
+            t.append(f" {b.description}")
+        t.append("\n\n所有屏幕", "bold")
+        for key, what in GLOBAL_KEYS:
+            t.append(f"\n  {key:<8}", "bold $text-primary")
+            t.append(f" {what}")
+        with Vertical(id="help-dialog"):
+            yield Static(t, id="help-text")
+            yield Static(Styled("Esc 或 Enter 关闭", "dim"))
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)
+
+
 class ErrorScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,enter,q", "dismiss", "关闭")]
+    BINDINGS = [Binding("escape,enter", "dismiss", "关闭")]
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__()

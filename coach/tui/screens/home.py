@@ -34,8 +34,9 @@ class HomeScreen(Screen):
         Binding("2", "open('live')", "实时自检", show=False),
         Binding("3", "open('review')", "回看", show=False),
         Binding("4", "open('settings')", "设置", show=False),
-        Binding("q", "app.quit", "退出"),
     ]
+    HELP = ("主页。情景练习：按情景逐轮作答；实时自检：边接待边听；回看：查看录音或记录；设置：引擎、麦克风等。"
+            "Ctrl+P 打开命令面板（可直接选情景、最近记录、主题）。")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,7 +56,7 @@ class HomeScreen(Screen):
         t.append({"auto": "自动", "whisper": "Whisper", "vosk": "Vosk"}.get(s.engine, s.engine))
         t.append("   规则库：", style="dim")
         t.append(s.phrasebook or "内置")
-        t.append("\n↑↓ 选择 · Enter 打开 · 数字键直达 · q 退出", style="dim")
+        t.append("\n↑↓ 选择 · Enter 打开 · 数字键直达 · ? 帮助 · Ctrl+P 命令 · q 退出", style="dim")
         return t
 
     def on_screen_resume(self) -> None:
@@ -65,19 +66,28 @@ class HomeScreen(Screen):
         self.action_open(event.option.id)
 
     def action_open(self, what: str) -> None:
-        try:
-            if what == "practice":
-                from coach.tui.screens.practice import ScenarioPicker
-                self.app.push_screen(ScenarioPicker())
-            elif what == "live":
-                from coach.tui.screens.live import LiveScreen
-                self.app.push_screen(LiveScreen())
-            elif what == "review":
-                from coach.tui.screens.review import ReviewOpen
-                self.app.push_screen(ReviewOpen())
-            elif what == "settings":
-                from coach.tui.screens.settings import SettingsScreen
-                self.app.push_screen(SettingsScreen())
-        except CoachError as exc:
-            from coach.tui.screens.common import ErrorScreen
-            self.app.push_screen(ErrorScreen(exc.message, exc.hint))
+        open_screen(self.app, what)
+
+
+def open_screen(app, what: str, arg: str | None = None) -> None:
+    """Open one of the app's screens (home menu, command palette): practice (a scenario id
+    starts it), live, review (a path or session number), settings."""
+    try:
+        if what == "practice":
+            from coach.tui.screens.practice import PracticeScreen, ScenarioPicker
+            if arg:
+                app.push_screen(PracticeScreen(app.phrasebook().scenario(arg)))
+            else:
+                app.push_screen(ScenarioPicker())
+        elif what == "live":
+            from coach.tui.screens.live import LiveScreen
+            app.push_screen(LiveScreen())
+        elif what == "review":
+            from coach.tui.screens.review import ReviewOpen, ReviewScreen
+            app.push_screen(ReviewScreen(arg) if arg else ReviewOpen())
+        elif what == "settings":
+            from coach.tui.screens.settings import SettingsScreen
+            app.push_screen(SettingsScreen())
+    except CoachError as exc:
+        from coach.tui.screens.common import ErrorScreen
+        app.push_screen(ErrorScreen(exc.message, exc.hint))

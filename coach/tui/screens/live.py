@@ -236,6 +236,9 @@ class LiveScreen(ListeningScreen):
         """A session is being recorded (quitting asks first)."""
         return self.state in ("listening", "paused", "loading")
 
+    def end_for_quit(self) -> None:
+        self._finish()
+
     def _finish(self) -> None:
         self._stop_listening()
         if self.state == "done":

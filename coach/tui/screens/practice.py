@@ -33,6 +33,7 @@ CARD_DELAY_S = 1.2      # the last utterance stays in view this long before the 
 
 
 class ScenarioPicker(Screen):
+    HELP = "选择一个情景，回车开始。每个情景有若干轮：客户说一句，你按本轮要求作答。"
     BINDINGS = [Binding("escape", "app.pop_screen", "返回")]
 
     def __init__(self, *, input_file: str | None = None):
@@ -304,15 +305,21 @@ class PracticeScreen(ListeningScreen):
         self.card = self.run.finish(duration_s=round(self.at, 3) or None, file=self.input_file)
         self.app.switch_screen(ScoreCardScreen(self.card, input_file=self.input_file))
 
+    def end_for_quit(self) -> None:
+        self._abandon()
+
     def action_back(self) -> None:
         """Leave without a score card: the run is abandoned (a store keeps it as unfinished)."""
+        self._abandon()
+        self.app.pop_screen()
+
+    def _abandon(self) -> None:
         self._stop_listening()
         sink = self.run.session.sink if self.run else None
         if sink is not None and self.state != "done":
             close = getattr(sink, "close", None)
             if close:
                 close()
-        self.app.pop_screen()
 
     # ------------------------------------------------------------------ worker messages
     def on_engine_ready(self, msg: EngineReady) -> None:
@@ -378,6 +385,8 @@ def accepted_wordings(pb, item: CheckItem, limit: int = 6) -> list[str]:
 
 
 class ScoreCardScreen(Screen):
+    HELP = ("本次练习的成绩单：已说的文明用语、各轮漏说的用语、说了的忌语和应改说的话。"
+            "没有听到讲话时不打分。r 再练一次，v 逐句回看。")
     BINDINGS = [
         Binding("r", "again", "再练一次"),
         Binding("v", "review", "回看"),

@@ -79,6 +79,7 @@ def attach_findings(result: Result) -> None:
 class ReviewOpen(Screen):
     """Choose what to review: a path, or one of the stored sessions."""
 
+    HELP = "输入录音或结果文件的路径回车打开，或在下面选一条已保存的记录（显示情景、学员、时长，未完成的会标出）。"
     BINDINGS = [Binding("escape", "app.pop_screen", "返回")]
 
     def compose(self) -> ComposeResult:
@@ -135,13 +136,13 @@ class ReviewOpen(Screen):
 
 
 class ReviewScreen(Screen):
+    HELP = "逐句查看：n/p 跳到下一处/上一处问题，f 按类型筛选，空格 播放本句。"
     BINDINGS = [
         Binding("n", "jump(1)", "下一处"),
         Binding("p", "jump(-1)", "上一处"),
         Binding("f", "cycle_filter", "筛选"),
         Binding("space", "play", "播放本句"),
         Binding("escape", "app.pop_screen", "返回"),
-        Binding("q", "app.quit", "退出", show=False),
     ]
 
     def __init__(self, target: str | Result, *, audio: str | None = None):

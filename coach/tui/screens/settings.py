@@ -35,6 +35,7 @@ def list_microphones() -> tuple[list[tuple[str, str]], str | None]:
 
 
 class SettingsScreen(Screen):
+    HELP = "修改后按 Ctrl+S 保存；Esc 返回不保存。规则库目录留空则用内置规则库。"
     BINDINGS = [
         Binding("ctrl+s", "save", "保存", priority=True),
         Binding("escape", "app.pop_screen", "返回（不保存）"),

@@ -1,0 +1,156 @@
+"""On-the-spot correction in the app (issue 11): provisional highlights from partials, the hold
+alert only while nobody speaks, the practice turn flow.  Scripted engine and generated audio
+(no model); every wait is on the app's state, never on a clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.tui.screens.live import LiveScreen
+from coach.tui.screens.practice import PracticeScreen, ScoreCardScreen
+from coach.tui.testing import ScriptedEngine, SilenceSource
+
+from test_tui import SIZE, card_ready, make_app, styled_spans, text_of, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("COACH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("COACH_DB", str(tmp_path / "coach.db"))
+
+
+def styled_as(widget, text: str, *words: str) -> bool:
+    return any(t == text and all(w in style for w in words) for t, style in styled_spans(widget))
+
+
+# ---------------------------------------------------------------- early detection (live)
+
+async def test_provisional_highlight_from_a_partial_then_confirmed(tmp_path):
+    # the whole phrase is in a partial 2 s of audio before the utterance's final
+    app = make_app(tmp_path, seconds=30, hold_open=True, start="live",
+                   engine_factory=lambda live: ScriptedEngine([(3.0, "不知道，你去问别人吧")], lead=2.0))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LiveScreen)
+        partial = screen.query_one("#partial")
+        await wait_for(pilot, lambda: styled_as(partial, "不知道", "$text-error", "dim"),
+                       what="provisional highlight")
+        assert screen.session.utterances == []                 # no final yet
+        assert screen.alert[0] == "provisional" and "忌语「" in screen.alert[1]
+        assert "识别中" in text_of(screen.query_one("#alert"))
+        # the final confirms it: the line in full colour, the alert no longer provisional
+        await wait_for(pilot, lambda: screen.session.utterances, what="final")
+        assert screen.alert[0] == "brush_off" and "改说" in screen.alert[1]
+        await wait_for(pilot, lambda: screen.query(".utt"), what="line shown")
+        line = screen.query(".utt").first()
+        assert styled_as(line, "不知道", "bold", "$text-error")
+        assert not text_of(partial).strip()
+
+
+async def test_provisional_brush_off_withdrawn_by_the_final(tmp_path):
+    engine = ScriptedEngine([(3.0, "不知道，你去问别人吧")], lead=2.0,
+                            final_text={"不知道，你去问别人吧": "您好，这个我帮您问一下"})
+    app = make_app(tmp_path, seconds=30, hold_open=True, start="live", engine_factory=lambda live: engine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.alert[0] == "provisional", what="provisional alert")
+        await wait_for(pilot, lambda: screen.session.utterances, what="final")
+        assert screen.alert[0] == ""                            # withdrawn
+        assert screen.counts["brush_off"] == 0
+
+
+# ---------------------------------------------------------------- hold alert (live)
+
+async def test_no_hold_alert_while_speaking(tmp_path):
+    """After the last utterance someone keeps talking (loud audio, nothing recognised yet):
+    no hold alert; once the audio is quiet for hold_s, the alert comes."""
+    app = make_app(tmp_path, [(0.6, "您好，请问您要办什么业务")], seconds=60, hold_open=True, hold_s=1.0,
+                   start="live", source_factory=lambda f, d: SilenceSource(
+                       60, realtime=True, hold_open=True, loud=[(1.0, 4.0)]))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        seen = []
+
+        def talking_until(t: float) -> bool:
+            seen.append((screen.at, screen.alert[0]))
+            return screen.at >= t
+
+        await wait_for(pilot, lambda: talking_until(3.9), what="audio while talking")
+        assert any(at >= 1.5 for at, _ in seen)
+        assert all(kind != "hold" for at, kind in seen), seen
+        await wait_for(pilot, lambda: screen.alert[0] == "hold", what="hold alert after the talking")
+        assert screen.at >= 4.0 + 1.0 - 0.25
+
+
+# ---------------------------------------------------------------- practice turn flow
+
+async def open_practice(pilot, app) -> PracticeScreen:
+    await pilot.press("1", "enter")
+    screen = app.screen
+    assert isinstance(screen, PracticeScreen)
+    await wait_for(pilot, lambda: screen.state == "idle", what="phrasebook loaded")
+    await pilot.press("space")
+    await wait_for(pilot, lambda: screen.state == "listening", what="listening")
+    return screen
+
+
+async def test_practice_advances_on_a_synonym_of_the_expected_stage(tmp_path):
+    # 麻烦您稍等一下 is a variant of 请稍等 (waiting); 您好 is the greeting
+    app = make_app(tmp_path, [(0.8, "您好，麻烦您稍等一下")], seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_practice(pilot, app)
+        await wait_for(pilot, lambda: screen.run.index == 1, what="advanced to turn 2")
+        assert screen.run.turns[0].complete
+        assert "第 2/3 轮" in text_of(screen.query_one("#turn-no"))
+
+
+async def test_practice_says_what_was_not_heard_and_shows_wordings(tmp_path):
+    app = make_app(tmp_path, [(0.8, "您好")], seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_practice(pilot, app)
+        alert = screen.query_one("#alert")
+        await wait_for(pilot, lambda: "没听到" in text_of(alert), what="nudge")
+        assert "「请稍等」" in text_of(alert) and "n 下一轮" in text_of(alert)
+        assert screen.run.index == 0                             # not advanced
+        await pilot.press("w")
+        checklist = text_of(screen.query_one("#checklist"))
+        assert "可以说：" in checklist and "请稍候" in checklist
+        await pilot.press("n")
+        assert screen.run.index == 1 and "没听到" not in text_of(alert)
+
+
+async def test_practice_nothing_said_gets_no_score(tmp_path):
+    app = make_app(tmp_path, [], seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_practice(pilot, app)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: card_ready(app), what="card")
+        card = app.screen
+        assert isinstance(card, ScoreCardScreen) and not card.card.spoken
+        assert "未检测到讲话" in text_of(card.query_one("#score-head"))
+        assert not card.query("#said")
+
+
+async def test_practice_last_utterance_shown_before_the_card(tmp_path):
+    """`e` while an utterance is still being recognised: its final comes, is shown, then the card."""
+    app = make_app(tmp_path, [(0.8, "您好，请稍等")], seconds=0.9, realtime=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "enter", "space")
+        screen = app.screen
+        shown = []
+
+        def watch() -> bool:
+            if isinstance(app.screen, PracticeScreen):
+                shown.extend(text_of(w) for w in screen.query(".utt") if "请稍等" in text_of(w))
+            return card_ready(app)
+
+        await wait_for(pilot, watch, what="card")
+        assert shown, "the last utterance was never on screen before the card"
+        assert {p for _, p in app.screen.card.said} >= {"您好", "请稍等"}
