@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from coach import __version__
+from coach.argparse_zh import ZhArgumentParser
 from coach.errors import CoachError
 
 # One line per command module, in the order ``coach --help`` lists them.
@@ -29,13 +30,13 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ZhArgumentParser(
         prog="coach",
         description="窗口文明用语教练 — 政务服务窗口文明用语离线训练与自检",
     )
-    parser.add_argument("--version", action="version", version=f"coach {__version__}")
+    parser.add_argument("--version", action="version", version=f"coach {__version__}", help="显示版本号并退出")
     parser.add_argument("--phrasebook", metavar="DIR", help="规则库目录（默认：内置 phrasebook/）")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="命令")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

@@ -62,6 +62,8 @@ hint = "走有送声。"
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("COACH_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("COACH_DB", str(tmp_path / "coach.db"))
+    monkeypatch.setenv("COACH_PLAYBACK_SINK", str(tmp_path / "played"))   # sound goes to WAV files
+    monkeypatch.setenv("COACH_VOICE_CACHE", str(tmp_path / "voices"))
 
 
 def make_phrasebook(tmp_path: Path, *, hold_s: float | None = None) -> Path:

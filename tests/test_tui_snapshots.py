@@ -21,6 +21,8 @@ from test_tui import make_phrasebook, write_result
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("COACH_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("COACH_DB", str(tmp_path / "coach.db"))
+    monkeypatch.setenv("COACH_PLAYBACK_SINK", str(tmp_path / "played"))   # sound goes to WAV files
+    monkeypatch.setenv("COACH_VOICE_CACHE", str(tmp_path / "voices"))
 
 
 def app_for(tmp_path, **kw) -> CoachApp:

@@ -37,8 +37,8 @@ def _input(path: str | None) -> str | None:
 
 def _add_listening_args(p) -> None:
     """Where the audio comes from and whether the session is kept (practice and live)."""
-    p.add_argument("--input", "-i", metavar="FILE", help="用录音文件代替麦克风（按实际速度播放）")
-    p.add_argument("--device", "-d", metavar="N", help="麦克风编号或名称（默认：设置中的，或系统默认）")
+    p.add_argument("--input", "-i", metavar="文件", help="用录音文件代替麦克风（按实际速度播放）")
+    p.add_argument("--device", "-d", metavar="设备", help="麦克风编号或名称（默认：设置中的，或系统默认）")
     p.add_argument("--no-save", action="store_true", help="不保存本次记录")
 
 
@@ -50,7 +50,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("practice", help="情景练习（终端界面）",
                        description="按情景逐轮作答：显示客户的话和本轮应说的文明用语，结束后给出成绩单。")
-    p.add_argument("--scenario", "-s", metavar="ID", help="直接开始这个情景（默认：先选择）")
+    p.add_argument("--scenario", "-s", metavar="情景", help="直接开始这个情景的 id（默认：先选择）")
     _add_listening_args(p)
     p.set_defaults(func=run_practice)
 
@@ -61,7 +61,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("review", help="回看录音、结果 JSON 或已保存的记录（终端界面）",
                        description="打开录音（先分析）、结果 JSON（coach check --json）或已保存记录的编号。")
-    p.add_argument("target", nargs="?", metavar="FILE_OR_SESSION", help="文件路径或记录编号（默认：先选择）")
+    p.add_argument("target", nargs="?", metavar="文件或编号", help="文件路径或记录编号（默认：先选择）")
     p.set_defaults(func=run_review)
 
     p = sub.add_parser("demo", help="用内置示例录音演示实时自检",
@@ -108,9 +108,21 @@ def run_live(args) -> int:
     return _run(args, start="live", input_file=_input(args.input), device=_device(args.device), preload=True)
 
 
+def stored_session(target: str) -> str:
+    """A session number that is in the store (else InputError: exit 2, one line)."""
+    from coach.store import Store, default_db_path
+    if default_db_path().exists():
+        with Store() as store:
+            if store.session(int(target)) is not None:
+                return target
+    raise InputError(f"没有编号为 {target} 的记录（coach history 列出已保存记录的编号）")
+
+
 def run_review(args) -> int:
     target = args.target
-    if target and not target.isdigit():
+    if target and target.isdigit():
+        target = stored_session(target)
+    elif target:
         target = _input(target)
     return _run(args, start="review", review=target)
 

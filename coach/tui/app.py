@@ -53,7 +53,7 @@ class CoachApp(App):
                  phrasebook: str | None = None, engine_factory: Callable[[bool], Any] | None = None,
                  source_factory: Callable[[str | None, Any], Any] | None = None,
                  sink_factory: SinkFactory | None = None, save_settings: bool = True,
-                 preload: bool = False):
+                 preload: bool = False, voice: Any = None):
         super().__init__()
         self.settings = settings or Settings.load()
         self.save_settings_enabled = save_settings
@@ -71,6 +71,8 @@ class CoachApp(App):
         self._traced: set[str] = set()
         self.trace("app")
         self.recent_sessions: list = []
+        self._voice = voice            # a coach.tui.voice.Voice (None: made from the settings)
+        self._voice_failed = False
         self._phrasebook: Phrasebook | None = None
         self._evaluators: dict[str | None, Evaluator] = {}
         if preload:
@@ -140,9 +142,27 @@ class CoachApp(App):
                 self._evaluators[key] = Evaluator(self.phrasebook(), scenario)
             return self._evaluators[key]
 
+    @property
+    def voice(self):
+        """The citizen's voice, or None when the setting turns it off."""
+        if not self.settings.voice_on:
+            return None
+        if self._voice is None:
+            from coach.tui.voice import Voice
+            self._voice = Voice(on_error=self._voice_error)
+        return self._voice
+
+    def _voice_error(self, exc: BaseException) -> None:
+        if self._voice_failed:
+            return
+        self._voice_failed = True
+        text = exc.message if isinstance(exc, CoachError) else str(exc)
+        self.call_from_thread(self.notify, f"无法朗读客户的话：{text}（可在「设置」里关闭朗读）",
+                              severity="warning", timeout=6)
+
     def speak(self, text: str) -> None:
-        """Say a citizen's line (practice); see :mod:`coach.tui.voice`."""
-        voice = getattr(self, "voice", None)
+        """Say a citizen's line (practice) while it is shown; see :mod:`coach.tui.voice`."""
+        voice = self.voice
         if voice is not None:
             voice.say(text)
 
@@ -268,6 +288,8 @@ class CoachApp(App):
 
     def exit(self, *args, **kwargs) -> None:
         self.stop_listeners()
+        if self._voice is not None:
+            self._voice.stop()
         super().exit(*args, **kwargs)
 
     def save_settings(self) -> Path | None:

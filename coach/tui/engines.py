@@ -45,10 +45,14 @@ def quick_hotwords(phrasebook: str | None) -> tuple[str, ...]:
 
 def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Evaluator, *,
                  progress: Callable[..., Any] | None = None,
-                 cancelled: Callable[[], bool] = lambda: False):
+                 cancelled: Callable[[], bool] = lambda: False,
+                 on_utterance: Callable[[Any, list], Any] | None = None):
     """Transcribe and judge a whole recording (the review screen's worker): as
     ``coach.session.pipeline.analyze_file`` for a mono mix, with progress, and stoppable between
-    utterances (None when cancelled) so leaving the screen never waits for a long file."""
+    utterances (None when cancelled) so leaving the screen never waits for a long file.
+    ``on_utterance(u, findings)`` gets each utterance as it is transcribed, with its phrase
+    findings, so the timeline can fill while the analysis runs."""
+    from coach.session.live import judge
     from coach.audio.decode import decode, probe
 
     info = probe(path)
@@ -62,6 +66,8 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
         if cancelled():
             return None
         utterances.append(u)
+        if on_utterance is not None:
+            on_utterance(u, judge(evaluator, u))
         if progress and info.duration and u.end is not None:
             progress(f"正在转写和分析录音… 已听到 {len(utterances)} 句", min(1.0, u.end / info.duration))
     if cancelled():

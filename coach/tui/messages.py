@@ -93,11 +93,28 @@ class AnalysisProgress(Message):
 
 
 @dataclass
+class AnalysisUtterance(Message):
+    """One utterance of a recording being analysed, with its phrase findings (the timeline
+    fills as the analysis runs; the whole-visit rules come with :class:`AnalysisDone`)."""
+
+    utterance: Utterance
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class PlaybackState(Message):
+    """Playback started (``span`` = (start, end) seconds) or ended (None)."""
+
+    span: tuple[float, float] | None = None
+    error: str | None = None
+
+
+@dataclass
 class AnalysisDone(Message):
     result: Result
     audio: str | None = None
     extra: dict = field(default_factory=dict)
 
 
-__all__ = ["AnalysisDone", "AnalysisProgress", "AudioLevel", "EngineReady", "FinalUtterance",
+__all__ = ["AnalysisDone", "AnalysisProgress", "AnalysisUtterance", "PlaybackState", "AudioLevel", "EngineReady", "FinalUtterance",
            "ListenDone", "ListenError", "PartialText", "Preparing"]

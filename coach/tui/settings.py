@@ -42,6 +42,11 @@ class Settings:
     device: str = ""              # microphone: sounddevice index or name; "" = system default
     phrasebook: str = ""          # phrasebook directory; "" = built-in
     trainee: str = ""             # name stored with each session
+    voice: str = "on"             # on | off: practice speaks the citizen's lines
+
+    @property
+    def voice_on(self) -> bool:
+        return self.voice != "off"
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
@@ -55,6 +60,8 @@ class Settings:
         s = cls(**values)
         if s.engine not in ENGINES:
             s.engine = "auto"
+        if s.voice not in ("on", "off"):
+            s.voice = "on"
         return s
 
     def save(self, path: Path | None = None) -> Path:

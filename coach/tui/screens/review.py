@@ -18,14 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from coach.errors import CoachError, InputError
 from coach.report.console import SPEAKER_LABEL, fmt_time
 from coach.schema import Finding, Result, Utterance
 from coach.tui.listen import explain
-from coach.tui.messages import AnalysisDone, AnalysisProgress, ListenError
+from coach.tui.messages import AnalysisDone, AnalysisProgress, AnalysisUtterance, ListenError, PlaybackState
 from coach.tui.screens.common import ErrorBox
 from coach.tui.widgets import finding_text, highlighted
 
@@ -76,6 +77,25 @@ def attach_findings(result: Result) -> None:
             f.utterance = spans[0]
 
 
+def session_row(r) -> Styled:
+    """A stored session in the list: number, date, kind, scenario, trainee, duration, score
+    (or 未完成 for a session that never finished: it has no score)."""
+    t = Styled(f"#{r.id:<4}", "bold")
+    t.append(r.started.strftime("%Y-%m-%d %H:%M"), "dim")
+    t.append(f"  {dict(practice='练习', live='自检', review='回看').get(r.kind, r.kind)}")
+    if r.scenario:
+        t.append(f"  {r.scenario}", "$text-primary")
+    t.append(f"  {r.trainee or '（未填学员）'}", "" if r.trainee else "dim")
+    if r.duration_s:
+        m, sec = divmod(int(round(r.duration_s)), 60)
+        t.append(f"  {m}:{sec:02d}", "dim")
+    if not r.finished:
+        t.append("  未完成", "bold $text-warning")
+    elif r.score is not None:
+        t.append(f"  {r.score:g} 分", "bold")
+    return t
+
+
 class ReviewOpen(Screen):
     """Choose what to review: a path, or one of the stored sessions."""
 
@@ -97,15 +117,8 @@ class ReviewOpen(Screen):
         rows = self._stored()
         ol = self.query_one("#sessions", OptionList)
         if rows:
-            for r in reversed(rows):
-                t = Styled(f"#{r.id} ", style="bold")
-                t.append(r.started.strftime("%Y-%m-%d %H:%M"), style="dim")
-                t.append(f"  {dict(practice='练习', live='自检', review='回看').get(r.kind, r.kind)}")
-                if r.trainee:
-                    t.append(f"  {r.trainee}")
-                if r.score is not None:
-                    t.append(f"  {r.score:g} 分", style="bold")
-                ol.add_option(Option(t, id=str(r.id)))
+            for r in rows:
+                ol.add_option(Option(session_row(r), id=str(r.id)))
         else:
             ol.add_option(Option(Styled("（还没有保存的记录）", style="dim"), disabled=True))
         self.query_one("#path", Input).focus()
@@ -142,11 +155,16 @@ class ReviewScreen(Screen):
         Binding("p", "jump(-1)", "上一处"),
         Binding("f", "cycle_filter", "筛选"),
         Binding("space", "play", "播放本句"),
+        Binding("s", "stop_playback", "停止播放"),
+        Binding("x", "export", "导出"),
         Binding("escape", "app.pop_screen", "返回"),
     ]
 
-    def __init__(self, target: str | Result, *, audio: str | None = None):
+    playing: reactive[tuple[float, float] | None] = reactive(None, init=False)
+
+    def __init__(self, target: str | Result, *, audio: str | None = None, player=None):
         super().__init__()
+        self.player = player          # None: the app's (coach.tui.voice) player
         self.target = target
         self.audio = audio
         self.result: Result | None = None
@@ -154,11 +172,15 @@ class ReviewScreen(Screen):
         self.entries: list[tuple[int | None, list[Finding]]] = []
         self._samples = None
         self._play_lock = threading.Lock()
+        self.preview: list[tuple[Utterance, list[Finding]]] = []   # while a recording is analysed
+        self.exported: Path | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="review-head")
+        yield ProgressBar(total=100, show_eta=False, id="progress")
         yield OptionList(id="timeline")
+        yield Static("", id="playing")
         yield Static("", id="detail")
         yield ErrorBox(id="error")
         yield Footer()
@@ -167,6 +189,8 @@ class ReviewScreen(Screen):
         self.title = "回看"
         self.query_one("#detail").border_title = "详情"
         self.query_one("#timeline").border_title = "时间线"
+        self.query_one("#progress").display = False
+        self.query_one("#playing").display = False
         target = self.target
         try:
             if isinstance(target, Result):
@@ -179,6 +203,7 @@ class ReviewScreen(Screen):
                 self.audio = self.audio or str(target)
                 self.sub_title = Path(str(target)).name
                 self.query_one("#review-head", Static).update(Styled(f"正在分析 {target} …", style="bold"))
+                self.query_one("#progress").display = True
                 self._analyze(str(target))
         except CoachError as exc:
             self.query_one(ErrorBox).show_error(exc.message, exc.hint)
@@ -200,7 +225,8 @@ class ReviewScreen(Screen):
             worker = get_current_worker()
             result = analyze_file(path, self.app.engine_factory, self.app.evaluator(),
                                   progress=lambda text, frac=None: self.post_message(AnalysisProgress(text, frac)),
-                                  cancelled=lambda: worker.is_cancelled)
+                                  cancelled=lambda: worker.is_cancelled,
+                                  on_utterance=lambda u, fs: self.post_message(AnalysisUtterance(u, fs)))
             if result is not None:
                 self.post_message(AnalysisDone(result, path))
         except CoachError as exc:
@@ -209,15 +235,29 @@ class ReviewScreen(Screen):
             self.post_message(ListenError(*explain(exc)))
 
     def on_analysis_progress(self, msg: AnalysisProgress) -> None:
-        t = Styled(msg.text, style="bold")
+        if self.result is not None:
+            return
+        self.query_one("#review-head", Static).update(Styled(msg.text, style="bold"))
         if msg.fraction is not None:
-            t.append(f"  {msg.fraction * 100:.0f}%", style="dim")
-        self.query_one("#review-head", Static).update(t)
+            self.query_one("#progress", ProgressBar).update(progress=round(msg.fraction * 100, 1))
+
+    def on_analysis_utterance(self, msg: AnalysisUtterance) -> None:
+        """The timeline fills while the analysis runs (phrase findings only, until it ends)."""
+        if self.result is not None:
+            return
+        self.preview.append((msg.utterance, msg.findings))
+        ol = self.query_one("#timeline", OptionList)
+        u = msg.utterance
+        t = Styled(f"{fmt_time(u.start)} " if u.start is not None else "", "dim")
+        t.append_text(highlighted(u.text, msg.findings))
+        ol.add_option(Option(t))
 
     def on_analysis_done(self, msg: AnalysisDone) -> None:
+        self.query_one("#progress").display = False
         self._show(msg.result)
 
     def on_listen_error(self, msg: ListenError) -> None:
+        self.query_one("#progress").display = False
         self.query_one("#review-head", Static).update(Styled("无法分析", style="bold $text-error"))
         self.query_one(ErrorBox).show_error(msg.message, msg.hint)
 
@@ -382,27 +422,80 @@ class ReviewScreen(Screen):
             return
         self._play(self.audio, max(0.0, start - 0.1), end + 0.2)
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "stop_playback":
+            return self.playing is not None
+        if action == "export":
+            return self.result is not None
+        return True
+
+    def watch_playing(self, span: tuple[float, float] | None) -> None:
+        bar = self.query_one("#playing", Static)
+        bar.display = span is not None
+        if span is not None:
+            bar.update(Styled(f"▶ 正在播放 {fmt_time(span[0])}–{fmt_time(span[1])}", "bold $text-success")
+                       .append("   s 停止", "dim"))
+        self.refresh_bindings()
+
+    def on_playback_state(self, msg: PlaybackState) -> None:
+        self.playing = msg.span
+        if msg.error:
+            self.notify(msg.error, severity="error", timeout=6)
+
+    def action_stop_playback(self) -> None:
+        self._player().stop()
+
+    def _player(self):
+        if self.player is None:
+            from coach.tui.voice import default_player
+            self.player = default_player()
+        return self.player
+
     @work(thread=True, exclusive=True, group="play")
     def _play(self, path: str, start: float, end: float) -> None:
         try:
             if self._samples is None:
                 from coach.audio.decode import read
                 self._samples = read(path)
-            import sounddevice as sd
-            try:
-                sd.query_devices(kind="output")
-            except Exception as exc:
-                raise OSError(f"没有可用的音频输出设备（{exc}）") from None
             a, b = int(start * 16000), int(end * 16000)
             clip = self._samples[a:b]
             if clip.size == 0:
                 raise OSError("这一句超出了录音的长度")
-            sd.play(clip, 16000)
-            sd.wait()
+            self.post_message(PlaybackState((start, end)))
+            self._player().play(clip, 16000)
+            self.post_message(PlaybackState(None))
         except CoachError as exc:
-            self.app.call_from_thread(self.notify, f"{exc.message}", severity="error", timeout=6)
+            self.post_message(PlaybackState(None, exc.message))
         except Exception as exc:
             msg = str(exc)
             if "portaudio" in msg.lower():
                 msg = "找不到 PortAudio 音频库，无法播放（Debian/Ubuntu：sudo apt-get install libportaudio2）"
-            self.app.call_from_thread(self.notify, f"无法播放：{msg}", severity="error", timeout=6)
+            self.post_message(PlaybackState(None, f"无法播放：{msg}"))
+
+    def action_export(self) -> None:
+        if self.result is not None:
+            self._export(self.result)
+
+    @work(thread=True, exclusive=True, group="export")
+    def _export(self, result: Result) -> None:
+        """Write the result as JSON (coach check --json format) beside the source, else in the
+        current directory; never overwrites an existing file."""
+        base = Path(result.file or self.audio or f"session-{self.target}").name
+        stem = Path(base).stem or "session"
+        folders = [Path(result.file).parent] if result.file and Path(result.file).parent.is_dir() else []
+        folders.append(Path.cwd())
+        for folder in folders:
+            for n in range(1, 100):
+                path = folder / (f"{stem}.coach.json" if n == 1 else f"{stem}.coach-{n}.json")
+                if path.exists():
+                    continue
+                try:
+                    tmp = path.with_suffix(".tmp")
+                    tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+                    os.replace(tmp, path)
+                except OSError:
+                    break
+                self.app.call_from_thread(self.notify, f"已导出：{path}", timeout=6)
+                self.exported = path
+                return
+        self.app.call_from_thread(self.notify, "无法导出：没有可写的目录", severity="error", timeout=6)

@@ -18,6 +18,7 @@ from coach.tui.settings import Settings
 ENGINE_CHOICES = [("自动（实时用 Vosk，如已安装；否则 Whisper）", "auto"), ("Whisper（更准）", "whisper"),
                   ("Vosk（更快，需先安装普通话模型）", "vosk")]
 DEFAULT_MIC = "__default__"
+VOICE_CHOICES = [("情景练习时朗读客户的话", "on"), ("不朗读（只显示文字）", "off")]
 
 
 def list_microphones() -> tuple[list[tuple[str, str]], str | None]:
@@ -58,6 +59,10 @@ class SettingsScreen(Screen):
                 yield Label("麦克风")
                 yield Select([("系统默认", DEFAULT_MIC)], value=DEFAULT_MIC, allow_blank=False, id="device")
             yield Static("", id="mic-note", classes="dim")
+            with Horizontal(classes="field-row"):
+                yield Label("朗读")
+                yield Select(VOICE_CHOICES, value=s.voice if s.voice in ("on", "off") else "on",
+                             allow_blank=False, id="voice")
             with Horizontal(classes="field-row"):
                 yield Label("规则库目录")
                 yield Input(s.phrasebook, placeholder="留空 = 内置规则库", id="phrasebook")
@@ -107,6 +112,7 @@ class SettingsScreen(Screen):
             device="" if device in (DEFAULT_MIC, Select.BLANK) else str(device),
             phrasebook=phrasebook,
             trainee=self.query_one("#trainee", Input).value.strip(),
+            voice=str(self.query_one("#voice", Select).value),
         )
         changed_pb = new.phrasebook != s.phrasebook
         for k, v in vars(new).items():
