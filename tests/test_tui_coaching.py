@@ -156,3 +156,28 @@ async def test_practice_last_utterance_shown_before_the_card(tmp_path):
         await wait_for(pilot, watch, what="card")
         assert shown, "the last utterance was never on screen before the card"
         assert {p for _, p in app.screen.card.said} >= {"您好", "请稍等"}
+
+
+# ---------------------------------------------------------------- the citizen's voice
+
+@pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None, reason="espeak-ng not installed")
+async def test_practice_speaks_the_citizen_line_into_the_sink(tmp_path):
+    app = make_app(tmp_path, [(0.8, "您好，请稍等")], seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.state == "idle", what="loaded")
+        line = screen.scenario.turns[0].citizen
+        await wait_for(pilot, lambda: app.voice.spoken == [line], timeout=30, what="line spoken")
+        played = sorted((tmp_path / "played").glob("*.wav"))
+        assert len(played) == 1 and played[0].stat().st_size > 16000
+
+
+async def test_voice_setting_off_says_nothing(tmp_path):
+    from coach.tui.settings import Settings
+    app = make_app(tmp_path, [(0.8, "您好，请稍等")], seconds=30)
+    app.settings = Settings(voice="off")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_practice(pilot, app)
+        await wait_for(pilot, lambda: screen.run.index == 1, what="turn 2")
+        assert app.voice is None and not (tmp_path / "played").exists()

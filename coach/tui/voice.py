@@ -30,8 +30,8 @@ import numpy as np
 from coach.errors import CoachError
 
 VOICES_DIR = Path(__file__).resolve().parents[1] / "data" / "voices"
-ESPEAK_VOICE = "cmn-latn-pinyin+f4"     # the demo's citizen voice (coach/data/demo)
-ESPEAK_WPM = 150
+ESPEAK_VOICE = "cmn-latn-pinyin+f3"     # measured: Whisper-base reads it best (scripts/render_voices.py)
+ESPEAK_WPM = 130
 SAMPLE_RATE = 16000
 
 
