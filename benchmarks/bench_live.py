@@ -286,6 +286,181 @@ def child_app(args) -> dict:
     return res
 
 
+def child_phrase(args) -> dict:
+    """The real app (``coach live --input FILE``, headless) on one session mix: when each
+    courtesy / brush-off first reached the screen (provisional from a partial, or from the
+    final), and the event loop's lag sampled every 20 ms the whole time."""
+    import asyncio
+
+    from coach.tui.app import CoachApp
+    from coach.tui.screens.live import LiveScreen
+    from coach.tui.settings import Settings
+
+    events: list = []
+    orig_partial, orig_final = LiveScreen.on_partial_text, LiveScreen.on_final_utterance
+
+    def on_partial(self, msg):
+        orig_partial(self, msg)
+        if msg.findings:
+            events.append([time.monotonic(), "partial", msg.start, None,
+                           [[f.type, f.phrase] for f in msg.findings]])
+
+    def on_final(self, msg):
+        orig_final(self, msg)
+        u = msg.utterance
+        events.append([time.monotonic(), "final", u.start, u.end,
+                       [[f.type, f.phrase] for f in (msg.findings or []) if f.type in HIT_TYPES]])
+
+    LiveScreen.on_partial_text, LiveScreen.on_final_utterance = on_partial, on_final
+    TimedFileSource = timed_source_class()
+    sources = []
+
+    def source_factory(input_file, device):
+        src = TimedFileSource(input_file, realtime=True, channel="mix")
+        sources.append(src)
+        return src
+
+    app = CoachApp(start="live", input_file=args.wavs[0], settings=Settings(engine="whisper", voice="off"),
+                   save_settings=False, preload=True, source_factory=source_factory)
+    lags: list[float] = []
+    res: dict = {}
+
+    async def watch_loop(stop: asyncio.Event) -> None:
+        step = 0.02
+        while not stop.is_set():
+            t = time.monotonic()
+            await asyncio.sleep(step)
+            lags.append(max(0.0, time.monotonic() - t - step))
+
+    async def main() -> None:
+        t_start = time.monotonic()
+        stop = asyncio.Event()
+        async with app.run_test(size=(120, 40)):
+            task = asyncio.create_task(watch_loop(stop))
+            screen = None
+            while time.monotonic() - t_start < args.timeout:
+                if isinstance(app.screen, LiveScreen):
+                    screen = app.screen
+                    if screen.state in ("done", "error"):
+                        break
+                await asyncio.sleep(POLL_S)
+            stop.set()
+            await task
+            res["state"] = screen.state if screen else None
+            res["behind_max"] = getattr(screen, "behind", None)
+            app.exit()
+
+    asyncio.run(main())
+    res["t0"] = sources[0].t0 if sources else None
+    res["events"] = events
+    res["lags"] = lags
+    return res
+
+
+def phrase_labels(sid: str) -> list[dict]:
+    """Each labelled courtesy / brush-off of the clerk with its end time: the labelled utterance's
+    span split in proportion to the characters before the phrase's end (the dev sessions are
+    synthesised clause by clause at an even pace; pauses after commas are 0.16 s)."""
+    out = []
+    for u in load_labels(sid):
+        labels = u.get("labels") or {}
+        wanted = [("courtesy", r["canonical"], r.get("surface") or r["canonical"]) for r in labels.get("required", [])]
+        wanted += [("brush_off", b, b) for b in labels.get("banned", [])]
+        text = u["text"]
+        for kind, canonical, surface in wanted:
+            at = text.find(surface)
+            if at < 0:
+                continue
+            frac = (at + len(surface)) / max(len(text), 1)
+            out.append({"kind": kind, "phrase": canonical, "start": u["start"], "end": u["end"],
+                        "phrase_end": u["start"] + frac * (u["end"] - u["start"]), "text": text})
+    return out
+
+
+def analyse_phrases(runs: list[tuple[str, dict]]) -> dict:
+    lat, lat_final, provisional, missed, lags = [], [], 0, [], []
+    for sid, r in runs:
+        t0 = r["t0"]
+        lags += r["lags"]
+        for lab in phrase_labels(sid):
+            best = None
+            for t, kind, start, end, hits in r["events"]:
+                if start is None or not (lab["start"] - 1.0 <= start <= lab["end"] + 0.5):
+                    continue
+                if any(k == lab["kind"] and p == lab["phrase"] for k, p in hits):
+                    if best is None or t < best[0]:
+                        best = (t, kind)
+                    if kind == "final":
+                        lat_final.append(t - (t0 + lab["phrase_end"]))
+                        break
+            if best is None:
+                missed.append(f"{sid} {lab['phrase']}")
+                continue
+            lat.append(best[0] - (t0 + lab["phrase_end"]))
+            provisional += best[1] == "partial"
+    a = np.asarray(lags or [0.0]) * 1000
+    return {"latency": pct(lat), "latency_final_only": pct(lat_final), "provisional_first": provisional,
+            "missed": missed, "stall_ms": {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
+                                           "max": float(a.max()), "n": len(lags)}}
+
+
+def phrase_report(results: dict[str, dict], sessions, runs_meta: dict[str, list]) -> str:
+    lines = ["Command: `python benchmarks/bench_live.py --phrase-only --write`  ",
+             f"Machine: {machine_line()}  ",
+             "Sessions: " + ", ".join(sessions) + " (the mono mix, played at real-time pace into the "
+             "real app, `coach live --input FILE` headless).  ",
+             "Phrase end = the labelled utterance's span split in proportion to the characters up to the "
+             "end of the phrase; highlight = the first time the live screen handled a message that shows "
+             "the phrase (a provisional highlight from a partial, or the final).  Event-loop stall = lag of "
+             "a 20 ms `asyncio.sleep` in the app's loop, sampled for the whole run.", "",
+             "| condition | phrases found | phrase end → highlight p50 / p95 / max (s) | final only p50 / p95 (s) "
+             "| first shown from a partial | UI stall p50 / p99 / max (ms) | load avg (1 min) during |",
+             "|---|---|---|---|---|---|---|"]
+    for cond, res in results.items():
+        lt, lf, st = res["latency"], res["latency_final_only"], res["stall_ms"]
+        n_all = lt.get("n", 0) + len(res["missed"])
+        loads = ", ".join(f"{x:.1f}" for x in runs_meta[cond])
+        lines.append(f"| {cond} | {lt.get('n', 0)}/{n_all} | {lt.get('p50', float('nan')):.2f} / "
+                     f"{lt.get('p95', float('nan')):.2f} / {lt.get('max', float('nan')):.2f} | "
+                     f"{lf.get('p50', float('nan')):.2f} / {lf.get('p95', float('nan')):.2f} | "
+                     f"{res['provisional_first']} | {st['p50']:.1f} / {st['p99']:.1f} / {st['max']:.0f} | {loads} |")
+    for cond, res in results.items():
+        if res["missed"]:
+            lines.append(f"\nNot highlighted ({cond}): " + "; ".join(res["missed"]))
+    return "\n".join(lines)
+
+
+def machine_line() -> str:
+    from results_doc import machine
+    return (f"{machine()}; `uptime` load {', '.join(f'{x:.2f}' for x in os.getloadavg())} at the end — "
+            "the machine was shared with other agents' work, so the figures are pessimistic")
+
+
+def run_phrases(sessions, tmp: Path) -> tuple[dict, dict, str]:
+    from dev_labels import shared_dir
+
+    results, meta = {}, {}
+    for cond in ("idle", "one core busy"):
+        burner = None
+        if cond != "idle":
+            burner = subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+        try:
+            runs = []
+            meta[cond] = []
+            for sid in sessions:
+                print(f"phrase ({cond}): {sid} …", file=sys.stderr, flush=True)
+                wav = shared_dir() / "audio" / "dev" / f"{sid}.wav"
+                r = run_child("phrase", tmp, ["--wavs", str(wav), "--timeout", "300"])
+                runs.append((sid, r))
+                meta[cond].append(r["_run"]["load_after"])
+        finally:
+            if burner is not None:
+                burner.kill()
+                burner.wait()
+        results[cond] = analyse_phrases(runs)
+    return results, meta, phrase_report(results, sessions, meta)
+
+
 def child_idle_engine(args) -> dict:
     """Engine-only loop on the noise-floor file; also the bare FileSource as a baseline."""
     from coach.asr.factory import open_engine
@@ -592,8 +767,10 @@ def main() -> int:
     ap.add_argument("--skip", nargs="*", default=[], choices=["engine", "app", "idle"])
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--json", metavar="FILE", help="also save the raw measurements")
+    ap.add_argument("--phrase-only", action="store_true",
+                    help="only the phrase-level latency and UI stall (idle, then with one core kept busy)")
     # internal (child processes)
-    ap.add_argument("--child", choices=["engine", "app", "idle-engine"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["engine", "app", "idle-engine", "phrase"], help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     ap.add_argument("--wavs", nargs="*", default=[], help=argparse.SUPPRESS)
     ap.add_argument("--trace", help=argparse.SUPPRESS)
@@ -603,11 +780,24 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.child:
-        fn = {"engine": child_engine, "app": child_app, "idle-engine": child_idle_engine}[args.child]
+        fn = {"engine": child_engine, "app": child_app, "idle-engine": child_idle_engine,
+              "phrase": child_phrase}[args.child]
         Path(args.out).write_text(json.dumps(fn(args)))
         return 0
 
     t_all = time.monotonic()
+    if args.phrase_only:
+        with tempfile.TemporaryDirectory(prefix="bench_live_") as d:
+            results, _, body = run_phrases(args.sessions, Path(d))
+        print(body)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1))
+        if args.write:
+            from results_doc import update_section
+
+            update_section("live-phrase", "Live: phrase end to highlight, UI stall", body)
+            print("updated docs/benchmarks.md (section live-phrase)", file=sys.stderr)
+        return 0
     labels = {sid: load_labels(sid) for sid in args.sessions}
     eng = eng_raw = app = idle_app = idle_eng = None
     app_runs = []
