@@ -33,19 +33,29 @@ def zh_punct(text: str) -> str:
     return re.sub(rf"(?<={_CJK})[,.?!:;]|[,.?!:;](?={_CJK})", lambda m: _HALF[m.group(0)], text)
 
 
+def hang_of(para: str) -> int:
+    """Hanging indent of a paragraph: one that starts with spaces (a finding under its
+    utterance) continues two columns further in, under its text."""
+    lead = len(para) - len(para.lstrip(" "))
+    return lead + 2 if lead else 0
+
+
 def kinsoku_lines(text: str, width: int) -> list[tuple[int, int]]:
     """(start, end) of each line of ``text`` wrapped at ``width`` cells, breaking between any
     two characters (Chinese has no spaces) but never before closing or after opening
-    punctuation.  Existing newlines are kept."""
+    punctuation.  Existing newlines are kept; continuation lines of an indented paragraph
+    are ``hang_of`` narrower (the caller indents them)."""
     out: list[tuple[int, int]] = []
     pos = 0
     for para in text.split("\n"):
         start, used = pos, 0
         i = pos
         end = pos + len(para)
+        hang = hang_of(para) if width - hang_of(para) >= 8 else 0
+        limit = width
         while i < end:
             w = cell_len(text[i])
-            if used + w > width and i > start:
+            if used + w > limit and i > start:
                 cut = i
                 # pull characters down while the next line would start with closing punctuation
                 # or this one would end with opening punctuation
@@ -55,6 +65,7 @@ def kinsoku_lines(text: str, width: int) -> list[tuple[int, int]]:
                     cut = i          # a line of punctuation only: break where it falls
                 out.append((start, cut))
                 start, used = cut, sum(cell_len(c) for c in text[cut:i])
+                limit = width - hang
                 continue
             used += w
             i += 1
@@ -86,7 +97,17 @@ class ZhVisual(Visual):
             return self.content
         got = self._cache.get(width)
         if got is None:
-            rows = [self.content[a:b] for a, b in kinsoku_lines(self.content.plain, width)]
+            plain = self.content.plain
+            rows = []
+            para_start = 0
+            for a, b in kinsoku_lines(plain, width):
+                if a == 0 or plain[a - 1] == "\n":
+                    para_start = a
+                    rows.append(self.content[a:b])
+                else:   # a continuation line: indented under the paragraph's text
+                    para = plain[para_start:plain.find("\n", para_start) if "\n" in plain[para_start:] else len(plain)]
+                    hang = hang_of(para) if width - hang_of(para) >= 8 else 0
+                    rows.append(Content(" " * hang) + self.content[a:b])
             got = self._cache[width] = Content("\n").join(rows)
         return got
 

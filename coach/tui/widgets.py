@@ -157,7 +157,7 @@ class Transcript(VerticalScroll):
     DEFAULT_CSS = """
     Transcript { height: 1fr; }
     Transcript .row { height: auto; }
-    Transcript .ts { width: 6; height: auto; color: $text-muted; }
+    Transcript .ts { width: 8; height: auto; color: $text-muted; }
     Transcript .utt { width: 1fr; height: auto; }
     Transcript #partial { color: $text-muted; text-style: italic; }
     """

@@ -63,7 +63,8 @@ class HelpScreen(ModalScreen[None]):
         seen = set()
         for key, active in target.active_bindings.items():
             b = active.binding
-            if not b.description or b.action in ("help", "request_quit", "app.help") or b.description in seen:
+            if not b.show or not b.description or b.action in ("help", "request_quit", "command_palette") \
+                    or b.description in seen:
                 continue
             seen.add(b.description)
             t.append(f"\n  {self.app.get_key_display(b):<8}", "bold $text-primary")
