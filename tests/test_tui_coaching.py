@@ -181,3 +181,76 @@ async def test_voice_setting_off_says_nothing(tmp_path):
         screen = await open_practice(pilot, app)
         await wait_for(pilot, lambda: screen.run.index == 1, what="turn 2")
         assert app.voice is None and not (tmp_path / "played").exists()
+
+
+# ---------------------------------------------------------------- conventions
+
+async def test_help_palette_and_quit_scheme(tmp_path):
+    from coach.tui.screens.common import ConfirmScreen, HelpScreen
+    from coach.tui.screens.home import HomeScreen
+    app = make_app(tmp_path, seconds=60, hold_open=True)
+    notes = []
+    app.notify = lambda message, **kw: notes.append((message, kw.get("title")))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "ctrl+c")
+        assert notes and "退出" in notes[-1][0] and notes[-1][1] == "要退出吗？"
+        # the palette lists the app's own commands, in Chinese
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert "情景练习：测试：办营业执照" in commands and "实时自检" in commands
+        assert any(c.startswith("主题：") for c in commands)
+        # q while recording asks; n keeps recording
+        await pilot.press("2")
+        live = app.screen
+        await wait_for(pilot, lambda: live.state == "listening", what="listening")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.screen is live
+        await pilot.press("q", "y")
+    assert live.state == "done"
+
+
+async def test_review_fills_timeline_while_analysing_and_plays_to_the_sink(tmp_path):
+    from pathlib import Path
+
+    from coach.tui.screens.review import ReviewScreen
+    clip = Path(__file__).parent / "data" / "practice_clip.ogg"
+    script = [(2.0, "您好，请稍等"), (6.0, "不知道，你去问别人吧"), (11.0, "再见，请慢走")]
+    app = make_app(tmp_path, start="review", review=str(clip),
+                   engine_factory=lambda live: ScriptedEngine(script, partials=False))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await wait_for(pilot, lambda: screen.result is not None, what="analysis")
+        assert [u.text for u, _ in screen.preview] == [t for _, t in script]   # shown one by one
+        assert any(f.type == "brush_off" for _, fs in screen.preview for f in fs)
+        assert not screen.query_one("#progress").display
+        await pilot.press("space")
+        played = tmp_path / "played" / "001.wav"
+        await wait_for(pilot, lambda: played.is_file() and screen.playing is None, what="played")
+        import wave
+        with wave.open(str(played)) as w:
+            assert w.getnframes() / w.getframerate() > 0.9
+        await pilot.press("x")
+        await wait_for(pilot, lambda: screen.exported is not None, what="export")
+        import json
+        assert json.loads(screen.exported.read_text(encoding="utf-8"))["utterances"]
+
+
+def test_review_unknown_session_exits_2_and_help_is_chinese(tmp_path):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, COACH_DB=str(tmp_path / "none.db"))
+    r = subprocess.run([sys.executable, "-m", "coach", "review", "99"], capture_output=True, text=True, env=env)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "99" in r.stderr and "Traceback" not in r.stderr
+    h = subprocess.run([sys.executable, "-m", "coach", "practice", "--help"], capture_output=True, text=True, env=env)
+    assert h.returncode == 0 and h.stdout.startswith("用法：") and "选项：" in h.stdout
+    assert "usage" not in h.stdout and "options" not in h.stdout and "show this help" not in h.stdout
+    e = subprocess.run([sys.executable, "-m", "coach", "live", "--bogus"], capture_output=True, text=True, env=env)
+    assert e.returncode == 2 and "错误：无法识别的参数" in e.stderr

@@ -83,3 +83,9 @@ class ScriptedEngine:
             t += len(block) / SAMPLE_RATE
             while events and events[0][0] <= t:
                 yield events.pop(0)[2]
+
+    def transcribe(self, chunks: Iterable[np.ndarray], *, speaker: str = "unknown", offset: float = 0.0):
+        """Finals only, as the audio passes each line's end (the review screen's analysis)."""
+        for event in self.stream(chunks, speaker=speaker):
+            if isinstance(event, Final):
+                yield event.utterance
