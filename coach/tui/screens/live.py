@@ -308,5 +308,8 @@ class LiveScreen(ListeningScreen):
 
     def on_listen_done(self, msg: ListenDone) -> None:
         self.app.listeners.discard(self.listener)
+        self.at = max(self.at, msg.at)
+        self.query_one(Clock).set_seconds(self.at)
+        self.query_one(LevelMeter).set_level(None)
         if self.state in ("listening", "paused") and not msg.stopped:
             self._finish()           # end of the --input file

@@ -368,6 +368,9 @@ class PracticeScreen(ListeningScreen):
     def on_listen_done(self, msg: ListenDone) -> None:
         self.app.listeners.discard(self.listener)
         self._listen_done = True
+        self.at = max(self.at, msg.at)
+        self.query_one(Clock).set_seconds(self.at)
+        self.query_one(LevelMeter).set_level(None)
         if self.state in ("listening", "finishing") and not msg.stopped:
             self.state = "finishing"
             self._show_card_soon()    # the end of an --input file (or of `e`) ends the run
