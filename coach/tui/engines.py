@@ -8,12 +8,17 @@ from coach.session.evaluate import Evaluator
 from coach.tui.settings import Settings
 
 
+MIC_QUEUE_S = 120.0   # audio the microphone may buffer while the recogniser catches up
+
+
 def open_source(input_file: str | None, device: Any = None) -> Any:
-    """A file played at real-time pace, or the microphone."""
+    """A file played at real-time pace, or the microphone.  The microphone's queue holds
+    ``MIC_QUEUE_S``: when recognition falls behind, partial work is dropped (the listener's
+    tap), not audio."""
     from coach.audio.sources import FileSource, MicSource
     if input_file:
         return FileSource(input_file, realtime=True, channel="mix")
-    return MicSource(device=device)
+    return MicSource(device=device, max_queue_seconds=MIC_QUEUE_S)
 
 
 def open_engine(settings: Settings, *, live: bool = True, hotwords: Sequence[str] = ()) -> Any:
