@@ -254,3 +254,29 @@ def test_review_unknown_session_exits_2_and_help_is_chinese(tmp_path):
     assert "usage" not in h.stdout and "options" not in h.stdout and "show this help" not in h.stdout
     e = subprocess.run([sys.executable, "-m", "coach", "live", "--bogus"], capture_output=True, text=True, env=env)
     assert e.returncode == 2 and "错误：无法识别的参数" in e.stderr
+
+
+# ---------------------------------------------------------------- pieces
+
+def test_voice_activity_follows_the_noise_floor():
+    from coach.tui.listen import VoiceActivity
+    va = VoiceActivity()
+    assert not any(va.update(-62.0) for _ in range(20))        # quiet room
+    assert va.update(-22.0)                                     # someone speaks
+    assert not va.update(-61.0)
+    # a fan switched on: steady -45 dB is voice at first, then becomes the floor
+    first = [va.update(-45.0) for _ in range(600)]
+    assert first[0] and not first[-1]
+
+
+def test_chinese_line_breaking_and_punctuation():
+    from coach.tui.styled import NO_LINE_END, NO_LINE_START, Styled, kinsoku_lines, zh_punct
+    assert zh_punct("您好,请稍等.ok, fine? 好吗?") == "您好，请稍等。ok, fine? 好吗？"
+    text = "您好请问您要办什么业务，我这边可以帮您确认一下，请您稍等片刻。好的谢谢「身份证」"
+    for width in range(6, 30):
+        lines = [text[a:b] for a, b in kinsoku_lines(text, width)]
+        assert "".join(lines) == text
+        assert all(line[0] not in NO_LINE_START for line in lines[1:]), (width, lines)
+        assert all(line[-1] not in NO_LINE_END for line in lines), (width, lines)
+    wrapped = Styled("  ✗忌语「不知道」→改说：这个问题我帮您确认一下，请稍等。").visualize().wrapped(16).plain
+    assert all(line.startswith("    ") for line in wrapped.split("\n")[1:])   # hanging indent
