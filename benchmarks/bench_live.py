@@ -405,8 +405,7 @@ def analyse_phrases(runs: list[tuple[str, dict]]) -> dict:
 
 
 def phrase_report(results: dict[str, dict], sessions, runs_meta: dict[str, list]) -> str:
-    lines = ["Command: `python benchmarks/bench_live.py --phrase-only --write`  ",
-             f"Machine: {machine_line()}  ",
+    lines = [f"Load: {machine_line()}  ",
              "Sessions: " + ", ".join(sessions) + " (the mono mix, played at real-time pace into the "
              "real app, `coach live --input FILE` headless).  ",
              "Phrase end = the labelled utterance's span split in proportion to the characters up to the "
@@ -431,9 +430,8 @@ def phrase_report(results: dict[str, dict], sessions, runs_meta: dict[str, list]
 
 
 def machine_line() -> str:
-    from results_doc import machine
-    return (f"{machine()}; `uptime` load {', '.join(f'{x:.2f}' for x in os.getloadavg())} at the end — "
-            "the machine was shared with other agents' work, so the figures are pessimistic")
+    return (f"`uptime` load {', '.join(f'{x:.2f}' for x in os.getloadavg())} at the end — "
+            "on a machine shared with other work the figures are pessimistic")
 
 
 def run_phrases(sessions, tmp: Path) -> tuple[dict, dict, str]:
