@@ -123,6 +123,8 @@ def test_settings(snap_compare, tmp_path, monkeypatch):
     async def open_settings(pilot):
         await pilot.press("4")
         await until(pilot, lambda: "找到 1 个麦克风" in str(pilot.app.screen.query_one("#mic-note").render()))
+        for field in pilot.app.screen.query("Input"):
+            field.cursor_blink = False                              # no blink phase in the picture
 
     assert snap_compare(app_for(tmp_path), terminal_size=(80, 24), run_before=open_settings)
 
@@ -138,7 +140,15 @@ def test_review_picker_with_sessions(snap_compare, tmp_path, monkeypatch):
         result = ev.evaluate([Utterance(0.5, 2.0, "clerk", "您好，请稍等")], session=False, duration_s=125.0)
         store.finish_session(done, result)
         store.create_session(kind="live", trainee="", started_at=t0 + 3600)      # never finished
-    assert snap_compare(app_for(tmp_path), press=["3"], terminal_size=(100, 24))
+
+    async def open_picker(pilot):
+        from textual.widgets import Input, OptionList
+        await pilot.press("3")
+        await until(pilot, lambda: pilot.app.screen.query("#sessions")
+                    and pilot.app.screen.query_one("#sessions", OptionList).option_count == 2)
+        pilot.app.screen.query_one(Input).cursor_blink = False     # no blink phase in the picture
+
+    assert snap_compare(app_for(tmp_path), run_before=open_picker, terminal_size=(100, 24))
 
 
 def test_error_state(snap_compare, tmp_path):
