@@ -9,7 +9,7 @@ survives a crash up to its last utterance.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +27,7 @@ class SessionMeta:
     engine: str | None = None
     model: str | None = None
     started_at: float = field(default_factory=time.time)
+    clerk_channel: str | None = None   # the source is the clerk's channel of a stereo input
 
 
 class SessionSink(Protocol):
@@ -39,21 +40,44 @@ class SessionSink(Protocol):
 
 
 class LiveSession:
-    def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None):
+    """``attributor``: who said each utterance on one microphone (default: by the trainee's enrolled
+    voice, else clustering of the session so far); None = no attribution (``unknown``, judged as
+    the clerk).  With ``meta.clerk_channel`` the audio is the clerk's own channel: all ``clerk``."""
+
+    def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None, *,
+                 attributor="auto"):
         self.evaluator = evaluator
         self.meta = meta
         self.sink = sink
         self.utterances: list[Utterance] = []
         self.findings: list[Finding] = []
+        if attributor == "auto":
+            attributor = None
+            if not meta.clerk_channel:
+                from coach.speaker.apply import LiveAttributor
+                from coach.speaker.profile import load_profile
+                attributor = LiveAttributor(evaluator, load_profile(meta.trainee))
+        self.attributor = attributor
         if sink:
             sink.start(meta)
 
     def audio(self, block: np.ndarray) -> None:
+        if self.attributor is not None:
+            self.attributor.audio(block)
         if self.sink:
             self.sink.audio(block)
 
+    def attribute(self, u: Utterance) -> Utterance:
+        """``u`` with its speaker decided (only ``unknown`` utterances change)."""
+        if u.speaker != "unknown":
+            return u
+        if self.meta.clerk_channel:
+            return replace(u, speaker="clerk")
+        return self.attributor.attribute(u) if self.attributor is not None else u
+
     def add(self, u: Utterance) -> list[Finding]:
         """Judge one final utterance; returns its findings (courtesies, brush-offs, referral, speed)."""
+        u = self.attribute(u)
         index = len(self.utterances)
         self.utterances.append(u)
         result = self.evaluator.evaluate([u], session=False)

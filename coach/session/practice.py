@@ -20,7 +20,7 @@ the checklist already asks for the greeting and farewell where the scenario want
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from coach.phrasebook import STAGES, Phrasebook, Scenario, Turn
 from coach.schema import Finding, Result, Utterance
@@ -157,8 +157,9 @@ class PracticeRun:
 
     def add(self, u: Utterance) -> list[Finding]:
         """Judge one final utterance of the trainee; ticks the current turn's checklist."""
+        u = self.session.attribute(u)
         if u.speaker == "unknown":
-            u = Utterance(u.start, u.end, "clerk", u.text, u.words)
+            u = replace(u, speaker="clerk")
         found = self.session.add(u)
         t = self.current
         if t is None or u.speaker == "citizen":
@@ -168,7 +169,7 @@ class PracticeRun:
         t.utterances.append(len(self.session.utterances) - 1)
         t.findings.extend(found)
         for f in found:
-            if f.type != "courtesy" or f.rule == "near_miss":
+            if f.type != "courtesy" or f.rule == "near_miss" or f.speaker != "clerk":
                 continue
             item = next((i for i in t.items if not i.done and f.rule in i.ids), None)
             if item is not None:

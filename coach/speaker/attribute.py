@@ -111,13 +111,12 @@ def _weights(pieces: list[Piece]) -> np.ndarray:
 
 def voice_scores(emb: np.ndarray, profile: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per-utterance voice evidence for the profile's speaker (> 0 = same voice)."""
-    raw = emb @ _unit(profile)
-    if len(emb) >= 2:
-        mean = (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9)
-        centred = _unit(emb - mean) @ _unit(profile - mean)
-    else:
-        centred = np.zeros(len(emb))
-    return (1 - RAW_WEIGHT) * centred + RAW_WEIGHT * (raw - RAW_CENTRE) / (1 - RAW_CENTRE)
+    raw = (emb @ _unit(profile) - RAW_CENTRE) / (1 - RAW_CENTRE)
+    if len(emb) < 2:  # nothing to centre on yet (the first utterance of a live session)
+        return raw
+    mean = (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9)
+    centred = _unit(emb - mean) @ _unit(profile - mean)
+    return (1 - RAW_WEIGHT) * centred + RAW_WEIGHT * raw
 
 
 def two_clusters(emb: np.ndarray, weights: np.ndarray, iterations: int = 20) -> np.ndarray:

@@ -42,6 +42,7 @@ class Settings:
     device: str = ""              # microphone: sounddevice index or name; "" = system default
     phrasebook: str = ""          # phrasebook directory; "" = built-in
     trainee: str = ""             # name stored with each session
+    clerk_channel: str = ""       # stereo input: "left" | "right" = the clerk's channel; "" = one microphone
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
@@ -55,6 +56,8 @@ class Settings:
         s = cls(**values)
         if s.engine not in ENGINES:
             s.engine = "auto"
+        if s.clerk_channel not in ("", "left", "right"):
+            s.clerk_channel = ""
         return s
 
     def save(self, path: Path | None = None) -> Path:

@@ -199,7 +199,7 @@ class ReviewScreen(Screen):
             worker = get_current_worker()
             result = analyze_file(path, self.app.engine_factory, self.app.evaluator(),
                                   progress=lambda text, frac=None: self.post_message(AnalysisProgress(text, frac)),
-                                  cancelled=lambda: worker.is_cancelled)
+                                  cancelled=lambda: worker.is_cancelled, settings=self.app.settings)
             if result is not None:
                 self.post_message(AnalysisDone(result, path))
         except CoachError as exc:
