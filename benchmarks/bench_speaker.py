@@ -127,7 +127,18 @@ class Tally:
 
 # ------------------------------------------------------------------ real speech
 
-def real_bench(verbose: bool) -> tuple[list[str], float, float]:
+def _babble(pieces: list[np.ndarray], snr: float, rng: np.random.Generator) -> list[np.ndarray]:
+    noise = read(shared_dir() / "audio" / "noise" / "noisex92_babble.wav")
+    out = []
+    for p in pieces:
+        off = int(rng.integers(0, len(noise) - len(p)))
+        n = noise[off:off + len(p)]
+        gain = np.sqrt(10 ** (active_level_db(p) / 10) / (float(np.mean(n ** 2)) * 10 ** (snr / 10)))
+        out.append((p + gain * n).astype(np.float32))
+    return out
+
+
+def real_bench(verbose: bool, conditions=("clean", "babble10")) -> tuple[list[str], float, float]:
     real = shared_dir() / "audio" / "real"
     with (real / "manifest.tsv").open(encoding="utf-8") as fh:
         files = [r["file"] for r in csv.DictReader(fh, delimiter="\t")]
@@ -137,59 +148,81 @@ def real_bench(verbose: bool) -> tuple[list[str], float, float]:
     for name, fs in CLERKS.items():
         x = np.concatenate([audio[f] for f in fs])
         prof, rest = x[: int(PROFILE_S * SR)], x[int(PROFILE_S * SR):]
-        clerks[name] = (prof, [at_level(p) for p in cut(rest)])
+        clerks[name] = (prof, [at_level(p) for p in cut(rest)], [at_level(p) for p in cut(prof)])
     others = {f: [at_level(p) for p in cut(audio[f])] for f in files
               if f not in clerk_files and f not in SKIP_OTHERS}
     others = {f: ps for f, ps in others.items() if ps}
-    # embeddings once per piece
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    all_pieces = [p for _, ps in clerks.values() for p in ps] + [p for ps in others.values() for p in ps]
-    profiles = embed_many([c[0] for c in clerks.values()])
-    emb = embed_many(all_pieces)
-    cpu = time.process_time() - cpu0
-    audio_s = (sum(len(p) for p in all_pieces) + sum(len(c[0]) for c in clerks.values())) / SR
-    at = 0
-    emb_of = {}
-    for name, (_, ps) in clerks.items():
-        emb_of[name] = emb[at:at + len(ps)]
-        at += len(ps)
-    for f, ps in others.items():
-        emb_of[f] = emb[at:at + len(ps)]
-        at += len(ps)
-    tallies = {"tune": Tally(), "held": Tally()}
-    scores = {"tune": ([], []), "held": ([], [])}
-    for ci, (name, (_, cps)) in enumerate(clerks.items()):
-        split = "tune" if name in TUNE else "held"
-        for f, ops in others.items():
-            # interleave: clerk, other, clerk, other …
-            order = []
-            for k in range(max(len(cps), len(ops))):
-                if k < len(cps):
-                    order.append(("clerk", cps[k], emb_of[name][k]))
-                if k < len(ops):
-                    order.append(("citizen", ops[k], emb_of[f][k]))
-            pieces = [Piece(p) for _, p, _ in order]
-            e = np.stack([x for _, _, x in order])
-            got = attribute(pieces, profiles[ci], embeddings=e)
-            v = voice_scores(e, profiles[ci], np.array([min(p.duration, 4) / 4 for p in pieces]))
-            for (truth, p, _), g, s in zip(order, got, v):
-                tallies[split].add(truth, g.speaker, len(p) / SR)
-                if len(p) / SR >= 1.5:
-                    scores[split][0 if truth == "clerk" else 1].append(float(s))
-                if verbose and g.speaker not in (truth, "uncertain") and len(p) / SR >= 1.5:
-                    print(f"  real {name} vs {f}: {truth} as {g.speaker} ({g.score:+.2f}, {len(p) / SR:.1f} s)")
+    profiles = embed_many([c[0] for c in clerks.values()])   # enrolment is clean
     n_cl = sum(len(c[1]) for c in clerks.values())
     n_ot = sum(len(p) for p in others.values())
-    lines = [f"Real speech: {len(clerks)} clerk speakers ({n_cl} test pieces, 10 s profile each), "
-             f"{len(others)} other speakers ({n_ot} pieces); {len(clerks) * len(others)} pseudo-sessions "
-             "(clerk and other interleaved, equal levels, no words).", "",
-             "| split | pieces ≥ 1.5 s | accuracy | uncertain | wrong | EER (≥ 1.5 s, voice score) | pieces < 1.5 s: n, acc, unc, wrong |",
-             "|---|---|---|---|---|---|---|"]
-    for split in ("tune", "held"):
-        g, i = scores[split]
-        lines.append(f"| {split} ({', '.join(sorted(n for n in CLERKS if (n in TUNE) == (split == 'tune')))}) "
-                     f"| {tallies[split].row('long')} | {eer(g, i):.3f} | {tallies[split].row('short')} |")
-    return lines, cpu, audio_s
+    lines = [f"Real speech: {len(clerks)} clerk speakers ({n_cl} test pieces of 0.8–4.4 s; a 10 s profile each "
+             f"from their first 10 s), {len(others)} other speakers ({n_ot} pieces); {len(clerks) * len(others)} "
+             "pseudo-sessions per condition (the clerk's and one other speaker's pieces interleaved, who opens "
+             "alternates, all at the same level so loudness tells nothing, no words). `babble10`: NOISEX-92 babble "
+             "at 10 dB SNR added to every piece (the profile stays clean, as enrolled in a quiet room).", "",
+             "| condition | profile | split | pieces ≥ 1.5 s | accuracy | uncertain | wrong | EER (≥ 1.5 s) "
+             "| pieces < 1.5 s: n | acc | unc | wrong |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    cpu = audio_s = 0.0
+    rng = np.random.default_rng(11)
+    single = {"profile": Tally(), "cluster": Tally()}
+    for cond in conditions:
+        def prep(ps):
+            return ps if cond == "clean" else _babble(ps, 10.0, rng)
+        c_pieces = {n: prep(c[1]) for n, c in clerks.items()}
+        o_pieces = {f: prep(ps) for f, ps in others.items()}
+        cpu0 = time.process_time()
+        emb_c = {n: embed_many(ps) for n, ps in c_pieces.items()}
+        emb_o = {f: embed_many(ps) for f, ps in o_pieces.items()}
+        if cond == "clean":
+            cpu = time.process_time() - cpu0
+            audio_s = (sum(len(p) for ps in c_pieces.values() for p in ps)
+                       + sum(len(p) for ps in o_pieces.values() for p in ps)) / SR
+        for mode in ("profile", "cluster"):
+            tallies = {"tune": Tally(), "held": Tally()}
+            scores = {"tune": ([], []), "held": ([], [])}
+            k = 0
+            for ci, name in enumerate(clerks):
+                split = "tune" if name in TUNE else "held"
+                cps = c_pieces[name]
+                for f in others:
+                    ops = o_pieces[f]
+                    a = [("clerk", p, e) for p, e in zip(cps, emb_c[name])]
+                    b = [("citizen", p, e) for p, e in zip(ops, emb_o[f])]
+                    first, second = (a, b) if k % 2 == 0 else (b, a)
+                    k += 1
+                    order = [x for pair in zip(first, second) for x in pair]
+                    n = min(len(first), len(second))
+                    order += first[n:] + second[n:]
+                    pieces = [Piece(p) for _, p, _ in order]
+                    e = np.stack([x for _, _, x in order])
+                    got = attribute(pieces, profiles[ci] if mode == "profile" else None, embeddings=e)
+                    v = voice_scores(e, profiles[ci], np.array([min(p.duration, 4) / 4 for p in pieces]))
+                    for (truth, p, _), g, sc in zip(order, got, v):
+                        tallies[split].add(truth, g.speaker, len(p) / SR)
+                        if len(p) / SR >= 1.5:
+                            scores[split][0 if truth == "clerk" else 1].append(float(sc))
+                        if verbose and g.speaker not in (truth, "uncertain") and len(p) / SR >= 1.5:
+                            print(f"  real {cond} {mode} {name} vs {f}: {truth} as {g.speaker} ({g.score:+.2f})")
+            for split in ("tune", "held"):
+                g, i = scores[split]
+                e_txt = f"{eer(g, i):.3f}" if mode == "profile" else "–"
+                lines.append(f"| {cond} | {'10 s' if mode == 'profile' else 'none (clustering)'} | {split} "
+                             f"| {tallies[split].row('long')} | {e_txt} | {tallies[split].row('short')} |")
+        if cond == "clean":
+            # one voice only (a clerk alone): every piece should stay with the clerk
+            for ci, name in enumerate(clerks):
+                ps = c_pieces[name] + prep(clerks[name][2])
+                e = embed_many(ps)
+                for mode in single:
+                    got = attribute([Piece(p) for p in ps], profiles[ci] if mode == "profile" else None, embeddings=e)
+                    for p, g in zip(ps, got):
+                        single[mode].add("clerk", g.speaker, len(p) / SR)
+    lines.append("")
+    lines.append("One voice only (each clerk's own pieces, profile audio included, no other speaker): "
+                 f"with the 10 s profile {single['profile'].row('long')} (pieces ≥ 1.5 s: n | clerk | uncertain | "
+                 f"wrong); without a profile {single['cluster'].row('long')}.")
+    return [ln.replace("| – | – | – | – |", "| – | – | – | – |") for ln in lines], cpu, audio_s
 
 
 # ------------------------------------------------------------------ dev (TTS)
@@ -210,8 +243,8 @@ def dev_bench(verbose: bool) -> list[str]:
         for u, x in zip(s["utterances"], e):
             by_voice[u["voice"]].append((sid, x))
     lines = ["Dev sessions (TTS voices), labelled utterances cut from the mono mix:", "",
-             "| profile | split | utterances ≥ 1.5 s | accuracy | uncertain | wrong | EER | < 1.5 s: n, acc, unc, wrong |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| profile | split | utterances ≥ 1.5 s | accuracy | uncertain | wrong | EER | < 1.5 s: n | acc | unc | wrong |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for mode in ("other", "first10", "cluster"):
         for split, ids in (("tune", {"D01", "D02", "D03", "D04", "D05"}), ("held", {"D06", "D07", "D08", "D09", "D10"})):
             tally, gen, imp = Tally(), [], []
@@ -263,7 +296,7 @@ def main() -> int:
     dev_lines = dev_bench(args.verbose)
     print("\n".join(dev_lines), flush=True)
     lines += ["", *dev_lines, "", f"Embedding cost: {cpu / audio_s:.4f} CPU-s per audio second "
-              f"({audio_s:.0f} s of real speech embedded in {cpu:.1f} CPU-s, process time, all threads)."]
+              f"({audio_s:.0f} s of real speech pieces embedded in {cpu:.1f} CPU-s; process time of all threads)."]
     if args.e2e:
         from bench_speaker_e2e import e2e_lines
         lines += ["", *e2e_lines(args.verbose)]

@@ -41,8 +41,9 @@ class SessionSink(Protocol):
 
 class LiveSession:
     """``attributor``: who said each utterance on one microphone (default: by the trainee's enrolled
-    voice, else clustering of the session so far); None = no attribution (``unknown``, judged as
-    the clerk).  With ``meta.clerk_channel`` the audio is the clerk's own channel: all ``clerk``."""
+    voice, else clustering of the session so far — not in practice, where the trainee speaks
+    alone); None = no attribution (``unknown``, judged as the clerk).  With ``meta.clerk_channel``
+    the audio is the clerk's own channel: all ``clerk``."""
 
     def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None, *,
                  attributor="auto"):
@@ -56,7 +57,11 @@ class LiveSession:
             if not meta.clerk_channel:
                 from coach.speaker.apply import LiveAttributor
                 from coach.speaker.profile import load_profile
-                attributor = LiveAttributor(evaluator, load_profile(meta.trainee))
+                profile = load_profile(meta.trainee)
+                # practice: the trainee speaks alone (the citizen's lines are on the screen), so
+                # without a profile there is nobody to tell apart
+                if profile is not None or meta.kind != "practice":
+                    attributor = LiveAttributor(evaluator, profile)
         self.attributor = attributor
         if sink:
             sink.start(meta)

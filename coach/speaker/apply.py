@@ -5,7 +5,9 @@
     live.audio(block)                    # every 16 kHz block, from the start of the session
     u = live.attribute(u)                # per final utterance: speaker and speaker_score set
 
-Only utterances whose speaker is ``unknown`` are attributed (stereo channels already know).
+Only utterances whose speaker is ``unknown`` are attributed (stereo channels already know), and
+only where there is a voice to judge: a span without audio, or quieter than ``SILENT_DBFS``,
+stays ``unknown`` (judged as the clerk, as without attribution).
 Without a profile the recording (live: the session so far) is clustered in two.
 """
 
@@ -18,9 +20,17 @@ import numpy as np
 
 from coach.audio.decode import decode
 from coach.schema import Utterance
-from coach.speaker.attribute import Attribution, Piece, attribute, text_cue
+from coach.speaker.attribute import Attribution, Piece, active_level_db, attribute, text_cue
 from coach.speaker.embed import SAMPLE_RATE, embed_many
 from coach.speaker.profile import Profile
+
+
+SILENT_DBFS = -55.0
+MIN_CLUSTER_PIECES = 4     # live without a profile: utterances heard before clustering starts
+
+
+def audible(samples: np.ndarray) -> bool:
+    return len(samples) >= SAMPLE_RATE // 10 and active_level_db(samples) > SILENT_DBFS
 
 
 def cut_segments(path, utterances: Sequence[Utterance]) -> list[np.ndarray]:
@@ -44,7 +54,7 @@ def _apply(u: Utterance, a: Attribution) -> Utterance:
 def attribute_utterances(utterances: Sequence[Utterance], segments: Sequence[np.ndarray], evaluator,
                          profile: Profile | None = None) -> list[Utterance]:
     """``unknown`` utterances with audio get clerk / citizen / uncertain and a score."""
-    todo = [i for i, u in enumerate(utterances) if u.speaker == "unknown" and len(segments[i]) >= SAMPLE_RATE // 10]
+    todo = [i for i, u in enumerate(utterances) if u.speaker == "unknown" and audible(segments[i])]
     out = list(utterances)
     if not todo:
         return out
@@ -94,11 +104,13 @@ class LiveAttributor:
         if u.speaker != "unknown" or u.start is None or u.end is None:
             return u
         samples = self._span(u.start, u.end)
-        if len(samples) < SAMPLE_RATE // 10:
+        if not audible(samples):
             return u
         self.pieces.append(Piece(samples, u.start, u.end, text_cue(self.evaluator, u.text)).summary())
         self.embeddings.append(embed_many([samples])[0])
         del self.pieces[:-self.history], self.embeddings[:-self.history]
+        if self.profile is None and len(self.pieces) < MIN_CLUSTER_PIECES:
+            return u   # too few utterances to cluster yet: judged as the clerk, as without attribution
         got = attribute(self.pieces, self.profile.embedding if self.profile else None,
                         embeddings=np.stack(self.embeddings))
         return _apply(u, got[-1])
