@@ -5,7 +5,9 @@ Evidence, combined into one score per utterance (positive = clerk):
 * **voice** — GE2E embeddings (:mod:`coach.speaker.embed`).  With a clerk profile (enrolment)
   the score is the cosine to the profile after centring the recording's embeddings on their
   mean (which cancels the room and the microphone), blended with the raw cosine (which still
-  means something when the recording holds one voice only).  Without a profile the recording is
+  means something when the recording holds one voice only) and with a profile-guided split of
+  the recording in two (its threshold moves with the recording, so noise that lowers every
+  cosine alike does not turn the clerk into the citizen).  Without a profile the recording is
   split in two by clustering, and the cluster that looks more like the clerk (words, level,
   who opens) becomes the profile.
 * **words** — the role in the text: courtesies of the clerk's stages (请问您办什么业务, 请稍等,
@@ -35,6 +37,9 @@ LEVEL_WEIGHT = 0.02         # per dB above the recording's median level (capped 
 JOIN_GAP_S = 0.25           # pieces this close continue the same speaker
 MARGIN = 0.05               # |score| below this -> uncertain
 SAME_VOICE_COS = 0.86       # two clusters this alike are one voice
+GUIDED_WEIGHT = 0.3         # share of the profile-guided clustering score (robust to noise) in the voice score
+GUIDED_ALPHA = 0.5          # guided score: raw cosine between the clusters' means vs. nearer centroid
+ONE_VOICE_GAP = 0.05        # clusters whose mean cosine to the profile differ less are one voice
 
 # Courtesy stages only the clerk uses; greetings and thanks are said by both sides.
 CLERK_STAGES = {"asking", "waiting", "apology", "referral", "completion", "farewell", "feedback",
@@ -119,6 +124,24 @@ def voice_scores(emb: np.ndarray, profile: np.ndarray, weights: np.ndarray) -> n
     return (1 - RAW_WEIGHT) * centred + RAW_WEIGHT * raw
 
 
+def guided_scores(emb: np.ndarray, profile: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Voice evidence from clustering the recording in two, the cluster nearer the profile being
+    the clerk: the threshold moves with the recording (noise lowers every cosine alike)."""
+    raw = emb @ _unit(profile)
+    labels = two_clusters(emb, weights)
+    if labels.min() == labels.max():
+        return (raw - RAW_CENTRE) / (1 - RAW_CENTRE)
+    means = [float((raw[labels == k] * weights[labels == k]).sum() / max(weights[labels == k].sum(), 1e-9))
+             for k in (0, 1)]
+    kc = int(np.argmax(means))
+    hi, lo = means[kc], means[1 - kc]
+    if hi - lo < ONE_VOICE_GAP:  # both clusters alike to the profile: one voice, nothing to split
+        return (raw - RAW_CENTRE) / (1 - RAW_CENTRE)
+    cents = [_unit((emb[labels == k] * weights[labels == k, None]).sum(0)) for k in (0, 1)]
+    nearer = emb @ cents[kc] - emb @ cents[1 - kc]
+    return GUIDED_ALPHA * (raw - (hi + lo) / 2) / (hi - lo) + (1 - GUIDED_ALPHA) * nearer / (np.abs(nearer).max() + 1e-9)
+
+
 def two_clusters(emb: np.ndarray, weights: np.ndarray, iterations: int = 20) -> np.ndarray:
     """Labels 0/1 from 2-means on centred embeddings (started from the first principal axis)."""
     x = _unit(emb - (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9))
@@ -175,7 +198,10 @@ def attribute(pieces: list[Piece], profile: np.ndarray | None = None, *,
         how = "聚类"
         if one_voice:  # one voice in the whole recording: nothing to tell apart, keep today's rule
             return [Attribution("clerk", 1.0, "录音中只有一个声音") for _ in pieces]
-    voice = voice_scores(emb, np.asarray(profile, np.float32), weights)
+    profile = np.asarray(profile, np.float32)
+    voice = voice_scores(emb, profile, weights)
+    if how == "声纹" and len(emb) >= 2:
+        voice = (1 - GUIDED_WEIGHT) * voice + GUIDED_WEIGHT * guided_scores(emb, profile, weights)
     median_level = float(np.median(levels))
     scores = []
     for i, p in enumerate(pieces):
