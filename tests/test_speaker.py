@@ -225,3 +225,18 @@ def test_settings_keep_the_clerk_channel(tmp_path):
     assert Settings.load(path).clerk_channel == "right"
     path.write_text('clerk_channel = "middle"\n', encoding="utf-8")
     assert Settings.load(path).clerk_channel == ""
+
+
+def test_trainee_statistics_leave_out_what_is_only_possibly_the_clerk(tmp_path):
+    from coach.store import Store
+
+    ev = Evaluator.default()
+    r = ev.evaluate([Utterance(0.0, 2.0, "clerk", "您好，请问您要办什么业务？"),
+                     Utterance(2.5, 3.0, "uncertain", "不知道。", speaker_score=0.02),
+                     Utterance(3.5, 5.0, "clerk", "不清楚，请慢走。")])
+    with Store(tmp_path / "s.db") as store:
+        store.save_result(r, trainee="甲")
+        stats = {s.trainee: s for s in store.trainee_stats()}
+        back = store.result(store.sessions()[0].id)
+    assert [k for k, _ in stats["甲"].top_violations] == ["brush_off:不清楚"]
+    assert [u.speaker for u in back.utterances] == ["clerk", "uncertain", "clerk"]
