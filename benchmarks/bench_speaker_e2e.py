@@ -123,6 +123,8 @@ def e2e_lines(verbose: bool = False) -> list[str]:
         c = counts[mode]
         lines.append(f"| {mode} | {charged[mode]} | {prf(c['brush_off'])[2]:.3f} | {prf(c['courtesy'])[2]:.3f} "
                      f"| {prf(c['structure'])[2]:.3f} | {uncertain[mode] / max(n_utts[mode], 1):.3f} |")
+    lines += ["", "profile_other covers the 8 sessions whose clerk voice speaks in another session "
+              "(D02 and D07 have none), the other rows all 10."]
     lines += ["", f"CPU: recognition {asr_cpu / audio_s:.3f} CPU-s per audio second; attribution (clustering, "
               f"decode + embed + decide) {att_cpu / audio_s:.4f} CPU-s per audio second on top."]
     return lines
