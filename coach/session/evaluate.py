@@ -20,7 +20,7 @@ from coach.rules import structure
 from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
 from coach.rules.structure import Timed, TimedHit
 from coach.schema import Finding, Result, Utterance
-from coach.speaker.attribute import MIN_RELIABLE_S
+from coach.speaker.attribute import uncertain_reason
 
 
 def char_times(u: Utterance) -> list[tuple[float, float]] | None:
@@ -69,7 +69,8 @@ def hit_finding(hit: Hit, u: Utterance, index: int, times: list[tuple[float, flo
     speaker = "clerk" if u.speaker == "unknown" else u.speaker
     suggestion = hit.suggestion
     if speaker == "uncertain":
-        why = uncertain_reason(u)
+        span = u.end - u.start if u.start is not None and u.end is not None else None
+        why = uncertain_reason(span, u.speaker_score)
         suggestion = f"可能是窗口（{why}，不计分）" + (f"：{suggestion}" if suggestion else "")
     return Finding(
         type="brush_off" if hit.kind == "brush_off" else "courtesy",
@@ -77,14 +78,6 @@ def hit_finding(hit: Hit, u: Utterance, index: int, times: list[tuple[float, flo
         phrase=hit.entry.phrase, heard=hit.heard, start=start, end=end, speaker=speaker,
         severity=_severity(hit, speaker), suggestion=suggestion, utterance=index, score=hit.score,
     )
-
-
-def uncertain_reason(u: Utterance) -> str:
-    """Why an utterance's speaker is uncertain, in words for the trainee."""
-    if u.start is not None and u.end is not None and u.end - u.start < MIN_RELIABLE_S:
-        return f"这句只有 {u.end - u.start:.1f} 秒，听不出是谁说的"
-    score = f"，得分 {u.speaker_score:+.2f}" if u.speaker_score is not None else ""
-    return f"声音分不清是窗口还是群众{score}"
 
 
 def score(findings: list[Finding], pb: Phrasebook) -> tuple[float, dict]:

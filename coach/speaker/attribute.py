@@ -78,6 +78,13 @@ class Attribution:
     reason: str                 # why (Chinese, shown with uncertain findings)
 
 
+def uncertain_reason(duration: float | None, score: float | None) -> str:
+    """Why a speaker is uncertain, in words for the trainee."""
+    if duration is not None and duration < MIN_RELIABLE_S:
+        return f"这句只有 {duration:.1f} 秒，听不出是谁说的"
+    return "声音分不清是窗口还是群众" + (f"，得分 {score:+.2f}" if score is not None else "")
+
+
 def active_level_db(samples: np.ndarray) -> float:
     """Level of the loudest half of 20 ms frames (speech, not the pauses), dBFS."""
     n = len(samples) // 320
@@ -224,8 +231,7 @@ def attribute(pieces: list[Piece], profile: np.ndarray | None = None, *,
     for i, p in enumerate(pieces):
         s = float(scores[i])
         if abs(s) < MARGIN:
-            why = f"片段太短（{p.duration:.1f} 秒）" if p.duration < MIN_RELIABLE_S else f"{how}把握不大（{s:+.2f}）"
-            out.append(Attribution("uncertain", round(s, 3), why))
+            out.append(Attribution("uncertain", round(s, 3), uncertain_reason(p.duration, s)))
         else:
             out.append(Attribution("clerk" if s > 0 else "citizen", round(s, 3), how))
     return out

@@ -106,6 +106,7 @@ class SettingsScreen(Screen):
             device="" if device in (DEFAULT_MIC, Select.BLANK) else str(device),
             phrasebook=phrasebook,
             trainee=self.query_one("#trainee", Input).value.strip(),
+            clerk_channel=s.clerk_channel,   # set in settings.toml or by --clerk-channel; no field here yet
         )
         changed_pb = new.phrasebook != s.phrasebook
         for k, v in vars(new).items():
