@@ -240,3 +240,12 @@ def test_trainee_statistics_leave_out_what_is_only_possibly_the_clerk(tmp_path):
         back = store.result(store.sessions()[0].id)
     assert [k for k, _ in stats["甲"].top_violations] == ["brush_off:不清楚"]
     assert [u.speaker for u in back.utterances] == ["clerk", "uncertain", "clerk"]
+
+
+def test_uncertain_brush_off_is_shown_as_possibly_the_clerk():
+    from coach.tui.widgets import finding_text
+
+    r = Evaluator.default().evaluate([Utterance(0, 0.6, "uncertain", "不知道。", speaker_score=0.01)], session=False)
+    (f,) = [f for f in r.findings if f.type == "brush_off"]
+    text = finding_text(f).plain
+    assert "?忌语" in text and "可能是窗口" in text and "0.6 秒" in text and "不计分" in text

@@ -71,11 +71,12 @@ def run(args) -> int:
         if not p.exists():
             raise InputError(f"{p}: file not found / 文件不存在")
 
+    from coach.commands.enroll import default_trainee
     from coach.session.pipeline import analyze_file
     from coach.speaker.profile import load_profile
 
     evaluator = Evaluator(load_phrasebook(args.phrasebook))
-    profile = load_profile(args.trainee)
+    profile = load_profile(args.trainee or default_trainee())
     violation = False
     results = []
     for p in paths:

@@ -27,7 +27,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _default_trainee() -> str:
+def default_trainee() -> str:
+    """The trainee named in the app's settings ("" when none): whose voice profile is used by default."""
     try:
         from coach.tui.settings import Settings
         return Settings.load().trainee
@@ -61,7 +62,7 @@ def run(args) -> int:
         for p in profiles:
             print(f"{p.trainee or '（未命名）'}  {p.speech_s:.0f} 秒说话声")
         return 0
-    trainee = args.trainee if args.trainee is not None else _default_trainee()
+    trainee = args.trainee if args.trainee is not None else default_trainee()
     if args.input:
         from coach.audio.decode import read
 

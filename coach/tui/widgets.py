@@ -13,6 +13,8 @@ FLOOR_DB = -60.0
 
 
 def finding_style(f: Finding) -> str:
+    if f.speaker == "uncertain":          # 可能是窗口: shown, not scored
+        return "bold yellow" if f.type == "brush_off" else "green"
     if f.type == "brush_off":
         return "bold red"
     if f.rule == "near_miss":
@@ -51,7 +53,12 @@ def suggestion_of(f: Finding) -> str:
 def finding_text(f: Finding, *, indent: str = "  ") -> Text:
     """One finding as a line: what went wrong and, right beside it, what to say instead."""
     line = Text(indent)
-    if f.type == "brush_off":
+    if f.type == "brush_off" and f.speaker == "uncertain":
+        line.append("?忌语", style="bold yellow")
+        line.append(f"「{f.phrase}」", style="yellow")
+        line.append("→", style="dim")
+        line.append(suggestion_of(f), style="cyan")
+    elif f.type == "brush_off":
         line.append("✗忌语", style="bold red")
         line.append(f"「{f.phrase}」", style="red")
         if f.suggestion:
