@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "coach.commands.check",
     "coach.commands.app",
     "coach.commands.analyze",
+    "coach.commands.enroll",
     "coach.commands.history",
     "coach.commands.report",
     "coach.commands.phrasebook_cmd",
@@ -27,6 +28,15 @@ COMMAND_MODULES = [
     "coach.commands.models",
     "coach.commands.devices",
 ]
+
+
+CLERK_CHANNELS = ("left", "right")
+
+
+def add_clerk_channel_argument(p: argparse.ArgumentParser) -> None:
+    """``--clerk-channel left|right``: the one definition, for analyze, live, practice and review."""
+    p.add_argument("--clerk-channel", choices=CLERK_CHANNELS, default=None,
+                   help="立体声录音或双声道声卡中工作人员所在的声道（另一声道为群众，群众的话不计忌语）")
 
 
 def build_parser() -> argparse.ArgumentParser:

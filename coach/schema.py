@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Speaker = Literal["clerk", "citizen", "unknown"]
+# clerk / citizen: attributed (stereo channel, or voice on one microphone); uncertain: attribution
+# ran but could not decide (shown, never scored); unknown: no attribution ran (judged as the clerk).
+Speaker = Literal["clerk", "citizen", "uncertain", "unknown"]
 FindingType = Literal["courtesy", "brush_off", "structure"]
 Severity = Literal["info", "warning", "violation"]
 
-SPEAKERS: tuple[str, ...] = ("clerk", "citizen", "unknown")
+SPEAKERS: tuple[str, ...] = ("clerk", "citizen", "uncertain", "unknown")
 SEVERITIES: tuple[str, ...] = ("info", "warning", "violation")
 
 
@@ -35,13 +37,17 @@ class Utterance:
     speaker: Speaker
     text: str
     words: list[Word] | None = None
+    # Attribution score on one microphone (> 0 clerk, < 0 citizen; None: not attributed by voice).
+    speaker_score: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "speaker": self.speaker, "text": self.text}
+        return {"start": self.start, "end": self.end, "speaker": self.speaker, "text": self.text,
+                "speaker_score": self.speaker_score}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Utterance":
-        return cls(start=d.get("start"), end=d.get("end"), speaker=d.get("speaker", "unknown"), text=d["text"])
+        return cls(start=d.get("start"), end=d.get("end"), speaker=d.get("speaker", "unknown"), text=d["text"],
+                   speaker_score=d.get("speaker_score"))
 
 
 @dataclass

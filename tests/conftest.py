@@ -30,3 +30,9 @@ def models_dir(tmp_path, monkeypatch):
     d.mkdir()
     monkeypatch.setenv("COACH_MODELS_DIR", str(d))
     return d
+
+
+@pytest.fixture(autouse=True)
+def _private_voices(tmp_path_factory, monkeypatch):
+    """Voice profiles (coach enroll) go to a private folder, never the user's."""
+    monkeypatch.setenv("COACH_VOICES_DIR", str(tmp_path_factory.mktemp("voices")))

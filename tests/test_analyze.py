@@ -58,7 +58,10 @@ def test_analyze_cli_json_follows_the_schema(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"file", "duration_s", "engine", "utterances", "findings", "score", "breakdown"}
     assert data["engine"].startswith("whisper")
-    assert data["utterances"] and all(set(u) == {"start", "end", "speaker", "text"} for u in data["utterances"])
+    assert data["utterances"] and all(set(u) == {"start", "end", "speaker", "text", "speaker_score"}
+                                      for u in data["utterances"])
+    # mono: every utterance attributed by voice, findings keep the utterance's speaker
+    assert {u["speaker"] for u in data["utterances"]} <= {"clerk", "citizen", "uncertain"}
     assert any(f["phrase"] == "您好" for f in data["findings"])
     assert abs(data["duration_s"] - 28.14) < 0.2
 

@@ -149,12 +149,18 @@ def list_input_devices() -> list[InputDevice]:
 
 
 class MicSource(AudioSource):
-    """Record from ``device`` (index, name substring, or None = system default)."""
+    """Record from ``device`` (index, name substring, or None = system default).
+
+    ``channel`` ``"left"``/``"right"``: a two-channel interface (clerk on one microphone, citizen
+    on the other) is opened in stereo and only that channel is handed out; ``"mix"``: mono."""
 
     def __init__(self, device: int | str | None = None, *, block_seconds: float = BLOCK_SECONDS,
-                 max_queue_seconds: float = 5.0):
+                 max_queue_seconds: float = 5.0, channel: str = "mix"):
         super().__init__(block_seconds)
+        if channel not in ("mix", "left", "right"):
+            raise ValueError("MicSource channel must be mix, left or right")
         self.device = device
+        self.channel = channel
         self.dropped_blocks = 0
         self._queue: queue.Queue[np.ndarray] = queue.Queue(maxsize=max(2, int(max_queue_seconds / block_seconds)))
         self._lock = threading.Lock()
@@ -164,6 +170,16 @@ class MicSource(AudioSource):
         devices = list_input_devices()
         if not devices:
             raise AudioDeviceError("没有找到任何录音设备（麦克风）", hint="插上麦克风后运行 `coach devices` 确认")
+        index = self._find(devices)
+        if self.channel != "mix":
+            chosen = next((d for d in devices if d.index == index), None) if index is not None else \
+                next((d for d in devices if d.is_default), devices[0])
+            if chosen is not None and chosen.channels < 2:
+                raise AudioDeviceError(f"录音设备 “{chosen.name}” 只有 1 个声道，无法按声道区分窗口和群众",
+                                       hint="换用双声道声卡，或去掉 --clerk-channel（单麦克风按声音区分）")
+        return index
+
+    def _find(self, devices: list[InputDevice]) -> int | None:
         if self.device is None:
             return None
         if isinstance(self.device, int) or str(self.device).isdigit():
@@ -193,14 +209,16 @@ class MicSource(AudioSource):
         sd = _sounddevice()
         device = self._resolve_device(sd)
 
+        column = 1 if self.channel == "right" else 0
+
         def callback(indata, frames, time_info, status):  # PortAudio thread: copy and return
             if status:
                 self.status_flags += 1
-            self._put(indata[:, 0].astype(np.float32, copy=True))
+            self._put(indata[:, column].astype(np.float32, copy=True))
 
         try:
-            stream = sd.InputStream(samplerate=SAMPLE_RATE, blocksize=self.block_size, device=device, channels=1,
-                                    dtype="float32", callback=callback)
+            stream = sd.InputStream(samplerate=SAMPLE_RATE, blocksize=self.block_size, device=device,
+                                    channels=1 if self.channel == "mix" else 2, dtype="float32", callback=callback)
         except Exception as exc:
             raise AudioDeviceError(f"无法打开录音设备 {device if device is not None else '（默认）'}（{exc}）",
                                    hint="运行 `coach devices` 选择其他设备，或检查麦克风是否被占用") from exc

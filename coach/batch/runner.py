@@ -119,7 +119,7 @@ def _evaluator(phrasebook: str | None):
 
 
 def analyze_one(path: str, sha256: str, *, engine: str = "auto", clerk_channel: str | int | None = None,
-                phrasebook: str | None = None, data: bytes | None = None) -> FileOutcome:
+                phrasebook: str | None = None, data: bytes | None = None, profile=None) -> FileOutcome:
     """Analyse one recording (in a worker process or on a Dask worker).  ``data``: the file's
     bytes, when the worker cannot read ``path`` itself.  Never raises: errors come back as text."""
     from coach.session.pipeline import analyze_file
@@ -134,7 +134,8 @@ def analyze_one(path: str, sha256: str, *, engine: str = "auto", clerk_channel: 
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             source = tmp
-        result = analyze_file(source, engine=engine, clerk_channel=clerk_channel, evaluator=_evaluator(phrasebook))
+        result = analyze_file(source, engine=engine, clerk_channel=clerk_channel, evaluator=_evaluator(phrasebook),
+                              profile=profile)
         result.file = path
         return FileOutcome(path, sha256, result=result, seconds=time.perf_counter() - t0, worker=worker)
     except CoachError as exc:
@@ -295,7 +296,9 @@ def run_batch(paths: Sequence[str | os.PathLike] | str | os.PathLike, *, recursi
                     todo.append(FileJob(f, digest, f.stat().st_size))
             progress.update(task, note=f"待分析 {len(todo)} · 已分析过 {len(entries)}")
 
-            kwargs = {"engine": engine, "clerk_channel": clerk_channel, "phrasebook": pb}
+            from coach.speaker.profile import load_profile  # the trainee's voice: mono files by speaker
+            kwargs = {"engine": engine, "clerk_channel": clerk_channel, "phrasebook": pb,
+                      "profile": load_profile(trainee)}
             where = f"Dask {scheduler}" if scheduler else f"{jobs} 个进程"
             if todo:
                 task = progress.add_task(f"分析录音（{where}）", total=len(todo), note="")

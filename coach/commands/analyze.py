@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from coach.cli import add_clerk_channel_argument
 from coach.errors import InputError
 from coach.report.console import print_result
 from coach.report.files import write_atomic
@@ -22,7 +23,8 @@ def add_batch_arguments(p, *, db: bool = True) -> None:
                    help="交给已有的 Dask 集群处理（各节点需安装 coach 和识别模型）")
     p.add_argument("--out", "-o", metavar="DIR", default="coach-review",
                    help="索引报告和逐个文件报告的输出目录（默认 ./coach-review）")
-    p.add_argument("--trainee", metavar="NAME", default="", help="这些录音属于哪位学员（写入会话记录）")
+    p.add_argument("--trainee", metavar="NAME", default="",
+                   help="这些录音属于哪位学员（写入会话记录；单声道录音用该学员登记的声音区分窗口和群众）")
     p.add_argument("--rerun", action="store_true", help="已分析过的文件也重新分析")
     if db:
         add_db_argument(p)
@@ -35,8 +37,7 @@ def register(sub) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="输出 JSON（与 coach check --json 同一格式）")
     fmt.add_argument("--md", action="store_true", help="输出 Markdown 报告")
-    p.add_argument("--clerk-channel", choices=["left", "right"],
-                   help="立体声录音中工作人员所在的声道（另一声道为群众，群众的话不计忌语）")
+    add_clerk_channel_argument(p)
     p.add_argument("--engine", default="auto", choices=["auto", "whisper", "vosk"], help="识别引擎（默认 auto）")
     p.add_argument("--strict", action="store_true", help="发现违规时以退出码 1 结束")
     # Directory (batch) options; --out also names where per-file results go.
@@ -70,13 +71,17 @@ def run(args) -> int:
         if not p.exists():
             raise InputError(f"{p}: file not found / 文件不存在")
 
+    from coach.commands.enroll import default_trainee
     from coach.session.pipeline import analyze_file
+    from coach.speaker.profile import load_profile
 
     evaluator = Evaluator(load_phrasebook(args.phrasebook))
+    profile = load_profile(args.trainee or default_trainee())
     violation = False
     results = []
     for p in paths:
-        result = analyze_file(p, engine=args.engine, clerk_channel=args.clerk_channel, evaluator=evaluator)
+        result = analyze_file(p, engine=args.engine, clerk_channel=args.clerk_channel, evaluator=evaluator,
+                              profile=profile)
         violation |= any(f.severity == "violation" for f in result.findings)
         if args.out:
             ext = ".md" if args.md else ".json"

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from coach.cli import add_clerk_channel_argument
 from coach.errors import InputError
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
@@ -40,6 +41,7 @@ def _add_listening_args(p) -> None:
     p.add_argument("--input", "-i", metavar="文件", help="用录音文件代替麦克风（按实际速度播放）")
     p.add_argument("--device", "-d", metavar="设备", help="麦克风编号或名称（默认：设置中的，或系统默认）")
     p.add_argument("--no-save", action="store_true", help="不保存本次记录")
+    add_clerk_channel_argument(p)
 
 
 def register(sub) -> None:
@@ -62,6 +64,7 @@ def register(sub) -> None:
     p = sub.add_parser("review", help="回看录音、结果 JSON 或已保存的记录（终端界面）",
                        description="打开录音（先分析）、结果 JSON（coach check --json）或已保存记录的编号。")
     p.add_argument("target", nargs="?", metavar="文件或编号", help="文件路径或记录编号（默认：先选择）")
+    add_clerk_channel_argument(p)
     p.set_defaults(func=run_review)
 
     p = sub.add_parser("demo", help="用内置示例录音演示实时自检",
@@ -90,6 +93,10 @@ def _run(args, *, save: bool = True, **kw) -> int:
     phrasebook = getattr(args, "phrasebook", None)
     if save and not getattr(args, "no_save", False):
         kw["sink_factory"] = store_sink(phrasebook)
+    if getattr(args, "clerk_channel", None):   # --clerk-channel overrides the setting for this run
+        from coach.tui.settings import Settings
+        kw["settings"] = Settings.load()
+        kw["settings"].clerk_channel = args.clerk_channel
     app = CoachApp(phrasebook=phrasebook, **kw)
     app.run()
     return int(app.return_code or 0)

@@ -7,6 +7,8 @@ import sys
 import time
 import warnings
 
+from coach.cli import add_clerk_channel_argument
+
 SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "unknown": ""}
 
 
@@ -16,8 +18,7 @@ def register(sub) -> None:
     p.add_argument("file", help="音频文件：WAV/FLAC/MP3/M4A/AAC/OGG，任意采样率")
     p.add_argument("--engine", choices=["auto", "whisper", "vosk"], default="auto",
                    help="识别引擎（默认 auto：文件用 Whisper）")
-    p.add_argument("--clerk-channel", choices=["left", "right"],
-                   help="双声道录音中窗口工作人员所在的声道；另一声道按办事群众处理")
+    add_clerk_channel_argument(p)
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.add_argument("--words", action="store_true", help="附带逐字时间（Whisper 稍慢）")
     p.set_defaults(func=run)

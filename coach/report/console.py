@@ -7,7 +7,7 @@ from rich.text import Text
 
 from coach.schema import Finding, Result
 
-SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "unknown": "窗口?"}
+SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "uncertain": "可能是窗口", "unknown": "窗口?"}
 STRUCTURE_LABEL = {
     "missing_greeting": "缺少问候",
     "missing_farewell": "缺少送别",

@@ -2,7 +2,9 @@
 
 Input is the timeline of utterances with the matcher's hits already placed on it
 (:class:`Timed`).  Every rule charges the clerk only: utterances marked ``citizen`` are
-read for context (a complaint about waiting) but never produce a finding against them.
+read for context (a complaint about waiting) but never produce a finding against them, and
+``uncertain`` ones (speaker attribution could not decide) never cost the clerk anything: their
+courtesies still count as said for greeting, farewell and hold announcement.
 Rule ids are stable: ``missing_greeting``, ``missing_farewell``, ``unannounced_hold``,
 ``no_apology_after_wait``, ``referral_without_place``, ``too_fast``.
 """
@@ -42,6 +44,12 @@ class Timed:
 
     @property
     def is_clerk(self) -> bool:
+        """Charged and credited as the clerk (``unknown``: no attribution ran, judged as the clerk)."""
+        return self.utterance.speaker in ("clerk", "unknown")
+
+    @property
+    def may_be_clerk(self) -> bool:
+        """Possibly the clerk (``uncertain`` too): its courtesies spare the clerk a charge, never cost one."""
         return self.utterance.speaker != "citizen"
 
     def has_stage(self, stages: set[str], ids: set[str] = frozenset()) -> bool:
@@ -75,12 +83,13 @@ def greeting_and_farewell(timeline: list[Timed], pb: Phrasebook) -> list[Finding
     if _timed(clerk):
         t0 = first.utterance.start
         t1 = last.utterance.end
+        maybe = [t for t in timeline if t.may_be_clerk]
         greeted = any(h.start is not None and h.start <= t0 + th.greeting_window_s
                       and h.hit.kind == "courtesy" and h.hit.entry.stage in GREETING_STAGES
-                      for t in clerk for h in t.hits)
+                      for t in maybe for h in t.hits)
         farewelled = any(h.end is not None and h.end >= t1 - th.farewell_window_s and h.hit.kind == "courtesy"
                          and (h.hit.entry.stage in FAREWELL_STAGES or h.hit.entry.id in FAREWELL_IDS)
-                         for t in clerk for h in t.hits)
+                         for t in maybe for h in t.hits)
     else:
         greeted = first.has_stage(GREETING_STAGES)
         farewelled = last.has_stage(FAREWELL_STAGES, FAREWELL_IDS)
@@ -116,19 +125,19 @@ def waits(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
     apology_due: dict[int, str] = {}
     for gap_start, gap_end, k in _holds(timeline, pb):
         announced = any(
-            t.is_clerk and gap_start - th.announce_lookback_s <= t.utterance.end <= gap_start + 0.05
+            t.may_be_clerk and gap_start - th.announce_lookback_s <= t.utterance.end <= gap_start + 0.05
             and t.has_stage(WAITING_STAGES)
             for t in ordered[:k])
         if not announced:
             out.append(_finding("unannounced_hold", None, phrase="请稍等", start=gap_start, end=gap_end,
                                 suggestion=f"让群众等待（{gap_end - gap_start:.0f} 秒）之前先说“请稍等”"))
-        after = next((t for t in ordered[k:] if t.is_clerk), None)
-        if after is not None:
+        after = next((t for t in ordered[k:] if t.may_be_clerk), None)
+        if after is not None and after.is_clerk:  # an uncertain answer is not charged
             apology_due.setdefault(after.index, f"等待 {gap_end - gap_start:.0f} 秒之后")
     for k, t in enumerate(ordered):
         if t.complaint:
-            after = next((x for x in ordered[k + 1:] if x.is_clerk), None)
-            if after is not None:
+            after = next((x for x in ordered[k + 1:] if x.may_be_clerk), None)
+            if after is not None and after.is_clerk:
                 apology_due.setdefault(after.index, "群众抱怨等待之后")
     by_index = {t.index: t for t in timeline}
     for idx, why in sorted(apology_due.items()):

@@ -3,6 +3,10 @@
 >>> from coach.session.evaluate import Evaluator
 >>> result = Evaluator.default().evaluate([Utterance(0, 2, "clerk", "您好，请稍等")])
 
+Who is charged: brush-offs, speaking rate and the whole-visit rules only for ``clerk`` (and
+``unknown``: no attribution ran, judged as the clerk); courtesies are credited only to them.
+An ``uncertain`` utterance's hits are shown as warnings (可能是窗口) with the reason, never scored.
+
 ``session=True`` applies the whole-visit rules (greeting, farewell, holds); ``False`` judges
 the utterances as phrases only (``coach check "文本"``).
 """
@@ -16,6 +20,7 @@ from coach.rules import structure
 from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
 from coach.rules.structure import Timed, TimedHit
 from coach.schema import Finding, Result, Utterance
+from coach.speaker.attribute import uncertain_reason
 
 
 def char_times(u: Utterance) -> list[tuple[float, float]] | None:
@@ -47,22 +52,31 @@ def char_times(u: Utterance) -> list[tuple[float, float]] | None:
     return [(u.start + span * i / max(n, 1), u.start + span * (i + 1) / max(n, 1)) for i in range(n)]
 
 
-def _severity(hit: Hit) -> str:
+def _severity(hit: Hit, speaker: str = "clerk") -> str:
+    if speaker == "uncertain":  # shown as 可能是窗口, never scored
+        return "warning" if hit.kind != "courtesy" else "info"
     if hit.kind == "brush_off":
         return hit.entry.severity
     return "warning" if hit.kind == "near_miss" else "info"
 
 
 def hit_finding(hit: Hit, u: Utterance, index: int, times: list[tuple[float, float]] | None) -> Finding:
+    """A finding of one matcher hit.  Who is charged: ``clerk`` (``unknown`` is judged as the clerk);
+    a hit in an ``uncertain`` utterance keeps that speaker, is a warning and is not scored."""
     start = end = None
     if times and hit.end > hit.start:
         start, end = round(times[hit.start][0], 3), round(times[hit.end - 1][1], 3)
+    speaker = "clerk" if u.speaker == "unknown" else u.speaker
+    suggestion = hit.suggestion
+    if speaker == "uncertain":
+        span = u.end - u.start if u.start is not None and u.end is not None else None
+        why = uncertain_reason(span, u.speaker_score)
+        suggestion = f"可能是窗口（{why}，不计分）" + (f"：{suggestion}" if suggestion else "")
     return Finding(
         type="brush_off" if hit.kind == "brush_off" else "courtesy",
         rule="near_miss" if hit.kind == "near_miss" else hit.entry.id,
-        phrase=hit.entry.phrase, heard=hit.heard, start=start, end=end,
-        speaker="clerk" if u.speaker == "unknown" else u.speaker,
-        severity=_severity(hit), suggestion=hit.suggestion, utterance=index, score=hit.score,
+        phrase=hit.entry.phrase, heard=hit.heard, start=start, end=end, speaker=speaker,
+        severity=_severity(hit, speaker), suggestion=suggestion, utterance=index, score=hit.score,
     )
 
 
@@ -73,6 +87,8 @@ def score(findings: list[Finding], pb: Phrasebook) -> tuple[float, dict]:
     counts = {"courtesy": 0, "brush_off": 0, "near_miss": 0, "structure": 0}
     said: list[str] = []
     for f in findings:
+        if f.speaker == "uncertain":  # shown as 可能是窗口, neither credited nor charged
+            continue
         if f.type == "courtesy" and f.rule != "near_miss":
             counts["courtesy"] += 1
             if f.phrase not in said:

@@ -9,7 +9,7 @@ survives a crash up to its last utterance.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +27,7 @@ class SessionMeta:
     engine: str | None = None
     model: str | None = None
     started_at: float = field(default_factory=time.time)
+    clerk_channel: str | None = None   # the source is the clerk's channel of a stereo input
 
 
 class SessionSink(Protocol):
@@ -45,22 +46,52 @@ def judge(evaluator: Evaluator, u: Utterance) -> list[Finding]:
 
 
 class LiveSession:
-    def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None):
+    """``attributor``: who said each utterance on one microphone (default: by the trainee's enrolled
+    voice, else clustering of the session so far — not in practice, where the trainee speaks
+    alone); None = no attribution (``unknown``, judged as the clerk).  With ``meta.clerk_channel``
+    the audio is the clerk's own channel: all ``clerk``."""
+
+    def __init__(self, evaluator: Evaluator, meta: SessionMeta, sink: SessionSink | None = None, *,
+                 attributor="auto"):
         self.evaluator = evaluator
         self.meta = meta
         self.sink = sink
         self.utterances: list[Utterance] = []
         self.findings: list[Finding] = []
+        if attributor == "auto":
+            attributor = None
+            if not meta.clerk_channel:
+                from coach.speaker.apply import LiveAttributor
+                from coach.speaker.profile import load_profile
+                profile = load_profile(meta.trainee)
+                # practice: the trainee speaks alone (the citizen's lines are on the screen), so
+                # without a profile there is nobody to tell apart
+                if profile is not None or meta.kind != "practice":
+                    attributor = LiveAttributor(evaluator, profile)
+        self.attributor = attributor
         if sink:
             sink.start(meta)
 
     def audio(self, block: np.ndarray) -> None:
+        if self.attributor is not None:
+            self.attributor.audio(block)
         if self.sink:
             self.sink.audio(block)
 
+    def attribute(self, u: Utterance) -> Utterance:
+        """``u`` with its speaker decided (only ``unknown`` utterances change)."""
+        if u.speaker != "unknown":
+            return u
+        if self.meta.clerk_channel:
+            return replace(u, speaker="clerk")
+        return self.attributor.attribute(u) if self.attributor is not None else u
+
     def add(self, u: Utterance, found: list[Finding] | None = None) -> list[Finding]:
         """Add one final utterance; returns its findings (courtesies, brush-offs, referral,
-        speed): ``found`` when already judged (:func:`judge`, in a worker), else judged here."""
+        speed).  ``found``: the utterance was already attributed and judged in a worker
+        (:meth:`attribute`, :func:`judge`); else both happen here."""
+        if found is None:
+            u = self.attribute(u)
         index = len(self.utterances)
         self.utterances.append(u)
         judged = judge(self.evaluator, u) if found is None else found

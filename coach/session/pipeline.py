@@ -1,6 +1,8 @@
 """Audio file -> ASR -> matcher -> rules -> :class:`~coach.schema.Result` (``coach analyze``).
 
-Mono recordings are transcribed once with speaker ``unknown`` (judged as the clerk).  Stereo
+Mono recordings are transcribed once, then each utterance is attributed by voice
+(:mod:`coach.speaker`: clerk / citizen / uncertain, against the trainee's enrolled profile, else
+by clustering the recording in two); ``attribute=False`` keeps ``unknown`` (judged as the clerk).  Stereo
 counter recordings keep clerk and citizen on separate channels; :func:`coach.asr.transcribe_file`
 transcribes each channel on its own (streamed) and merges the two timelines.
 """
@@ -21,7 +23,7 @@ def hotwords(evaluator: Evaluator) -> list[str]:
 
 
 def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_channel: str | None = None,
-                 evaluator: Evaluator | None = None) -> Result:
+                 evaluator: Evaluator | None = None, profile=None, attribute: bool = True) -> Result:
     """Analyse one recording; times in seconds from the start of the file."""
     evaluator = evaluator or Evaluator.default()
     info = probe(path)
@@ -30,5 +32,8 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
     words = hotwords(evaluator)
     eng = open_engine(engine, hotwords=words)
     utterances = transcribe_file(path, engine=eng, clerk_channel=clerk_channel, hotwords=words)
+    if attribute and clerk_channel is None:
+        from coach.speaker.apply import attribute_file
+        utterances = attribute_file(path, utterances, evaluator, profile)
     return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
                               duration_s=round(info.duration, 3) if info.duration else None)

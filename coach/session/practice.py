@@ -22,7 +22,7 @@ the checklist already asks for the greeting and farewell where the scenario want
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from coach.phrasebook import STAGES, Phrasebook, Scenario, Turn
 from coach.schema import Finding, Result, Utterance
@@ -164,10 +164,12 @@ class PracticeRun:
         return any(t.utterances for t in self.turns)
 
     def add(self, u: Utterance, found: list[Finding] | None = None) -> list[Finding]:
-        """One final utterance of the trainee (``found``: already judged in a worker, see
-        :func:`coach.session.live.judge`); ticks the current turn's checklist."""
+        """One final utterance of the trainee (``found``: already attributed and judged in a
+        worker, see :func:`coach.session.live.judge`); ticks the current turn's checklist."""
+        if found is None:
+            u = self.session.attribute(u)
         if u.speaker == "unknown":
-            u = Utterance(u.start, u.end, "clerk", u.text, u.words)
+            u = replace(u, speaker="clerk")
         found = self.session.add(u, found)
         t = self.current
         if t is None or u.speaker == "citizen":
@@ -177,7 +179,7 @@ class PracticeRun:
         t.utterances.append(len(self.session.utterances) - 1)
         t.findings.extend(found)
         for f in found:
-            if f.type != "courtesy" or f.rule == "near_miss":
+            if f.type != "courtesy" or f.rule == "near_miss" or f.speaker != "clerk":
                 continue
             item = next((i for i in t.items if not i.done and f.rule in i.ids), None)
             if item is not None:

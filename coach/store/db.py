@@ -483,7 +483,7 @@ class Store:
                               WHEN f.rule = 'near_miss' THEN 'near_miss:' || COALESCE(f.heard, '')
                               ELSE f.rule END AS k, COUNT(*) AS n
                     FROM findings f JOIN sessions s ON s.id = f.session_id
-                    WHERE {cond} AND f.speaker != 'citizen'
+                    WHERE {cond} AND f.speaker NOT IN ('citizen', 'uncertain')
                       AND (f.type != 'courtesy' OR f.rule = 'near_miss')
                     GROUP BY k ORDER BY n DESC, k LIMIT ?""", (*args, top)).fetchall()
             out.append(TraineeStats(

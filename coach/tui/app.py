@@ -28,9 +28,9 @@ from coach.tui.settings import Settings
 SinkFactory = Callable[[SessionMeta], "SessionSink | None"]
 
 
-def default_source_factory(input_file: str | None, device) -> Any:
+def default_source_factory(input_file: str | None, device, clerk_channel: str = "") -> Any:
     from coach.tui.engines import open_source
-    return open_source(input_file, device)
+    return open_source(input_file, device, clerk_channel)
 
 
 class CoachApp(App):
@@ -64,7 +64,8 @@ class CoachApp(App):
         self.device = device
         self.review_target = review
         self._engine_factory = engine_factory
-        self.source_factory = source_factory or default_source_factory
+        self.source_factory = source_factory or (
+            lambda f, d: default_source_factory(f, d, self.settings.clerk_channel))
         self.sink_factory = sink_factory
         self._lock = threading.RLock()
         self.listeners: set = set()      # running Listeners, stopped on exit
@@ -179,7 +180,8 @@ class CoachApp(App):
 
     def meta(self, kind: str, scenario: str | None = None) -> SessionMeta:
         return SessionMeta(kind=kind, trainee=self.settings.trainee, scenario=scenario,
-                           engine=self.settings.engine, model=self.settings.model or None)
+                           engine=self.settings.engine, model=self.settings.model or None,
+                           clerk_channel=self.settings.clerk_channel or None)
 
     # ------------------------------------------------------------------ keys shared by every screen
     def action_help(self) -> None:

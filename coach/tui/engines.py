@@ -11,14 +11,14 @@ from coach.tui.settings import Settings
 MIC_QUEUE_S = 120.0   # audio the microphone may buffer while the recogniser catches up
 
 
-def open_source(input_file: str | None, device: Any = None) -> Any:
-    """A file played at real-time pace, or the microphone.  The microphone's queue holds
-    ``MIC_QUEUE_S``: when recognition falls behind, partial work is dropped (the listener's
-    tap), not audio."""
+def open_source(input_file: str | None, device: Any = None, clerk_channel: str = "") -> Any:
+    """A file played at real-time pace, or the microphone; only the clerk's channel of a stereo
+    input when ``clerk_channel`` is left/right.  The microphone's queue holds ``MIC_QUEUE_S``:
+    when recognition falls behind, partial work is dropped (the listener's tap), not audio."""
     from coach.audio.sources import FileSource, MicSource
     if input_file:
-        return FileSource(input_file, realtime=True, channel="mix")
-    return MicSource(device=device, max_queue_seconds=MIC_QUEUE_S)
+        return FileSource(input_file, realtime=True, channel=clerk_channel or "mix")
+    return MicSource(device=device, channel=clerk_channel or "mix", max_queue_seconds=MIC_QUEUE_S)
 
 
 def open_engine(settings: Settings, *, live: bool = True, hotwords: Sequence[str] = ()) -> Any:
@@ -51,16 +51,23 @@ def quick_hotwords(phrasebook: str | None) -> tuple[str, ...]:
 def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Evaluator, *,
                  progress: Callable[..., Any] | None = None,
                  cancelled: Callable[[], bool] = lambda: False,
-                 on_utterance: Callable[[Any, list], Any] | None = None):
+                 on_utterance: Callable[[Any, list], Any] | None = None, settings: Settings | None = None):
     """Transcribe and judge a whole recording (the review screen's worker): as
-    ``coach.session.pipeline.analyze_file`` for a mono mix, with progress, and stoppable between
-    utterances (None when cancelled) so leaving the screen never waits for a long file.
+    ``coach.session.pipeline.analyze_file``, with progress, and stoppable between utterances
+    (None when cancelled) so leaving the screen never waits for a long file.  A stereo file with
+    ``settings.clerk_channel`` is split by channel; a mono mix is attributed by voice.
     ``on_utterance(u, findings)`` gets each utterance as it is transcribed, with its phrase
     findings, so the timeline can fill while the analysis runs."""
     from coach.session.live import judge
     from coach.audio.decode import decode, probe
 
     info = probe(path)
+    channel = settings.clerk_channel if settings and info.channels >= 2 else ""
+    if channel:
+        from coach.session.pipeline import analyze_file as analyze_channels
+        if progress:
+            progress("正在按声道转写和分析录音…", 0.0)
+        return analyze_channels(path, engine=engine_factory(False), clerk_channel=channel, evaluator=evaluator)
     if progress:
         progress("正在加载语音模型…")
     engine = engine_factory(False)
@@ -77,5 +84,8 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
             progress(f"正在转写和分析录音… 已听到 {len(utterances)} 句", min(1.0, u.end / info.duration))
     if cancelled():
         return None
+    from coach.speaker.apply import attribute_file
+    from coach.speaker.profile import load_profile
+    utterances = attribute_file(path, utterances, evaluator, load_profile(settings.trainee if settings else None))
     return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
                               duration_s=round(info.duration, 3) if info.duration else None)

@@ -217,7 +217,9 @@ class Listener:
         """Blocking; call from a worker thread.  Every outcome is posted, nothing is raised.
 
         ``prepare`` runs once the engine is loaded and before any audio flows; it returns the
-        per-block callback (the session's sink), so not one block escapes the recording.
+        session (:class:`~coach.session.live.LiveSession`): every block goes to its ``audio``
+        (the sink and the speaker attribution), so not one block escapes the recording, and each
+        final is attributed here, in the worker, before it is judged.
         """
         try:
             self._run(post, prepare)
@@ -239,10 +241,11 @@ class Listener:
             self.evaluator.matcher.warm_up()
             if self._stop.is_set():
                 return
+        attribute = None
         if prepare is not None:
-            on_block = prepare()
-            if on_block is not None:
-                self.on_block = on_block
+            session = prepare()
+            if session is not None:
+                self.on_block, attribute = session.audio, session.attribute
             if self._stop.is_set():
                 return
         source = self.source_factory(self.input_file, self.device)
@@ -259,6 +262,8 @@ class Listener:
                 break
             utterance = getattr(event, "utterance", None)
             if utterance is not None:
+                if attribute is not None and ev is not None:
+                    utterance = attribute(utterance)   # who said it decides what is charged
                 post(FinalUtterance(utterance, judge(ev, utterance) if ev is not None else None))
             elif not self.tap.behind:   # behind: drop partial work, catch up on the audio
                 text, start = getattr(event, "text", ""), getattr(event, "start", None)

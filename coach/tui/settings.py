@@ -43,6 +43,7 @@ class Settings:
     phrasebook: str = ""          # phrasebook directory; "" = built-in
     trainee: str = ""             # name stored with each session
     voice: str = "on"             # on | off: practice speaks the citizen's lines
+    clerk_channel: str = ""       # stereo input: "left" | "right" = the clerk's channel; "" = one microphone
 
     @property
     def voice_on(self) -> bool:
@@ -62,6 +63,8 @@ class Settings:
             s.engine = "auto"
         if s.voice not in ("on", "off"):
             s.voice = "on"
+        if s.clerk_channel not in ("", "left", "right"):
+            s.clerk_channel = ""
         return s
 
     def save(self, path: Path | None = None) -> Path:

@@ -14,6 +14,8 @@ FLOOR_DB = -60.0
 
 
 def finding_style(f: Finding) -> str:
+    if f.speaker == "uncertain":          # 可能是窗口: shown, not scored
+        return "bold $text-warning" if f.type == "brush_off" else "$text-success"
     if f.type == "brush_off":
         return "bold $text-error"
     if f.rule == "near_miss":
@@ -55,7 +57,12 @@ def suggestion_of(f: Finding) -> str:
 def finding_text(f: Finding, *, indent: str = "  ") -> Styled:
     """One finding as a line: what went wrong and, right beside it, what to say instead."""
     line = Styled(indent)
-    if f.type == "brush_off":
+    if f.type == "brush_off" and f.speaker == "uncertain":
+        line.append("?忌语", style="bold $text-warning")
+        line.append(f"「{f.phrase}」", style="$text-warning")
+        line.append("→", style="dim")
+        line.append(suggestion_of(f), style="$text-accent")
+    elif f.type == "brush_off":
         line.append("✗忌语", style="bold $text-error")
         line.append(f"「{f.phrase}」", style="$text-error")
         if f.suggestion:

@@ -190,7 +190,7 @@ class LiveScreen(ListeningScreen):
         meta = self.app.meta("live")
         self.session = LiveSession(self.listener.evaluator or self.app.evaluator(), meta,
                                    self.app.make_sink(meta))
-        return self.session.audio
+        return self.session
 
     def action_toggle_pause(self) -> None:
         if self.state == "listening":

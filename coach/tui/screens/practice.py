@@ -243,7 +243,7 @@ class PracticeScreen(ListeningScreen):
             session.sink = self.app.make_sink(self.run.meta)
             if session.sink is not None:
                 session.sink.start(self.run.meta)
-        return session.audio
+        return session
 
     def action_wordings(self) -> None:
         t = self.run.current if self.run else None

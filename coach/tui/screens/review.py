@@ -225,7 +225,7 @@ class ReviewScreen(Screen):
             worker = get_current_worker()
             result = analyze_file(path, self.app.engine_factory, self.app.evaluator(),
                                   progress=lambda text, frac=None: self.post_message(AnalysisProgress(text, frac)),
-                                  cancelled=lambda: worker.is_cancelled,
+                                  cancelled=lambda: worker.is_cancelled, settings=self.app.settings,
                                   on_utterance=lambda u, fs: self.post_message(AnalysisUtterance(u, fs)))
             if result is not None:
                 self.post_message(AnalysisDone(result, path))

@@ -113,6 +113,7 @@ class SettingsScreen(Screen):
             phrasebook=phrasebook,
             trainee=self.query_one("#trainee", Input).value.strip(),
             voice=str(self.query_one("#voice", Select).value),
+            clerk_channel=s.clerk_channel,   # set in settings.toml or by --clerk-channel; no field here yet
         )
         changed_pb = new.phrasebook != s.phrasebook
         for k, v in vars(new).items():

@@ -1,0 +1,1 @@
+"""Who said it: speaker embeddings, clerk voice profiles and per-utterance attribution."""

@@ -1,0 +1,116 @@
+"""Attribution applied to transcribed utterances: whole files (analyze, batch, review) and live.
+
+    utterances = attribute_file(path, utterances, evaluator, profile)   # mono recording
+    live = LiveAttributor(evaluator, profile)
+    live.audio(block)                    # every 16 kHz block, from the start of the session
+    u = live.attribute(u)                # per final utterance: speaker and speaker_score set
+
+Only utterances whose speaker is ``unknown`` are attributed (stereo channels already know), and
+only where there is a voice to judge: a span without audio, or quieter than ``SILENT_DBFS``,
+stays ``unknown`` (judged as the clerk, as without attribution).
+Without a profile the recording (live: the session so far) is clustered in two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from coach.audio.decode import decode
+from coach.schema import Utterance
+from coach.speaker.attribute import Attribution, Piece, active_level_db, attribute, text_cue
+from coach.speaker.embed import SAMPLE_RATE, embed_many
+from coach.speaker.profile import Profile
+
+
+SILENT_DBFS = -55.0
+MIN_CLUSTER_PIECES = 4     # live without a profile: utterances heard before clustering starts
+
+
+def audible(samples: np.ndarray) -> bool:
+    return len(samples) >= SAMPLE_RATE // 10 and active_level_db(samples) > SILENT_DBFS
+
+
+def cut_segments(path, utterances: Sequence[Utterance]) -> list[np.ndarray]:
+    """The mono mix of each utterance's span, decoded in one streaming pass (memory: the spans)."""
+    spans = [(int(round((u.start or 0) * SAMPLE_RATE)), int(round((u.end or 0) * SAMPLE_RATE))) for u in utterances]
+    parts: list[list[np.ndarray]] = [[] for _ in spans]
+    at = 0
+    for chunk in decode(path, channels="mix", chunk_seconds=10.0):
+        lo, hi = at, at + len(chunk)
+        for k, (s, e) in enumerate(spans):
+            if s < hi and e > lo:
+                parts[k].append(chunk[max(s, lo) - lo:min(e, hi) - lo])
+        at = hi
+    return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
+
+
+def _apply(u: Utterance, a: Attribution) -> Utterance:
+    return replace(u, speaker=a.speaker, speaker_score=a.score)
+
+
+def attribute_utterances(utterances: Sequence[Utterance], segments: Sequence[np.ndarray], evaluator,
+                         profile: Profile | None = None) -> list[Utterance]:
+    """``unknown`` utterances with audio get clerk / citizen / uncertain and a score."""
+    todo = [i for i, u in enumerate(utterances) if u.speaker == "unknown" and audible(segments[i])]
+    out = list(utterances)
+    if not todo:
+        return out
+    pieces = [Piece(segments[i], utterances[i].start, utterances[i].end, text_cue(evaluator, utterances[i].text))
+              for i in todo]
+    for i, a in zip(todo, attribute(pieces, profile.embedding if profile else None)):
+        out[i] = _apply(utterances[i], a)
+    return out
+
+
+def attribute_file(path, utterances: Sequence[Utterance], evaluator, profile: Profile | None = None) -> list[Utterance]:
+    if not any(u.speaker == "unknown" and u.start is not None and u.end is not None for u in utterances):
+        return list(utterances)
+    return attribute_utterances(utterances, cut_segments(path, utterances), evaluator, profile)
+
+
+class LiveAttributor:
+    """Attribution per final utterance while a session runs (audio kept for ``keep_s`` seconds)."""
+
+    def __init__(self, evaluator, profile: Profile | None = None, *, keep_s: float = 120.0, history: int = 300):
+        self.evaluator = evaluator
+        self.history = history
+        self.profile = profile
+        self.keep = int(keep_s * SAMPLE_RATE)
+        self._blocks: list[np.ndarray] = []
+        self._buffered = 0
+        self._first = 0         # sample index of the first buffered sample
+        self.pieces: list[Piece] = []
+        self.embeddings: list[np.ndarray] = []
+
+    def audio(self, block: np.ndarray) -> None:
+        self._blocks.append(np.asarray(block, np.float32))
+        self._buffered += len(block)
+        while self._blocks and self._buffered - len(self._blocks[0]) >= self.keep:
+            self._first += len(self._blocks[0])
+            self._buffered -= len(self._blocks[0])
+            self._blocks.pop(0)
+
+    def _span(self, start: float, end: float) -> np.ndarray:
+        s, e = int(start * SAMPLE_RATE) - self._first, int(end * SAMPLE_RATE) - self._first
+        if e <= 0 or s >= self._buffered or not self._blocks:
+            return np.zeros(0, np.float32)
+        data = np.concatenate(self._blocks)
+        return data[max(s, 0):min(e, len(data))]
+
+    def attribute(self, u: Utterance) -> Utterance:
+        if u.speaker != "unknown" or u.start is None or u.end is None:
+            return u
+        samples = self._span(u.start, u.end)
+        if not audible(samples):
+            return u
+        self.pieces.append(Piece(samples, u.start, u.end, text_cue(self.evaluator, u.text)).summary())
+        self.embeddings.append(embed_many([samples])[0])
+        del self.pieces[:-self.history], self.embeddings[:-self.history]
+        if self.profile is None and len(self.pieces) < MIN_CLUSTER_PIECES:
+            return u   # too few utterances to cluster yet: judged as the clerk, as without attribution
+        got = attribute(self.pieces, self.profile.embedding if self.profile else None,
+                        embeddings=np.stack(self.embeddings))
+        return _apply(u, got[-1])

@@ -1,0 +1,237 @@
+"""Who said each utterance of a one-microphone recording: ``clerk``, ``citizen`` or ``uncertain``.
+
+Evidence, combined into one score per utterance (positive = clerk):
+
+* **voice** — GE2E embeddings (:mod:`coach.speaker.embed`).  With a clerk profile (enrolment)
+  the score is the cosine to the profile after centring the recording's embeddings on their
+  mean (which cancels the room and the microphone), blended with the raw cosine (which still
+  means something when the recording holds one voice only) and with a profile-guided split of
+  the recording in two (its threshold moves with the recording, so noise that lowers every
+  cosine alike does not turn the clerk into the citizen).  Without a profile the recording is
+  split in two by clustering, and the cluster that looks more like the clerk (words, level,
+  who opens) becomes the profile.
+* **words** — the role in the text: courtesies of the clerk's stages (请问您办什么业务, 请稍等,
+  请慢走 …) argue for the clerk, complaints about waiting for the citizen (``Matcher.find``);
+* **level** — the clerk sits nearer the microphone: louder than the recording's median;
+* **turn-taking** — a short piece right after another (under ``JOIN_GAP_S``) usually continues
+  the same speaker.
+
+Segments shorter than ``MIN_RELIABLE_S`` carry little voice evidence: the score leans on the
+cues, and whatever stays between ``-margin`` and ``+margin`` is ``uncertain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.speaker.embed import SAMPLE_RATE, embed_many
+
+# Calibrated on DEV sessions D01-D05 and real speakers (see benchmarks/bench_speaker.py).
+MIN_RELIABLE_S = 1.0        # below this the voice evidence is down-weighted
+RAW_CENTRE = 0.66           # raw cosine to the profile that is neither clerk nor citizen
+RAW_WEIGHT = 0.5            # weight of the raw cosine next to the centred one
+WORD_WEIGHT = 0.10          # per clerk-stage courtesy (capped at 2)
+LEVEL_WEIGHT = 0.02         # per dB above the recording's median level (capped at ±6 dB)
+JOIN_GAP_S = 0.25           # pieces this close continue the same speaker
+MARGIN = 0.05               # |score| below this -> uncertain
+SAME_VOICE_COS = 0.86       # two clusters this alike are one voice
+GUIDED_WEIGHT = 0.3         # share of the profile-guided clustering score (robust to noise) in the voice score
+GUIDED_ALPHA = 0.5          # guided score: raw cosine between the clusters' means vs. nearer centroid
+ONE_VOICE_GAP = 0.05        # clusters whose mean cosine to the profile differ less are one voice
+
+# Courtesy stages only the clerk uses; greetings and thanks are said by both sides.
+CLERK_STAGES = {"asking", "waiting", "apology", "referral", "completion", "farewell", "feedback",
+                "praise_reply", "phone"}
+SHARED_STAGES = {"greeting", "thanks"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One utterance to attribute: its audio and what the words say about the speaker."""
+
+    samples: np.ndarray
+    start: float | None = None
+    end: float | None = None
+    words: float = 0.0          # role cue from the text: > 0 clerk-like, < 0 citizen-like
+    seconds: float | None = None    # kept instead of the samples (live history)
+    level: float | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.seconds if self.seconds is not None else len(self.samples) / SAMPLE_RATE
+
+    @property
+    def level_db(self) -> float:
+        return self.level if self.level is not None else active_level_db(self.samples)
+
+    def summary(self) -> "Piece":
+        """The same piece without its audio (duration and level kept)."""
+        return Piece(np.zeros(0, np.float32), self.start, self.end, self.words, self.duration, self.level_db)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    speaker: str                # clerk | citizen | uncertain
+    score: float                # > 0 clerk, < 0 citizen; |score| = confidence
+    reason: str                 # why (Chinese, shown with uncertain findings)
+
+
+def uncertain_reason(duration: float | None, score: float | None) -> str:
+    """Why a speaker is uncertain, in words for the trainee."""
+    if duration is not None and duration < MIN_RELIABLE_S:
+        return f"这句只有 {duration:.1f} 秒，听不出是谁说的"
+    return "声音分不清是窗口还是群众" + (f"，得分 {score:+.2f}" if score is not None else "")
+
+
+def active_level_db(samples: np.ndarray) -> float:
+    """Level of the loudest half of 20 ms frames (speech, not the pauses), dBFS."""
+    n = len(samples) // 320
+    if n == 0:
+        return -100.0
+    energy = np.mean(np.square(samples[: n * 320].reshape(n, 320), dtype=np.float64), axis=1)
+    top = np.sort(energy)[n // 2:]
+    return float(10 * np.log10(max(float(top.mean()), 1e-10)))
+
+
+def word_cue(hits, complaint: bool = False) -> float:
+    """Role evidence from the matcher's hits of one utterance (``Matcher.find``)."""
+    cue = 0.0
+    for h in hits:
+        if h.kind != "courtesy":
+            continue
+        stage = getattr(h.entry, "stage", None)
+        cue += 1.0 if stage in CLERK_STAGES else 0.3 if stage in SHARED_STAGES else 0.0
+    cue = min(cue, 2.0)
+    return cue - 1.0 if complaint else cue
+
+
+def text_cue(evaluator, text: str) -> float:
+    """:func:`word_cue` of one utterance's text, with an evaluator's matchers."""
+    return word_cue(evaluator.matcher.find(text), bool(evaluator.complaints.find(text)))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(n, 1e-9)
+
+
+def _weights(pieces: list[Piece]) -> np.ndarray:
+    return np.array([min(p.duration, 4.0) / 4.0 for p in pieces])
+
+
+def voice_scores(emb: np.ndarray, profile: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-utterance voice evidence for the profile's speaker (> 0 = same voice)."""
+    raw = (emb @ _unit(profile) - RAW_CENTRE) / (1 - RAW_CENTRE)
+    if len(emb) < 2:  # nothing to centre on yet (the first utterance of a live session)
+        return raw
+    mean = (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9)
+    centred = _unit(emb - mean) @ _unit(profile - mean)
+    return (1 - RAW_WEIGHT) * centred + RAW_WEIGHT * raw
+
+
+def guided_scores(emb: np.ndarray, profile: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Voice evidence from clustering the recording in two, the cluster nearer the profile being
+    the clerk: the threshold moves with the recording (noise lowers every cosine alike)."""
+    raw = emb @ _unit(profile)
+    labels = two_clusters(emb, weights)
+    if labels.min() == labels.max():
+        return (raw - RAW_CENTRE) / (1 - RAW_CENTRE)
+    means = [float((raw[labels == k] * weights[labels == k]).sum() / max(weights[labels == k].sum(), 1e-9))
+             for k in (0, 1)]
+    kc = int(np.argmax(means))
+    hi, lo = means[kc], means[1 - kc]
+    if hi - lo < ONE_VOICE_GAP:  # both clusters alike to the profile: one voice, nothing to split
+        return (raw - RAW_CENTRE) / (1 - RAW_CENTRE)
+    cents = [_unit((emb[labels == k] * weights[labels == k, None]).sum(0)) for k in (0, 1)]
+    nearer = emb @ cents[kc] - emb @ cents[1 - kc]
+    return GUIDED_ALPHA * (raw - (hi + lo) / 2) / (hi - lo) + (1 - GUIDED_ALPHA) * nearer / (np.abs(nearer).max() + 1e-9)
+
+
+def two_clusters(emb: np.ndarray, weights: np.ndarray, iterations: int = 20) -> np.ndarray:
+    """Labels 0/1 from 2-means on centred embeddings (started from the first principal axis)."""
+    x = _unit(emb - (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9))
+    if len(x) < 2:
+        return np.zeros(len(x), int)
+    _, _, vt = np.linalg.svd(x * np.sqrt(weights)[:, None], full_matrices=False)
+    labels = (x @ vt[0] > 0).astype(int)
+    for _ in range(iterations):
+        if labels.min() == labels.max():
+            break
+        cents = np.stack([_unit((x[labels == k] * weights[labels == k, None]).sum(0)) for k in (0, 1)])
+        new = np.argmax(x @ cents.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def _clerk_cluster(pieces: list[Piece], labels: np.ndarray, levels: np.ndarray) -> tuple[int, float]:
+    """Which cluster is the clerk, and how sure (> 0): words, level, who speaks first."""
+    evidence = np.zeros(2)
+    for k in (0, 1):
+        idx = np.flatnonzero(labels == k)
+        if len(idx) == 0:
+            evidence[k] = -9
+            continue
+        evidence[k] += sum(pieces[i].words for i in idx)
+        evidence[k] += 0.1 * float(np.clip(np.median(levels[idx]) - np.median(levels), -6, 6))
+    evidence[labels[0]] += 0.5      # the clerk usually opens the visit (来有迎声)
+    k = int(np.argmax(evidence))
+    return k, float(evidence[k] - evidence[1 - k])
+
+
+def attribute(pieces: list[Piece], profile: np.ndarray | None = None, *,
+              embeddings: np.ndarray | None = None) -> list[Attribution]:
+    """Attribute every piece of one recording (in time order)."""
+    if not pieces:
+        return []
+    emb = embeddings if embeddings is not None else embed_many([p.samples for p in pieces])
+    weights = _weights(pieces)
+    levels = np.array([p.level_db for p in pieces])
+    how = "声纹"
+    if profile is None:
+        labels = two_clusters(emb, weights)
+        clerk_k, _ = _clerk_cluster(pieces, labels, levels)
+        member = labels == clerk_k
+        if member.all() or (~member).all():
+            profile = emb.mean(0)
+            one_voice = True
+        else:
+            cents = np.stack([_unit(emb[labels == k].mean(0)) for k in (0, 1)])
+            one_voice = float(cents[0] @ cents[1]) > SAME_VOICE_COS
+            profile = emb[member].mean(0)
+        how = "聚类"
+        if one_voice:  # one voice in the whole recording: nothing to tell apart, keep today's rule
+            return [Attribution("clerk", 1.0, "录音中只有一个声音") for _ in pieces]
+    profile = np.asarray(profile, np.float32)
+    voice = voice_scores(emb, profile, weights)
+    if how == "声纹" and len(emb) >= 2:
+        voice = (1 - GUIDED_WEIGHT) * voice + GUIDED_WEIGHT * guided_scores(emb, profile, weights)
+    median_level = float(np.median(levels))
+    scores = []
+    for i, p in enumerate(pieces):
+        trust = min(1.0, p.duration / MIN_RELIABLE_S) ** 2
+        s = trust * voice[i]
+        s += WORD_WEIGHT * float(np.clip(p.words, -2, 2))
+        s += LEVEL_WEIGHT * float(np.clip(levels[i] - median_level, -6, 6))
+        scores.append(s)
+    scores = np.array(scores)
+    # turn-taking: a short piece glued to its neighbour leans toward the neighbour's speaker
+    for i, p in enumerate(pieces):
+        if p.duration >= MIN_RELIABLE_S or p.start is None:
+            continue
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(pieces) and pieces[j].start is not None and pieces[j].end is not None:
+                gap = p.start - pieces[j].end if j < i else pieces[j].start - (p.end or p.start)
+                if 0 <= gap <= JOIN_GAP_S and pieces[j].duration >= MIN_RELIABLE_S:
+                    scores[i] += 0.5 * scores[j]
+    out = []
+    for i, p in enumerate(pieces):
+        s = float(scores[i])
+        if abs(s) < MARGIN:
+            out.append(Attribution("uncertain", round(s, 3), uncertain_reason(p.duration, s)))
+        else:
+            out.append(Attribution("clerk" if s > 0 else "citizen", round(s, 3), how))
+    return out

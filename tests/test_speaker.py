@@ -1,0 +1,251 @@
+"""Speaker attribution on one microphone: profiles, attribution on real mixes, charging rules."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from shared import dev_dir, real_dir
+from coach.audio.decode import read
+from coach.cli import main
+from coach.errors import InputError
+from coach.schema import Utterance
+from coach.session.evaluate import Evaluator
+from coach.session.live import LiveSession, SessionMeta
+from coach.speaker.apply import attribute_utterances, cut_segments
+from coach.speaker.profile import enrol, list_profiles, load_profile, profile_path, save_profile
+
+SR = 16000
+
+
+def labels(sid: str) -> dict:
+    return json.loads((dev_dir() / f"{sid}.json").read_text("utf-8"))
+
+
+def clerk_audio(sid: str, seconds: float = 12.0) -> np.ndarray:
+    """The clerk's own channel of a dev session (as an enrolment would hear the clerk alone)."""
+    s = labels(sid)
+    left = read(dev_dir() / f"{sid}.stereo.wav", channels="both")[0]
+    clips, got = [], 0.0
+    for u in s["utterances"]:
+        if u["speaker"] == "clerk" and got < seconds:
+            clips.append(left[int(u["start"] * SR):int(u["end"] * SR)])
+            got += u["end"] - u["start"]
+    return np.concatenate(clips)
+
+
+def voice_audio(voice: str, not_sid: str) -> np.ndarray:
+    """A voice's speech from other dev sessions (its own channel there)."""
+    clips = []
+    for p in sorted(dev_dir().glob("D*.json")):
+        s = json.loads(p.read_text("utf-8"))
+        if s["id"] == not_sid:
+            continue
+        both = read(dev_dir() / s["files"]["stereo"], channels="both")
+        for u in s["utterances"]:
+            if u["voice"] == voice:
+                ch = 0 if u["speaker"] == "clerk" else 1
+                clips.append(both[ch][int(u["start"] * SR):int(u["end"] * SR)])
+    return np.concatenate(clips)
+
+
+def label_utterances(sid: str) -> list[Utterance]:
+    return [Utterance(u["start"], u["end"], "unknown", u["text"]) for u in labels(sid)["utterances"]]
+
+
+# ------------------------------------------------------------------ profiles
+
+def test_enrol_save_load_several_trainees():
+    pod_f = read(real_dir() / "pod_f_enhanced.wav")
+    pod_m = read(real_dir() / "pod_m_enhanced.wav")
+    a, b = enrol(pod_f, "张三"), enrol(pod_m, "李四")
+    save_profile(a)
+    save_profile(b)
+    got = load_profile("张三")
+    assert got is not None and got.trainee == "张三" and 10 <= got.speech_s <= 30
+    np.testing.assert_allclose(got.embedding, a.embedding, atol=1e-5)
+    assert [p.trainee for p in list_profiles()] == ["张三", "李四"]
+    assert load_profile("王五") is None
+    assert float(a.embedding @ b.embedding) < 0.8  # two different voices
+    assert not list(profile_path("张三").parent.glob(".*"))  # no temp file left behind
+
+
+def test_enrol_refuses_too_little_speech():
+    with pytest.raises(InputError, match="至少需要 10 秒"):
+        enrol(read(real_dir() / "BAC009S0764W0121.wav"), "x")
+
+
+def test_enroll_cli_reads_a_file_and_reports_bad_input(tmp_path, capsys):
+    clip = tmp_path / "clerk.wav"
+    sf.write(clip, clerk_audio("D10", 15.0), SR)
+    assert main(["enroll", "--trainee", "赵六", "--input", str(clip)]) == 0
+    assert "赵六" in capsys.readouterr().out
+    assert load_profile("赵六") is not None
+    short = tmp_path / "short.wav"
+    sf.write(short, read(real_dir() / "chinese.wav"), SR)
+    assert main(["enroll", "--trainee", "赵六", "--input", str(short)]) == 2
+    err = capsys.readouterr().err
+    assert "short.wav" in err and "Traceback" not in err
+    assert main(["enroll", "--input", str(tmp_path / "missing.wav")]) == 2
+
+
+# ------------------------------------------------------------------ attribution on real mixes
+
+def test_profile_from_another_session_attributes_the_mono_mix():
+    # D03: clerk ttskit_Aicheng (a citizen in D02/D07/D10), citizen says 不知道 and 不清楚
+    s = labels("D03")
+    profile = enrol(voice_audio("ttskit_Aicheng", "D03"), "t")
+    utts = label_utterances("D03")
+    got = attribute_utterances(utts, cut_segments(dev_dir() / "D03.wav", utts), Evaluator.default(), profile)
+    for lab, u in zip(s["utterances"], got):
+        assert u.speaker_score is not None
+        if lab["end"] - lab["start"] >= 1.5:
+            assert u.speaker == lab["speaker"], (lab["text"], u.speaker, u.speaker_score)
+        else:
+            assert u.speaker in (lab["speaker"], "uncertain")
+
+
+def test_clustering_without_profile_keeps_the_citizen_out():
+    s = labels("D10")  # long polite session; the citizen says 不知道
+    utts = label_utterances("D10")
+    got = attribute_utterances(utts, cut_segments(dev_dir() / "D10.wav", utts), Evaluator.default(), None)
+    wrong = [(lab["text"], u.speaker) for lab, u in zip(s["utterances"], got)
+             if u.speaker not in (lab["speaker"], "uncertain")]
+    assert not wrong
+
+
+def test_live_session_attributes_each_final_from_its_audio():
+    ev = Evaluator.default()
+    s = labels("D03")
+    profile = enrol(clerk_audio("D03"), "live")
+    save_profile(profile)
+    live = LiveSession(ev, SessionMeta(kind="live", trainee="live"))
+    mono = read(dev_dir() / "D03.wav")
+    upto = 0
+    for lab in s["utterances"]:
+        end = int(lab["end"] * SR) + 1600
+        live.audio(mono[upto:end])          # audio first, as the engine hears it
+        upto = end
+        live.add(Utterance(lab["start"], lab["end"], "unknown", lab["text"]))
+    result = live.finish()
+    pairs = [(x["speaker"], u.speaker) for x, u in zip(s["utterances"], live.utterances)]
+    assert not [p for p in pairs if p[1] not in (p[0], "uncertain")]   # never the wrong side
+    assert sum(a == b for a, b in pairs) >= len(pairs) - 2              # the first lines have little to go on
+    assert not [f for f in result.findings if f.type == "brush_off" and f.speaker == "clerk"]
+
+
+def test_stereo_live_session_is_all_clerk_without_attribution():
+    live = LiveSession(Evaluator.default(), SessionMeta(kind="live", clerk_channel="left"))
+    live.add(Utterance(0.0, 2.0, "unknown", "您好，请问您要办什么业务？"))
+    assert live.attributor is None and live.utterances[0].speaker == "clerk"
+
+
+# ------------------------------------------------------------------ charging rules
+
+def test_charging_rules_by_speaker():
+    ev = Evaluator.default()
+    utts = [
+        Utterance(0.0, 2.0, "clerk", "您好，请问您要办什么业务？", speaker_score=0.6),
+        Utterance(3.0, 5.0, "citizen", "我也不知道要带什么，您好。", speaker_score=-0.5),
+        Utterance(6.0, 6.6, "uncertain", "不清楚。", speaker_score=0.01),
+        Utterance(7.0, 7.8, "citizen", "快点快点快点快点快点快点快点快点", speaker_score=-0.4),
+        Utterance(9.0, 11.0, "clerk", "请慢走。", speaker_score=0.5),
+    ]
+    r = ev.evaluate(utts)
+    by_speaker = {(f.speaker, f.type, f.phrase) for f in r.findings}
+    assert not any(sp == "citizen" for sp, _, _ in by_speaker)
+    unsure = [f for f in r.findings if f.speaker == "uncertain"]
+    assert unsure and all(f.severity == "warning" and "可能是窗口" in f.suggestion for f in unsure)
+    assert "0.6 秒" in unsure[0].suggestion                      # the reason: too short to tell
+    assert r.score == 100 and r.breakdown["counts"]["brush_off"] == 0
+    assert not [f for f in r.findings if f.rule == "too_fast"]  # the citizen's fast speech
+    # JSON: an utterance's speaker and its findings' speaker agree, score kept
+    data = r.to_json()
+    assert [u["speaker_score"] for u in data["utterances"]] == [0.6, -0.5, 0.01, -0.4, 0.5]
+    for f in r.findings:
+        if f.utterance is not None and f.type != "structure":
+            assert f.speaker == utts[f.utterance].speaker
+
+
+def test_courtesies_credited_only_to_the_clerk_and_unknown_is_the_clerk():
+    ev = Evaluator.default()
+    r = ev.evaluate([Utterance(0.0, 2.0, "citizen", "您好，谢谢。"), Utterance(2.5, 4.0, "clerk", "请慢走。")])
+    assert r.breakdown["courtesies_said"] == ["请慢走"]
+    assert "missing_greeting" in {f.rule for f in r.findings}
+    r = ev.evaluate([Utterance(0.0, 2.0, "uncertain", "您好。"), Utterance(2.5, 4.0, "clerk", "请慢走。")])
+    assert r.breakdown["courtesies_said"] == ["请慢走"]          # not credited …
+    assert "missing_greeting" not in {f.rule for f in r.findings}  # … but not charged as missing either
+    r = ev.evaluate([Utterance(0.0, 2.0, "unknown", "不知道。")])
+    assert [(f.speaker, f.severity) for f in r.findings if f.type == "brush_off"] == [("clerk", "violation")]
+
+
+# ------------------------------------------------------------------ analyze end to end
+
+def test_analyze_mono_with_enrolled_clerk_never_charges_the_citizen(tmp_path, capsys):
+    clip = tmp_path / "aicheng.wav"
+    sf.write(clip, voice_audio("ttskit_Aicheng", "D03")[: 25 * SR], SR)
+    assert main(["enroll", "--trainee", "甲", "--input", str(clip)]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(dev_dir() / "D03.wav"), "--trainee", "甲", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    speakers = {u["speaker"] for u in data["utterances"]}
+    assert "citizen" in speakers and "clerk" in speakers
+    assert all(u["speaker_score"] is not None for u in data["utterances"])
+    # the citizen's 不知道 / 不清楚 are never charged; the clerk's polite uses are traps
+    assert not [f for f in data["findings"] if f["type"] == "brush_off" and f["speaker"] == "clerk"]
+
+
+def test_clerk_channel_is_one_option_for_every_listening_command():
+    from coach.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["analyze", "x.wav"], ["live"], ["practice"], ["review"], ["transcribe", "x.wav"]):
+        assert parser.parse_args([*argv, "--clerk-channel", "right"]).clerk_channel == "right"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["live", "--clerk-channel", "middle"])
+
+
+def test_file_source_gives_the_clerk_channel(tmp_path):
+    from coach.audio.sources import FileSource
+
+    left, right = read(dev_dir() / "D03.stereo.wav", channels="both")
+    got = np.concatenate(list(FileSource(dev_dir() / "D03.stereo.wav", realtime=False, channel="left")))
+    np.testing.assert_array_equal(got, left)
+    assert not np.array_equal(got, right)
+
+
+def test_settings_keep_the_clerk_channel(tmp_path):
+    from coach.tui.settings import Settings
+
+    s = Settings(clerk_channel="right")
+    path = s.save(tmp_path / "settings.toml")
+    assert Settings.load(path).clerk_channel == "right"
+    path.write_text('clerk_channel = "middle"\n', encoding="utf-8")
+    assert Settings.load(path).clerk_channel == ""
+
+
+def test_trainee_statistics_leave_out_what_is_only_possibly_the_clerk(tmp_path):
+    from coach.store import Store
+
+    ev = Evaluator.default()
+    r = ev.evaluate([Utterance(0.0, 2.0, "clerk", "您好，请问您要办什么业务？"),
+                     Utterance(2.5, 3.0, "uncertain", "不知道。", speaker_score=0.02),
+                     Utterance(3.5, 5.0, "clerk", "不清楚，请慢走。")])
+    with Store(tmp_path / "s.db") as store:
+        store.save_result(r, trainee="甲")
+        stats = {s.trainee: s for s in store.trainee_stats()}
+        back = store.result(store.sessions()[0].id)
+    assert [k for k, _ in stats["甲"].top_violations] == ["brush_off:不清楚"]
+    assert [u.speaker for u in back.utterances] == ["clerk", "uncertain", "clerk"]
+
+
+def test_uncertain_brush_off_is_shown_as_possibly_the_clerk():
+    from coach.tui.widgets import finding_text
+
+    r = Evaluator.default().evaluate([Utterance(0, 0.6, "uncertain", "不知道。", speaker_score=0.01)], session=False)
+    (f,) = [f for f in r.findings if f.type == "brush_off"]
+    text = finding_text(f).plain
+    assert "?忌语" in text and "可能是窗口" in text and "0.6 秒" in text and "不计分" in text
