@@ -45,7 +45,7 @@ def test_validate_ok_and_broken(pb_copy, capsys):
                                              encoding="utf-8")
     assert main(["phrasebook", "validate", str(pb_copy)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("coach: ") and "brush_offs.toml" in err and "regex" in err and "\n" not in err
+    assert err.startswith("coach: ") and "brush_offs.toml" in err and "pattern" in err and "\n" not in err
 
 
 def test_validate_uses_global_phrasebook_option(pb_copy, capsys):

@@ -59,7 +59,7 @@ def hit_finding(hit: Hit, u: Utterance, index: int, times: list[tuple[float, flo
         start, end = round(times[hit.start][0], 3), round(times[hit.end - 1][1], 3)
     return Finding(
         type="brush_off" if hit.kind == "brush_off" else "courtesy",
-        rule="near_miss" if hit.kind == "near_miss" else hit.entry.id,
+        rule="near_miss" if hit.kind == "near_miss" else hit.rule,
         phrase=hit.entry.phrase, heard=hit.heard, start=start, end=end,
         speaker="clerk" if u.speaker == "unknown" else u.speaker,
         severity=_severity(hit), suggestion=hit.suggestion, utterance=index, score=hit.score,

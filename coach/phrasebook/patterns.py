@@ -1,0 +1,258 @@
+"""The phrasebook's pattern language, compiled to RE2 (linear-time matching by construction).
+
+A pattern describes the *shape* of a wording over normalised text (no punctuation, no spaces,
+simplified characters).  Syntax (documented for trainers in ``phrasebook/README.md``)::
+
+    不知道              literal characters (traditional or full-width are folded like the text)
+    (去|到)别处          alternation inside a group
+    {you}               a named synonym set from ``sets.toml`` (any one of its wordings)
+    {filler}?           ``?`` after a character, group or set: optional
+    {digit}+            ``+``: one to eight repetitions (never unbounded)
+    不清楚…我帮您        ``…`` (or ``...``): a gap of 0-4 characters
+    …8  …2-10           a gap of 0-8, or 2-10, characters (at most 20)
+    ^喂$                ``^`` / ``$``: start / end of the utterance
+    a|b                 top-level alternation
+
+Punctuation and spaces inside a pattern are ignored (the text has none).  Every pattern has
+two forms: the *text* form over the characters and the *sound* form over
+:func:`~coach.phrasebook.normalize.sound_text`, where each character stands for its toneless
+syllable, so 不归我(管|问) also matches 不归我关.  Both forms are compiled at load time; an
+error in either names the pattern.  Groups never capture, so no engine-specific feature
+(back-references, look-arounds, named groups) can be written at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping
+
+import re2
+
+from coach.phrasebook.normalize import fold_char, sound_char
+
+MAX_GAP = 20
+DEFAULT_GAP = 4
+MAX_REPEAT = 8
+MAX_LENGTH = 400
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
+
+
+class PatternError(ValueError):
+    """A pattern that does not parse or compile; the message says where."""
+
+
+# --------------------------------------------------------------------------- syntax tree
+# Nodes: ("lit", str) | ("set", name) | ("gap", lo, hi) | ("alt", [seq, ...]) | ("seq", [node, ...])
+#        | ("opt", node) | ("rep", node) | ("bol",) | ("eol",)
+
+class _Parser:
+    def __init__(self, src: str, sets: Mapping[str, tuple[str, ...]]):
+        self.src, self.sets, self.pos = src, sets, 0
+
+    def fail(self, what: str) -> PatternError:
+        return PatternError(f"{what} at position {self.pos + 1} of {self.src!r}")
+
+    def peek(self) -> str:
+        return self.src[self.pos] if self.pos < len(self.src) else ""
+
+    def parse(self):
+        node = self.alt()
+        if self.pos < len(self.src):
+            raise self.fail(f"unexpected '{self.peek()}'")
+        return node
+
+    def alt(self):
+        seqs = [self.seq()]
+        while self.peek() == "|":
+            self.pos += 1
+            seqs.append(self.seq())
+        if any(not s[1] for s in seqs) and len(seqs) > 1:
+            raise self.fail("empty alternative in '|'")
+        return seqs[0] if len(seqs) == 1 else ("alt", seqs)
+
+    def seq(self):
+        items = []
+        while True:
+            ch = self.peek()
+            if ch in ("", "|", ")"):
+                return ("seq", items)
+            if ch in "?+":
+                if not items or items[-1][0] in ("gap", "bol", "eol", "opt", "rep"):
+                    raise self.fail(f"'{ch}' must follow a character, a group or a set")
+                self.pos += 1
+                items[-1] = ("opt" if ch == "?" else "rep", items[-1])
+                continue
+            items.append(self.atom())
+
+    def atom(self):
+        ch = self.peek()
+        if ch == "(":
+            self.pos += 1
+            inner = self.alt()
+            if self.peek() != ")":
+                raise self.fail("missing ')'")
+            self.pos += 1
+            if inner == ("seq", []):
+                raise self.fail("empty group '()'")
+            return inner
+        if ch == "{":
+            end = self.src.find("}", self.pos)
+            if end < 0:
+                raise self.fail("missing '}'")
+            name = self.src[self.pos + 1:end].strip()
+            if name not in self.sets:
+                known = ", ".join(sorted(self.sets)) or "none defined"
+                raise self.fail(f"unknown set '{{{name}}}' (known: {known})")
+            self.pos = end + 1
+            return ("set", name)
+        if ch == "…" or self.src.startswith("...", self.pos):
+            self.pos += 1 if ch == "…" else 3
+            return self.gap()
+        if ch == "^":
+            self.pos += 1
+            return ("bol",)
+        if ch == "$":
+            self.pos += 1
+            return ("eol",)
+        if ch in "}[]\\*.":
+            raise self.fail(f"'{ch}' is not part of the pattern language (see phrasebook/README.md)")
+        self.pos += 1
+        folded = fold_char(ch)
+        return ("lit", folded) if folded else ("seq", [])
+
+    def gap(self):
+        lo_s = self._digits()
+        if not lo_s:
+            return ("gap", 0, DEFAULT_GAP)
+        lo, hi = 0, int(lo_s)
+        if self.peek() == "-":
+            self.pos += 1
+            hi_s = self._digits()
+            if not hi_s:
+                raise self.fail("a gap range needs two numbers, e.g. …2-6")
+            lo, hi = int(lo_s), int(hi_s)
+        if hi > MAX_GAP or lo > hi or hi == 0:
+            raise self.fail(f"a gap must be between 1 and {MAX_GAP} characters (got {lo}-{hi})")
+        return ("gap", lo, hi)
+
+    def _digits(self) -> str:
+        start = self.pos
+        while self.peek().isascii() and self.peek().isdigit():
+            self.pos += 1
+        return self.src[start:self.pos]
+
+
+def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str]) -> str:
+    kind = node[0]
+    if kind == "lit":
+        return re2.escape("".join(map(char, node[1])))
+    if kind == "seq":
+        return "".join(_emit(n, sets, char) for n in node[1])
+    if kind == "alt":
+        return "(?:" + "|".join(_emit(n, sets, char) for n in node[1]) + ")"
+    if kind == "set":
+        words = sorted({"".join(map(char, w)) for w in sets[node[1]]}, key=lambda w: (-len(w), w))
+        return "(?:" + "|".join(map(re2.escape, words)) + ")"
+    if kind == "gap":
+        return f".{{{node[1]},{node[2]}}}"
+    if kind == "opt":
+        return f"(?:{_emit(node[1], sets, char)})?"
+    if kind == "rep":
+        return f"(?:{_emit(node[1], sets, char)}){{1,{MAX_REPEAT}}}"
+    if kind == "bol":
+        return "^"
+    return "$"
+
+
+# --------------------------------------------------------------------------- compiled pattern
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """One trainer-written pattern with its two compiled forms (text and sound)."""
+
+    source: str
+    text_regex: str
+    sound_regex: str
+    text_rx: object
+    sound_rx: object
+
+    def spans(self, chars: str, sounds: str) -> Iterator[tuple[int, int]]:
+        """Half-open spans over the normalised text: where the text form matches or, when it
+        matches nowhere, where the sound form does."""
+        found = False
+        for mo in self.text_rx.finditer(chars):
+            if mo.end() > mo.start():
+                found = True
+                yield mo.start(), mo.end()
+        if not found:
+            for mo in self.sound_rx.finditer(sounds):
+                if mo.end() > mo.start():
+                    yield mo.start(), mo.end()
+
+    def search(self, chars: str, sounds: str | None = None) -> bool:
+        return self.text_rx.search(chars) is not None or (
+            sounds is not None and self.sound_rx.search(sounds) is not None)
+
+
+def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """Set wordings as the matcher sees them (folded characters); an empty wording is an error."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, words in raw.items():
+        folded = []
+        for w in words:  # type: ignore[union-attr]
+            f = "".join(fold_char(c) for c in w)
+            if not f:
+                raise PatternError(f"set '{name}' has an empty wording {w!r}")
+            folded.append(f)
+        out[name] = tuple(folded)
+    return out
+
+
+def compile_regex(regex: str, what: str):
+    try:
+        return re2.compile(regex, options=_OPTIONS)
+    except re2.error as exc:
+        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise PatternError(f"{what} does not compile ({msg})") from None
+
+
+def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
+    """Parse ``src`` and compile both forms with RE2; :class:`PatternError` says what is wrong."""
+    if not isinstance(src, str) or not src.strip():
+        raise PatternError("empty pattern")
+    if len(src) > MAX_LENGTH:
+        raise PatternError(f"pattern longer than {MAX_LENGTH} characters: {src[:20]!r}…")
+    tree = _Parser(src, sets).parse()
+    text_regex = _emit(tree, sets, lambda c: c)
+    sound_regex = _emit(tree, sets, sound_char)
+    text_rx = compile_regex(text_regex, f"pattern {src!r}")
+    sound_rx = compile_regex(sound_regex, f"pattern {src!r} (sound form)")
+    if text_rx.search("") is not None:
+        raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
+    return Pattern(src, text_regex, sound_regex, text_rx, sound_rx)
+
+
+class PatternSet:
+    """Many patterns, one pass per form: which of them can match this text at all."""
+
+    def __init__(self, patterns: list[Pattern]):
+        self.patterns = patterns
+        self._text = self._build([p.text_regex for p in patterns])
+        self._sound = self._build([p.sound_regex for p in patterns])
+
+    @staticmethod
+    def _build(regexes: list[str]):
+        if not regexes:
+            return None
+        s = re2.Set.SearchSet(_OPTIONS)
+        for rx in regexes:
+            s.Add(rx)
+        s.Compile()
+        return s
+
+    def candidates(self, chars: str, sounds: str) -> set[int]:
+        if self._text is None:
+            return set()
+        return set(self._text.Match(chars) or ()) | set(self._sound.Match(sounds) or ())
