@@ -207,6 +207,7 @@ class Matcher:
                  families: tuple[Family, ...] = (), contexts: tuple[ContextRule, ...] = ()):
         self.entries: list[Entry] = list(entries)
         self.threshold = threshold
+        self._order = {e.id: i for i, e in enumerate(self.entries)}
         forms = []
         for ei, entry in enumerate(self.entries):
             forms += [self._make_form(ei, "phrase", w) for w in dict.fromkeys((entry.phrase, *entry.variants))]
@@ -223,17 +224,33 @@ class Matcher:
         self._pattern_owner: list[tuple[int, Pattern]] = [
             (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
         self._pattern_set = PatternSet([pat for _, pat in self._pattern_owner])
-        fam_exc = {f.id: f.exception_patterns for f in families if f.kind == "brush_off"}
-        # Benign contexts per entry: (label, pattern), the entry's own first.
+        # Benign contexts per entry: (label, pattern): its own, then those of its family (the
+        # family's and its other entries'), then the context rules for the family.
+        fam_exc: dict[str, list[tuple[str, Pattern]]] = {}
+        for f in families:
+            if f.kind == "brush_off":
+                fam_exc.setdefault(f.id, []).extend(
+                    (f"family {f.id} exception_patterns 〈{p.source}〉", p) for p in f.exception_patterns)
+        for e in self.entries:
+            if e.kind == "brush_off":
+                fam_exc.setdefault(e.family or e.id, []).extend(
+                    (f"{e.id} exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns)
         self._exception_patterns: dict[int, list[tuple[str, Pattern]]] = {}
         for ei, e in enumerate(self.entries):
             own = [(f"exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns]
             if e.kind == "brush_off":
                 fam = e.family or e.id
-                own += [(f"family {fam} exception_patterns 〈{p.source}〉", p) for p in fam_exc.get(fam, ())]
+                own += [x for x in fam_exc.get(fam, ()) if x[1] not in e.exception_patterns]
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
             self._exception_patterns[ei] = own
+        # All benign-context patterns in one RE2 set per form: one pass says which can match.
+        distinct: dict[int, Pattern] = {}
+        for own in self._exception_patterns.values():
+            for _, pat in own:
+                distinct.setdefault(id(pat), pat)
+        self._exception_set = PatternSet(list(distinct.values()))
+        self._exception_slot = {id(p): k for k, p in enumerate(self._exception_set.patterns)}
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -343,12 +360,19 @@ class Matcher:
                 raw.setdefault(key, []).extend(
                     (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
+        cuts = None
         for k in self._pattern_set.candidates(t, sounds):
             ei, pat = self._pattern_owner[k]
             for s, e in pat.spans(t, sounds):
+                if not pat.has_gap:
+                    if cuts is None:
+                        cuts = _break_counts(norm.breaks)
+                    if cuts[e] - cuts[s + 1] > 0:
+                        continue     # runs across clause punctuation: 别急，什么 is not 急什么
                 raw.setdefault((ei, "phrase"), []).append((1.0, s, e, f"pattern 〈{pat.source}〉"))
 
         hits: list[Hit] = []
+        possible: set[int] | None = None      # benign-context patterns that match somewhere
         for (ei, role), spans in raw.items():
             entry = self.entries[ei]
             kind = entry.kind if role == "phrase" else "near_miss"
@@ -357,13 +381,16 @@ class Matcher:
                     continue
                 a, b = norm.span_to_original(s, e)
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
-                reason = self._excepted(ei, norm, sounds, s, e)
+                if possible is None:
+                    possible = self._exception_set.candidates(t, sounds)
+                reason = self._excepted(ei, norm, sounds, s, e, possible)
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
                     continue
                 hits.append(hit)
 
+        hits = _one_per_family(hits, self._order)
         # A near miss inside a full courtesy (慢走 in 请慢走) or a brush-off (等着 in 等着吧) is not one.
         taken = [(h.start, h.end) for h in hits if h.kind != "near_miss"]
         hits = [h for h in hits if h.kind != "near_miss"
@@ -371,10 +398,12 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
-    def _excepted(self, ei: int, norm: Normalized, sounds: str, s: int, e: int) -> str | None:
+    def _excepted(self, ei: int, norm: Normalized, sounds: str, s: int, e: int, possible: set[int]) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None."""
         t = norm.chars
         for label, pat in self._exception_patterns[ei]:
+            if self._exception_slot[id(pat)] not in possible:
+                continue
             for xs, xe in pat.spans(t, sounds):
                 if xs < e and s < xe:
                     return label
@@ -383,6 +412,27 @@ class Matcher:
                 if xs < e and s < xe:
                     return f"exceptions 〈{form.chars}〉"
         return None
+
+
+def _break_counts(breaks: tuple[bool, ...]) -> list[int]:
+    """cuts[j] = clause breaks before positions 0..j-1 (a break before char k counts at k)."""
+    out = [0]
+    for b in breaks:
+        out.append(out[-1] + b)
+    return out
+
+
+def _one_per_family(hits: list[Hit], order: dict[str, int]) -> list[Hit]:
+    """Overlapping brush-off hits of one family are one occurrence of one intent: keep the one
+    matched by a wording (phrase or variant) over a pattern, then the better score, then the
+    entry listed first in the phrasebook (the canonical wordings come before the shapes)."""
+    brush = sorted((h for h in hits if h.kind == "brush_off"),
+                   key=lambda h: (h.via.startswith("pattern"), -h.score, order.get(h.entry.id, 0), h.start))
+    kept: list[Hit] = []
+    for h in brush:
+        if not any(k.family == h.family and h.start < k.end and k.start < h.end for k in kept):
+            kept.append(h)
+    return [h for h in hits if h.kind != "brush_off"] + kept
 
 
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:

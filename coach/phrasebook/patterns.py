@@ -9,15 +9,18 @@ simplified characters).  Syntax (documented for trainers in ``phrasebook/README.
     {filler}?           ``?`` after a character, group or set: optional
     {digit}+            ``+``: one to eight repetitions (never unbounded)
     不清楚…我帮您        ``…`` (or ``...``): a gap of 0-4 characters
-    …8  …2-10           a gap of 0-8, or 2-10, characters (at most 20)
+    …8  …2-10           a gap of 0-8, or 2-10, characters (at most 20); only a pattern with a
+                        gap may run across clause punctuation (别急，什么 is not 急什么)
     ^喂$                ``^`` / ``$``: start / end of the utterance
     a|b                 top-level alternation
 
 Punctuation and spaces inside a pattern are ignored (the text has none).  Every pattern has
 two forms: the *text* form over the characters and the *sound* form over
 :func:`~coach.phrasebook.normalize.sound_text`, where each character stands for its toneless
-syllable, so 不归我(管|问) also matches 不归我关.  Both forms are compiled at load time; an
-error in either names the pattern.  Groups never capture, so no engine-specific feature
+syllable, so 不归我(管|问) also matches 不归我关.  A sound-form match must be at least
+``MIN_SOUND_SPAN`` characters long and keep at least half of its characters as written in the
+pattern (so 笨 does not match 本人, while 不归我关 still matches).  Both forms are compiled at
+load time; an error in either names the pattern.  Groups never capture, so no engine-specific feature
 (back-references, look-arounds, named groups) can be written at all.
 """
 
@@ -34,6 +37,7 @@ MAX_GAP = 20
 DEFAULT_GAP = 4
 MAX_REPEAT = 8
 MAX_LENGTH = 400
+MIN_SOUND_SPAN = 3
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
@@ -177,6 +181,8 @@ class Pattern:
     sound_regex: str
     text_rx: object
     sound_rx: object
+    letters: frozenset = frozenset()       # every character the pattern writes (sets included)
+    has_gap: bool = False                  # a gap (…) may run across clause punctuation
 
     def spans(self, chars: str, sounds: str) -> Iterator[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
@@ -188,12 +194,12 @@ class Pattern:
                 yield mo.start(), mo.end()
         if not found:
             for mo in self.sound_rx.finditer(sounds):
-                if mo.end() > mo.start():
-                    yield mo.start(), mo.end()
+                s, e = mo.start(), mo.end()
+                if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
+                    yield s, e
 
-    def search(self, chars: str, sounds: str | None = None) -> bool:
-        return self.text_rx.search(chars) is not None or (
-            sounds is not None and self.sound_rx.search(sounds) is not None)
+    def search(self, chars: str, sounds: str) -> bool:
+        return next(self.spans(chars, sounds), None) is not None
 
 
 def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
@@ -231,7 +237,22 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     sound_rx = compile_regex(sound_regex, f"pattern {src!r} (sound form)")
     if text_rx.search("") is not None:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
-    return Pattern(src, text_regex, sound_regex, text_rx, sound_rx)
+    return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
+                   "gap" in repr(tree))
+
+
+def _letters(node, sets) -> Iterator[str]:
+    kind = node[0]
+    if kind == "lit":
+        yield from node[1]
+    elif kind == "set":
+        for w in sets[node[1]]:
+            yield from w
+    elif kind in ("seq", "alt"):
+        for n in node[1]:
+            yield from _letters(n, sets)
+    elif kind in ("opt", "rep"):
+        yield from _letters(node[1], sets)
 
 
 class PatternSet:
