@@ -330,8 +330,11 @@ class Matcher:
                 if form.max_missing == 0:
                     if not form.all_sounds <= present:
                         continue
-                elif sum(x not in where for x in form.sounds) > form.max_missing:
-                    continue
+                else:
+                    absent = form.all_sounds - present
+                    if absent and (len(absent) > form.max_missing
+                                   or sum(x in absent for x in form.sounds) > form.max_missing):
+                        continue
                 pos = sorted(j for x in form.all_sounds if x in where for j in where[x])
                 window = _window(form, pos, n)
                 if window is not None:
@@ -423,16 +426,22 @@ def _break_counts(breaks: tuple[bool, ...]) -> list[int]:
 
 
 def _one_per_family(hits: list[Hit], order: dict[str, int]) -> list[Hit]:
-    """Overlapping brush-off hits of one family are one occurrence of one intent: keep the one
-    matched by a wording (phrase or variant) over a pattern, then the better score, then the
-    entry listed first in the phrasebook (the canonical wordings come before the shapes)."""
-    brush = sorted((h for h in hits if h.kind == "brush_off"),
-                   key=lambda h: (h.via.startswith("pattern"), -h.score, order.get(h.entry.id, 0), h.start))
+    """One occurrence of one intent is one hit.
+
+    Overlapping brush-off hits of one family: keep the one matched by a wording (phrase or
+    variant) over a pattern, then the better score, then the entry listed first (canonical
+    wordings come before the shapes).  A courtesy hit found only by a pattern is dropped where
+    it overlaps another hit of its stage (nested wordings such as 谢谢 in 谢谢您的配合 all stay).
+    """
+    ranked = sorted(hits, key=lambda h: (h.via.startswith("pattern"), -h.score, order.get(h.entry.id, 0), h.start))
     kept: list[Hit] = []
-    for h in brush:
-        if not any(k.family == h.family and h.start < k.end and k.start < h.end for k in kept):
+    for h in ranked:
+        if h.kind == "near_miss" or (h.kind == "courtesy" and not h.via.startswith("pattern")):
             kept.append(h)
-    return [h for h in hits if h.kind != "brush_off"] + kept
+        elif not any(k.kind == h.kind and k.family == h.family and h.start < k.end and k.start < h.end
+                     for k in kept):
+            kept.append(h)
+    return kept
 
 
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
