@@ -14,7 +14,10 @@ simplified characters).  Syntax (documented for trainers in ``phrasebook/README.
     ^喂$                ``^`` / ``$``: start / end of the utterance
     a|b                 top-level alternation
 
-Punctuation and spaces inside a pattern are ignored (the text has none).  Every pattern has
+Punctuation and spaces inside a pattern are ignored (the text has none).  Between the parts of
+a pattern (around a group, a set, an optional part), one spoken filler (:data:`FILLERS`: 啊 呢
+吧 嘛 …) is skipped automatically, so 你去(投诉|告)(吧|好了) also matches 你去投诉嘛好了; inside
+a run of plain characters (投诉) nothing is skipped.  Every pattern has
 two forms: the *text* form over the characters and the *sound* form over
 :func:`~coach.phrasebook.normalize.sound_text`, where each character stands for its toneless
 syllable, so 不归我(管|问) also matches 不归我关.  A sound-form match must be at least
@@ -38,6 +41,7 @@ DEFAULT_GAP = 4
 MAX_REPEAT = 8
 MAX_LENGTH = 400
 MIN_SOUND_SPAN = 3
+FILLERS = "啊呢吧嘛哦呀啦哈咯撒哟嘞噢诶"
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
@@ -148,12 +152,27 @@ class _Parser:
         return self.src[start:self.pos]
 
 
+def _skips_filler(a, b) -> bool:
+    """A filler may stand between two parts unless both are plain characters (or a gap / an
+    anchor is involved)."""
+    if a[0] in ("gap", "bol", "eol") or b[0] in ("gap", "bol", "eol"):
+        return False
+    return not (a[0] == "lit" and b[0] == "lit")
+
+
 def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str]) -> str:
     kind = node[0]
     if kind == "lit":
         return re2.escape("".join(map(char, node[1])))
     if kind == "seq":
-        return "".join(_emit(n, sets, char) for n in node[1])
+        items = node[1]
+        out = []
+        filler = "[" + "".join(sorted({re2.escape(char(c)) for c in FILLERS})) + "]?"
+        for k, n in enumerate(items):
+            if k and _skips_filler(items[k - 1], n):
+                out.append(filler)
+            out.append(_emit(n, sets, char))
+        return "".join(out)
     if kind == "alt":
         return "(?:" + "|".join(_emit(n, sets, char) for n in node[1]) + ")"
     if kind == "set":
