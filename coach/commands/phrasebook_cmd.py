@@ -158,7 +158,7 @@ def _family_title(pb: Phrasebook, hit) -> str:
 
 
 def _via(via: str) -> str:
-    return f"模式 {via[len('pattern '):]}" if via.startswith("pattern ") else f"说法「{via}」"
+    return f"模式 〈{via[len('pattern '):]}〉" if via.startswith("pattern ") else f"说法「{via}」"
 
 
 def _reason(reason: str) -> str:

@@ -55,7 +55,7 @@ class Hit:
     start: int           # half-open span in the original text
     end: int
     score: float         # 1.0 = exact
-    via: str = ""        # what matched: the wording (phrase/variant) or "pattern 〈source〉"
+    via: str = ""        # what matched: the wording (phrase/variant) or "pattern <source>"
 
     @property
     def phrase(self) -> str:
@@ -245,12 +245,18 @@ class Matcher:
                         for p in c.patterns]
             self._exception_patterns[ei] = own
         # All benign-context patterns in one RE2 set per form: one pass says which can match.
-        distinct: dict[int, Pattern] = {}
-        for own in self._exception_patterns.values():
-            for _, pat in own:
-                distinct.setdefault(id(pat), pat)
-        self._exception_set = PatternSet(list(distinct.values()))
-        self._exception_slot = {id(p): k for k, p in enumerate(self._exception_set.patterns)}
+        # (one set per kind: most lines have courtesy hits only, whose exceptions are few)
+        self._exception_set: dict[str, PatternSet] = {}
+        self._exception_slot: dict[str, dict[int, int]] = {}
+        for kind in ("courtesy", "brush_off"):
+            distinct: dict[int, Pattern] = {}
+            for ei, own in self._exception_patterns.items():
+                if self.entries[ei].kind == kind:
+                    for _, pat in own:
+                        distinct.setdefault(id(pat), pat)
+            pset = PatternSet(list(distinct.values()))
+            self._exception_set[kind] = pset
+            self._exception_slot[kind] = {id(p): k for k, p in enumerate(pset.patterns)}
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -364,18 +370,17 @@ class Matcher:
                     (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
         cuts = None
-        for k in self._pattern_set.candidates(t, sounds):
+        for k, (s, e) in self._pattern_set.spans(t, sounds):
             ei, pat = self._pattern_owner[k]
-            for s, e in pat.spans(t, sounds):
-                if not pat.has_gap:
-                    if cuts is None:
-                        cuts = _break_counts(norm.breaks)
-                    if cuts[e] - cuts[s + 1] > 0:
-                        continue     # runs across clause punctuation: 别急，什么 is not 急什么
-                raw.setdefault((ei, "phrase"), []).append((1.0, s, e, f"pattern 〈{pat.source}〉"))
+            if not pat.has_gap:
+                if cuts is None:
+                    cuts = _break_counts(norm.breaks)
+                if cuts[e] - cuts[s + 1] > 0:
+                    continue     # runs across clause punctuation: 别急，什么 is not 急什么
+            raw.setdefault((ei, "phrase"), []).append((1.0, s, e, "pattern " + pat.source))
 
         hits: list[Hit] = []
-        possible: set[int] | None = None      # benign-context patterns that match somewhere
+        possible: dict[str, set[int]] = {}    # per kind: benign-context patterns that match somewhere
         for (ei, role), spans in raw.items():
             entry = self.entries[ei]
             kind = entry.kind if role == "phrase" else "near_miss"
@@ -384,9 +389,11 @@ class Matcher:
                     continue
                 a, b = norm.span_to_original(s, e)
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
-                if possible is None:
-                    possible = self._exception_set.candidates(t, sounds)
-                reason = self._excepted(ei, norm, sounds, s, e, possible)
+                ekind = entry.kind
+                if ekind not in possible:
+                    possible[ekind] = self._exception_set[ekind].candidates(t, sounds) \
+                        if ekind in self._exception_set else set()
+                reason = self._excepted(ei, norm, sounds, s, e, possible[ekind])
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
@@ -404,8 +411,9 @@ class Matcher:
     def _excepted(self, ei: int, norm: Normalized, sounds: str, s: int, e: int, possible: set[int]) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None."""
         t = norm.chars
+        slot = self._exception_slot.get(self.entries[ei].kind, {})
         for label, pat in self._exception_patterns[ei]:
-            if self._exception_slot[id(pat)] not in possible:
+            if slot.get(id(pat)) not in possible:
                 continue
             for xs, xe in pat.spans(t, sounds):
                 if xs < e and s < xe:

@@ -45,6 +45,7 @@ FILLERS = "啊呢吧嘛哦呀啦哈咯撒哟嘞噢诶"
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False
+_OPTIONS.max_mem = 64 << 20     # room for the DFA of a whole set (else RE2 falls back to a slower NFA)
 
 
 class PatternError(ValueError):
@@ -207,15 +208,23 @@ class Pattern:
         """Half-open spans over the normalised text: where the text form matches or, when it
         matches nowhere, where the sound form does."""
         found = False
-        for mo in self.text_rx.finditer(chars):
-            if mo.end() > mo.start():
-                found = True
-                yield mo.start(), mo.end()
+        for span in self.text_spans(chars):
+            found = True
+            yield span
         if not found:
-            for mo in self.sound_rx.finditer(sounds):
-                s, e = mo.start(), mo.end()
-                if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
-                    yield s, e
+            yield from self.sound_spans(chars, sounds)
+
+    def text_spans(self, chars: str) -> Iterator[tuple[int, int]]:
+        for mo in self.text_rx.finditer(chars):
+            s, e = mo.span()
+            if e > s:
+                yield s, e
+
+    def sound_spans(self, chars: str, sounds: str) -> Iterator[tuple[int, int]]:
+        for mo in self.sound_rx.finditer(sounds):
+            s, e = mo.span()
+            if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
+                yield s, e
 
     def search(self, chars: str, sounds: str) -> bool:
         return next(self.spans(chars, sounds), None) is not None
@@ -293,6 +302,21 @@ class PatternSet:
         return s
 
     def candidates(self, chars: str, sounds: str) -> set[int]:
+        text, sound = self.split_candidates(chars, sounds)
+        return text | sound
+
+    def split_candidates(self, chars: str, sounds: str) -> tuple[set[int], set[int]]:
+        """(patterns whose text form matches, patterns whose sound form matches)."""
         if self._text is None:
-            return set()
-        return set(self._text.Match(chars) or ()) | set(self._sound.Match(sounds) or ())
+            return set(), set()
+        return set(self._text.Match(chars) or ()), set(self._sound.Match(sounds) or ())
+
+    def spans(self, chars: str, sounds: str) -> Iterator[tuple[int, tuple[int, int]]]:
+        """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give."""
+        text, sound = self.split_candidates(chars, sounds)
+        for k in text:
+            for span in self.patterns[k].text_spans(chars):
+                yield k, span
+        for k in sound - text:
+            for span in self.patterns[k].sound_spans(chars, sounds):
+                yield k, span
