@@ -30,6 +30,7 @@ load time; an error in either names the pattern.  Groups never capture, so no en
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterator, Mapping
 
 import re2
@@ -86,7 +87,7 @@ class _Parser:
         while True:
             ch = self.peek()
             if ch in ("", "|", ")"):
-                return ("seq", items)
+                return ("seq", _merge_literals(items))
             if ch in "?+":
                 if not items or items[-1][0] in ("gap", "bol", "eol", "opt", "rep"):
                     raise self.fail(f"'{ch}' must follow a character, a group or a set")
@@ -153,6 +154,19 @@ class _Parser:
         return self.src[start:self.pos]
 
 
+def _merge_literals(items: list) -> list:
+    """Adjacent plain characters as one literal node (fewer nodes; no filler between them)."""
+    out: list = []
+    for n in items:
+        if n == ("seq", []):
+            continue
+        if n[0] == "lit" and out and out[-1][0] == "lit":
+            out[-1] = ("lit", out[-1][1] + n[1])
+        else:
+            out.append(n)
+    return out
+
+
 def _skips_filler(a, b) -> bool:
     """A filler may stand between two parts unless both are plain characters (or a gap / an
     anchor is involved)."""
@@ -161,30 +175,44 @@ def _skips_filler(a, b) -> bool:
     return not (a[0] == "lit" and b[0] == "lit")
 
 
-def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str]) -> str:
+_META = frozenset("\\.^$|?*+()[]{}-")
+
+
+def _esc(text: str) -> str:
+    """Escape regex syntax (normalised text is letters and digits; this is belt and braces)."""
+    return "".join("\\" + c if c in _META else c for c in text)
+
+
+@lru_cache(maxsize=1024)
+def _set_regex(words: tuple[str, ...], char: Callable[[str], str]) -> str:
+    forms = sorted({"".join(map(char, w)) for w in words}, key=lambda w: (-len(w), w))
+    return "(?:" + "|".join(map(_esc, forms)) + ")"
+
+
+def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str], cache: dict | None = None) -> str:
+    if cache is None:
+        cache = {"filler": "[" + "".join(sorted({_esc(char(c)) for c in FILLERS})) + "]?"}
     kind = node[0]
     if kind == "lit":
-        return re2.escape("".join(map(char, node[1])))
+        return _esc("".join(map(char, node[1])))
     if kind == "seq":
         items = node[1]
         out = []
-        filler = "[" + "".join(sorted({re2.escape(char(c)) for c in FILLERS})) + "]?"
         for k, n in enumerate(items):
             if k and _skips_filler(items[k - 1], n):
-                out.append(filler)
-            out.append(_emit(n, sets, char))
+                out.append(cache["filler"])
+            out.append(_emit(n, sets, char, cache))
         return "".join(out)
     if kind == "alt":
-        return "(?:" + "|".join(_emit(n, sets, char) for n in node[1]) + ")"
+        return "(?:" + "|".join(_emit(n, sets, char, cache) for n in node[1]) + ")"
     if kind == "set":
-        words = sorted({"".join(map(char, w)) for w in sets[node[1]]}, key=lambda w: (-len(w), w))
-        return "(?:" + "|".join(map(re2.escape, words)) + ")"
+        return _set_regex(sets[node[1]], char)
     if kind == "gap":
         return f".{{{node[1]},{node[2]}}}"
     if kind == "opt":
-        return f"(?:{_emit(node[1], sets, char)})?"
+        return f"(?:{_emit(node[1], sets, char, cache)})?"
     if kind == "rep":
-        return f"(?:{_emit(node[1], sets, char)}){{1,{MAX_REPEAT}}}"
+        return f"(?:{_emit(node[1], sets, char, cache)}){{1,{MAX_REPEAT}}}"
     if kind == "bol":
         return "^"
     return "$"
