@@ -37,7 +37,7 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import Pattern, PatternSet
+from coach.phrasebook.patterns import Pattern, PatternSet, Subject
 
 HOMOPHONE = 0.2
 NEAR_HOMOPHONE = 0.42
@@ -369,8 +369,9 @@ class Matcher:
                 raw.setdefault(key, []).extend(
                     (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
+        subj = Subject(t, sounds)
         cuts = None
-        for k, (s, e) in self._pattern_set.spans(t, sounds):
+        for k, (s, e) in self._pattern_set.spans(subj):
             ei, pat = self._pattern_owner[k]
             if not pat.has_gap:
                 if cuts is None:
@@ -391,9 +392,9 @@ class Matcher:
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
                 ekind = entry.kind
                 if ekind not in possible:
-                    possible[ekind] = self._exception_set[ekind].candidates(t, sounds) \
+                    possible[ekind] = self._exception_set[ekind].candidates(subj) \
                         if ekind in self._exception_set else set()
-                reason = self._excepted(ei, norm, sounds, s, e, possible[ekind])
+                reason = self._excepted(ei, norm, subj, s, e, possible[ekind])
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
@@ -408,14 +409,14 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
-    def _excepted(self, ei: int, norm: Normalized, sounds: str, s: int, e: int, possible: set[int]) -> str | None:
+    def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int, possible: set[int]) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None."""
         t = norm.chars
         slot = self._exception_slot.get(self.entries[ei].kind, {})
         for label, pat in self._exception_patterns[ei]:
             if slot.get(id(pat)) not in possible:
                 continue
-            for xs, xe in pat.spans(t, sounds):
+            for xs, xe in pat.spans(subj):
                 if xs < e and s < xe:
                     return label
         for form in self._exceptions[ei]:

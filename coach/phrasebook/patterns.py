@@ -220,6 +220,25 @@ def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str],
 
 # --------------------------------------------------------------------------- compiled pattern
 
+class Subject:
+    """A normalised text and its sound form, as UTF-8 bytes once (RE2 runs on bytes; spans come
+    back as character offsets)."""
+
+    __slots__ = ("chars", "sounds", "chars_b", "sounds_b")
+
+    def __init__(self, chars: str, sounds: str):
+        self.chars, self.sounds = chars, sounds
+        self.chars_b, self.sounds_b = chars.encode(), sounds.encode()
+
+    def char_span(self, data: bytes, s: int, e: int) -> tuple[int, int]:
+        a = len(data[:s].decode())
+        return a, a + len(data[s:e].decode())
+
+
+def _subject(chars, sounds) -> Subject:
+    return chars if isinstance(chars, Subject) else Subject(chars, sounds)
+
+
 @dataclass(frozen=True, eq=False)
 class Pattern:
     """One trainer-written pattern with its two compiled forms (text and sound)."""
@@ -231,30 +250,46 @@ class Pattern:
     sound_rx: object
     letters: frozenset = frozenset()       # every character the pattern writes (sets included)
     has_gap: bool = False                  # a gap (…) may run across clause punctuation
+    min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
 
-    def spans(self, chars: str, sounds: str) -> Iterator[tuple[int, int]]:
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
-        matches nowhere, where the sound form does."""
+        matches nowhere, where the sound form does.  Give the text and its sound form, or a
+        :class:`Subject`."""
+        subj = _subject(chars, sounds)
         found = False
-        for span in self.text_spans(chars):
+        for span in self.text_spans(subj):
             found = True
             yield span
         if not found:
-            yield from self.sound_spans(chars, sounds)
+            yield from self.sound_spans(subj)
 
-    def text_spans(self, chars: str) -> Iterator[tuple[int, int]]:
-        for mo in self.text_rx.finditer(chars):
+    def _matches(self, rx, data: bytes) -> Iterator[tuple[int, int]]:
+        """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
+        the wrapper's finditer, and no search where too little text is left)."""
+        pos, n = 0, len(data)
+        while n - pos >= self.min_bytes:
+            mo = rx.search(data, pos)
+            if mo is None:
+                return
             s, e = mo.span()
             if e > s:
                 yield s, e
+            pos = e if e > s else e + 1
 
-    def sound_spans(self, chars: str, sounds: str) -> Iterator[tuple[int, int]]:
-        for mo in self.sound_rx.finditer(sounds):
-            s, e = mo.span()
+    def text_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
+        data = subj.chars_b
+        for s, e in self._matches(self.text_rx, data):
+            yield subj.char_span(data, s, e)
+
+    def sound_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
+        data, chars = subj.sounds_b, subj.chars
+        for bs, be in self._matches(self.sound_rx, data):
+            s, e = subj.char_span(data, bs, be)
             if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
                 yield s, e
 
-    def search(self, chars: str, sounds: str) -> bool:
+    def search(self, chars: "str | Subject", sounds: str | None = None) -> bool:
         return next(self.spans(chars, sounds), None) is not None
 
 
@@ -273,8 +308,9 @@ def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
 
 
 def compile_regex(regex: str, what: str):
+    """Compile for matching UTF-8 bytes (the pattern itself is checked as text first)."""
     try:
-        return re2.compile(regex, options=_OPTIONS)
+        return re2.compile(regex.encode(), options=_OPTIONS)
     except re2.error as exc:
         msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternError(f"{what} does not compile ({msg})") from None
@@ -291,10 +327,29 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     sound_regex = _emit(tree, sets, sound_char)
     text_rx = compile_regex(text_regex, f"pattern {src!r}")
     sound_rx = compile_regex(sound_regex, f"pattern {src!r} (sound form)")
-    if text_rx.search("") is not None:
+    if text_rx.search(b"") is not None:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
     return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
-                   "gap" in repr(tree))
+                   "gap" in repr(tree), max(1, _min_bytes(tree, sets)))
+
+
+def _min_bytes(node, sets) -> int:
+    """Fewest UTF-8 bytes a match can take (sound characters are CJK too: same byte counts
+    for CJK; 1 byte per ASCII letter or digit)."""
+    kind = node[0]
+    if kind == "lit":
+        return len(node[1].encode())
+    if kind == "seq":
+        return sum(_min_bytes(n, sets) for n in node[1])
+    if kind == "alt":
+        return min(_min_bytes(n, sets) for n in node[1])
+    if kind == "set":
+        return min(len(w.encode()) for w in sets[node[1]])
+    if kind == "gap":
+        return node[1]          # at least one byte per character
+    if kind == "rep":
+        return _min_bytes(node[1], sets)
+    return 0                    # opt, bol, eol
 
 
 def _letters(node, sets) -> Iterator[str]:
@@ -325,26 +380,27 @@ class PatternSet:
             return None
         s = re2.Set.SearchSet(_OPTIONS)
         for rx in regexes:
-            s.Add(rx)
+            s.Add(rx.encode())
         s.Compile()
         return s
 
-    def candidates(self, chars: str, sounds: str) -> set[int]:
-        text, sound = self.split_candidates(chars, sounds)
+    def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
+        text, sound = self.split_candidates(_subject(chars, sounds))
         return text | sound
 
-    def split_candidates(self, chars: str, sounds: str) -> tuple[set[int], set[int]]:
+    def split_candidates(self, subj: Subject) -> tuple[set[int], set[int]]:
         """(patterns whose text form matches, patterns whose sound form matches)."""
         if self._text is None:
             return set(), set()
-        return set(self._text.Match(chars) or ()), set(self._sound.Match(sounds) or ())
+        return set(self._text.Match(subj.chars_b) or ()), set(self._sound.Match(subj.sounds_b) or ())
 
-    def spans(self, chars: str, sounds: str) -> Iterator[tuple[int, tuple[int, int]]]:
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
         """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give."""
-        text, sound = self.split_candidates(chars, sounds)
+        subj = _subject(chars, sounds)
+        text, sound = self.split_candidates(subj)
         for k in text:
-            for span in self.patterns[k].text_spans(chars):
+            for span in self.patterns[k].text_spans(subj):
                 yield k, span
         for k in sound - text:
-            for span in self.patterns[k].sound_spans(chars, sounds):
+            for span in self.patterns[k].sound_spans(subj):
                 yield k, span
