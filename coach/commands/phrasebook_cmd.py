@@ -109,7 +109,7 @@ def run_show(args) -> int:
     console.print(t)
 
     b = Table(title=f"服务忌语（{len(pb.brush_offs)} 条）", title_justify="left")
-    for col in ("程度", "编号", "忌语", "其他说法", "例外", "建议说法"):
+    for col in ("程度", "类别", "编号", "忌语", "其他说法", "例外", "建议说法"):
         b.add_column(col, overflow="fold")
     for e in pb.brush_offs:
         sev = Text("违规", style="red") if e.severity == "violation" else Text("注意", style="yellow")
@@ -117,8 +117,19 @@ def run_show(args) -> int:
         exceptions = "、".join(e.exceptions) if args.full else _count(e.exceptions, e.exception_patterns)
         sugg = "；".join(e.suggestions) if args.full else (e.suggestion or "")
         flags = "（单独成句）" if e.standalone else ""
-        b.add_row(sev, e.id, e.phrase + flags, variants, exceptions, sugg)
+        fam = pb.family(e.family)
+        b.add_row(sev, f"{e.family}（{fam.title}）" if fam else e.family, e.id, e.phrase + flags, variants,
+                  exceptions, sugg)
     console.print(b)
+
+    if pb.contexts:
+        c = Table(title=f"语境规则（{len(pb.contexts)} 条）", title_justify="left")
+        for col in ("编号", "适用类别", "说明", "模式"):
+            c.add_column(col, overflow="fold")
+        for ctx in pb.contexts:
+            c.add_row(ctx.id, "、".join(ctx.families) or "全部", ctx.note,
+                      "；".join(p.source for p in ctx.patterns) if args.full else f"{len(ctx.patterns)} 个模式")
+        console.print(c)
 
     if pb.scenarios:
         s = Table(title=f"练习情景（{len(pb.scenarios)} 个）", title_justify="left")
@@ -142,7 +153,7 @@ def _count(items, patterns) -> str:
     if items:
         parts.append(f"{len(items)} 种")
     if patterns:
-        parts.append(f"{len(patterns)} 个正则")
+        parts.append(f"{len(patterns)} 个模式")
     return "，".join(parts)
 
 
