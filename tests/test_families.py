@@ -33,6 +33,10 @@ def _rows(name: str) -> list[dict]:
 
 PARAPHRASES = [(r["family"], r["text"]) for r in _rows("family_paraphrases.tsv")]
 NEGATIVES = [(r["note"], r["text"]) for r in _rows("family_negatives.tsv")]
+COURTESY_PARAPHRASES = [(r["stage"], r["text"]) for r in _rows("courtesy_paraphrases.tsv")]
+# wordings that lists file under another stage than the one credited (phone lines that are
+# asking lines, 请问您找哪位): credited, but not for the stage written here
+OTHER_STAGE_OK = {"请问您找哪位", "您好，请问有什么可以帮您"}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +104,14 @@ def test_courtesy_negative_is_a_courtesy_and_not_a_brush_off(matcher, note, text
 ])
 def test_courtesy_wordings_credit_their_stage(matcher, stage, text):
     assert stage in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
+
+
+@pytest.mark.parametrize("stage,text", COURTESY_PARAPHRASES)
+def test_courtesy_paraphrase_is_credited_and_not_flagged(matcher, stage, text):
+    hits = matcher.find(text)
+    stages = {h.entry.stage for h in hits if h.kind == "courtesy"}
+    assert stages and not any(h.kind == "brush_off" for h in hits)
+    assert stage in stages or text in OTHER_STAGE_OK
 
 
 def test_findings_report_the_family_as_rule_and_the_canonical_phrase(pb):
