@@ -391,10 +391,10 @@ class Matcher:
                 a, b = norm.span_to_original(s, e)
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
                 ekind = entry.kind
-                if ekind not in possible:
+                if ekind not in possible and self._exception_patterns[ei]:
                     possible[ekind] = self._exception_set[ekind].candidates(subj) \
                         if ekind in self._exception_set else set()
-                reason = self._excepted(ei, norm, subj, s, e, possible[ekind])
+                reason = self._excepted(ei, norm, subj, s, e, possible.get(ekind, set()))
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
