@@ -183,3 +183,12 @@ def test_phrasebook_test_rejects_a_bad_label(tmp_path, capsys):
     assert main(["phrasebook", "test", "--labels", str(p)]) == 2
     err = capsys.readouterr().err
     assert "cov.tsv:2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_phrasebook_test_scores_a_directory_of_coverage_files(tmp_path, capsys):
+    head = "id\ttext\tlabel\tfamily\tsource\tnote\n"
+    (tmp_path / "a.tsv").write_text(head + "1\t没看见我正忙着吗\tbrush_off\tbusy\tX\t\n", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text(head + "2\t身份证带了吗\tneutral\t\tX\t\n", encoding="utf-8")
+    assert main(["phrasebook", "test", "--labels", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["labels"] == 2 and data["brush_off_recall"]["hit"] == 1 and data["false_brush_off_rate"]["of"] == 1

@@ -391,14 +391,23 @@ def _known(pb: Phrasebook, kind: str) -> set[str]:
 
 
 def _is_coverage_file(path: Path) -> bool:
-    if not path.is_file() or path.suffix.lower() == ".json":
+    if not path.is_file() or path.suffix.lower() not in (".tsv", ".txt"):
         return False
     first = next((ln for ln in _read_text(path).splitlines() if ln.strip()), "")
     return is_coverage_header(first.split("\t"))
 
 
+def _coverage_files(path: Path) -> list[Path]:
+    """The coverage TSVs to score: the file itself, or every one in a directory."""
+    if path.is_file():
+        return [path] if _is_coverage_file(path) else []
+    if path.is_dir():
+        return [f for f in sorted(path.rglob("*")) if _is_coverage_file(f)]
+    return []
+
+
 def run_test(args) -> int:
-    if _is_coverage_file(Path(args.labels)):
+    if _coverage_files(Path(args.labels)):
         return _run_coverage(args)
     labels = load_labels(args.labels)
     pb = load_phrasebook(_dir(args))
@@ -537,7 +546,7 @@ def _coverage_json(cov: Coverage) -> dict:
 
 
 def _run_coverage(args) -> int:
-    lines = read_coverage(args.labels)
+    lines = [ln for f in _coverage_files(Path(args.labels)) for ln in read_coverage(f)]
     pb = load_phrasebook(_dir(args))
     cov = score_coverage(Evaluator(pb).matcher, lines)
     old = score_coverage(Evaluator(load_phrasebook(args.baseline)).matcher, lines) if args.baseline else None
