@@ -49,6 +49,9 @@ def prf(c: Counter) -> tuple[float, float, float]:
 
 def score_run(ev: Evaluator, rows: list[dict], texts: list[str]) -> dict:
     vocab_b = set().union(*(r["brush_offs"] for r in rows))
+    # Courtesies outside the corpus's label vocabulary (请坐, 请原谅 …: added after it was
+    # labelled) cannot be judged by it, as brush-offs outside it are not on labelled lines.
+    vocab_c = set().union(*(r["courtesies"] for r in rows))
     counts = {"courtesy": Counter(), "brush_off": Counter()}
     false_on_hard = 0
     errors: list[str] = []
@@ -60,7 +63,7 @@ def score_run(ev: Evaluator, rows: list[dict], texts: list[str]) -> dict:
             fp_b = said_b                       # any brush-off on a clean utterance is wrong
         else:
             fp_b = (said_b & vocab_b) - r["brush_offs"]
-        for kind, exp, got, fp in (("courtesy", r["courtesies"], said_c, said_c - r["courtesies"]),
+        for kind, exp, got, fp in (("courtesy", r["courtesies"], said_c, (said_c & vocab_c) - r["courtesies"]),
                                    ("brush_off", r["brush_offs"], said_b, fp_b)):
             tp = len(exp & got)
             counts[kind].update(tp=tp, fn=len(exp - got), fp=len(fp))

@@ -40,7 +40,7 @@ BROKEN = [
     ("duplicate id", "courtesies.toml", "[[courtesy]]\nid='greeting.hello'\nstage='greeting'\nphrase='您好呀'",
      r"courtesies.toml: courtesy \"greeting.hello\": duplicate id 'greeting.hello'"),
     ("bad regex", "courtesies.toml", "[[courtesy]]\nid='rx.bad'\nstage='referral'\nphrase='到窗口'\npatterns=['到(窗口']",
-     r"courtesies.toml: courtesy \"rx.bad\": bad regex in 'patterns'"),
+     r"courtesies.toml: courtesy \"rx.bad\": bad pattern in 'patterns'"),
     ("bad stage", "courtesies.toml", "[[courtesy]]\nid='st.bad'\nstage='hello'\nphrase='您好'",
      r"unknown stage 'hello'"),
     ("no suggestion", "brush_offs.toml", "[[brush_off]]\nid='zz'\nphrase='滚'\nseverity='violation'\nsuggestions=[]",

@@ -1,7 +1,13 @@
-"""``coach phrasebook validate|show|test [DIR]``: check a phrasebook after editing it.
+"""``coach phrasebook validate|show|test|explain``: check a phrasebook after editing it.
 
-``test`` runs the phrasebook over labelled clerk utterances and prints precision and recall
-per rule (canonical phrase).  Label files:
+``explain "文本"`` shows what the matcher decided for one utterance: each hit with its family
+(or stage), the wording or pattern that matched, and the hits an exception or context rule
+took back, with the rule.
+
+``test`` runs the phrasebook over labelled clerk utterances and prints precision and recall.
+A *coverage* TSV (columns ``id text label family source note``, see
+:mod:`coach.matcher.coverage`) is scored per family and stage; other label files per rule
+(canonical phrase):
 
 * TSV, UTF-8, a header row naming at least ``text``, ``courtesies`` and ``brush_offs`` (other
   columns such as ``id``, ``category``, ``note`` are ignored; ``required_phrases`` /
@@ -30,14 +36,10 @@ from rich.table import Table
 from rich.text import Text
 
 from coach.errors import InputError
+from coach.matcher.coverage import Coverage, is_coverage_header, ratio, read_coverage, score_coverage
 from coach.phrasebook import Phrasebook, default_dir, load_phrasebook
+from coach.phrasebook.model import STAGE_TITLES as STAGE_LABEL
 from coach.session.evaluate import Evaluator, canonical_hits
-
-STAGE_LABEL = {
-    "greeting": "问候", "asking": "询问", "waiting": "等候", "apology": "致歉", "referral": "指引/转办",
-    "completion": "办结", "thanks": "致谢", "farewell": "送别", "feedback": "意见建议", "praise_reply": "回应表扬",
-    "phone": "电话",
-}
 KINDS = {"courtesy": "文明用语", "brush_off": "服务忌语"}
 _TEXT_COLS = ("text",)
 _COURTESY_COLS = ("courtesies", "required_phrases", "required")
@@ -70,6 +72,13 @@ def register(sub) -> None:
     t.add_argument("--json", action="store_true", help="输出 JSON")
     t.set_defaults(func=run_test)
 
+    e = ps.add_parser("explain", help="解释一句话的判定：命中哪个类别、哪条说法或模式、哪条例外/语境规则",
+                      description='coach phrasebook explain "文本" [--dir 规则库]')
+    e.add_argument("text", metavar="TEXT", help="要解释的一句话（窗口工作人员所说）")
+    e.add_argument("--dir", dest="dir", metavar="DIR", help="规则库目录（默认：--phrasebook 或内置规则库）")
+    e.add_argument("--json", action="store_true", help="输出 JSON")
+    e.set_defaults(func=run_explain)
+
 
 def _dir(args) -> Path:
     d = args.dir or getattr(args, "phrasebook", None)
@@ -100,7 +109,7 @@ def run_show(args) -> int:
     console.print(t)
 
     b = Table(title=f"服务忌语（{len(pb.brush_offs)} 条）", title_justify="left")
-    for col in ("程度", "编号", "忌语", "其他说法", "例外", "建议说法"):
+    for col in ("程度", "类别", "编号", "忌语", "其他说法", "例外", "建议说法"):
         b.add_column(col, overflow="fold")
     for e in pb.brush_offs:
         sev = Text("违规", style="red") if e.severity == "violation" else Text("注意", style="yellow")
@@ -108,8 +117,19 @@ def run_show(args) -> int:
         exceptions = "、".join(e.exceptions) if args.full else _count(e.exceptions, e.exception_patterns)
         sugg = "；".join(e.suggestions) if args.full else (e.suggestion or "")
         flags = "（单独成句）" if e.standalone else ""
-        b.add_row(sev, e.id, e.phrase + flags, variants, exceptions, sugg)
+        fam = pb.family(e.family)
+        b.add_row(sev, f"{e.family}（{fam.title}）" if fam else e.family, e.id, e.phrase + flags, variants,
+                  exceptions, sugg)
     console.print(b)
+
+    if pb.contexts:
+        c = Table(title=f"语境规则（{len(pb.contexts)} 条）", title_justify="left")
+        for col in ("编号", "适用类别", "说明", "模式"):
+            c.add_column(col, overflow="fold")
+        for ctx in pb.contexts:
+            c.add_row(ctx.id, "、".join(ctx.families) or "全部", ctx.note,
+                      "；".join(p.source for p in ctx.patterns) if args.full else f"{len(ctx.patterns)} 个模式")
+        console.print(c)
 
     if pb.scenarios:
         s = Table(title=f"练习情景（{len(pb.scenarios)} 个）", title_justify="left")
@@ -133,8 +153,68 @@ def _count(items, patterns) -> str:
     if items:
         parts.append(f"{len(items)} 种")
     if patterns:
-        parts.append(f"{len(patterns)} 个正则")
+        parts.append(f"{len(patterns)} 个模式")
     return "，".join(parts)
+
+
+# --------------------------------------------------------------------------- explain
+
+def _family_title(pb: Phrasebook, hit) -> str:
+    fam = pb.family(hit.family) if hit.kind == "brush_off" else None
+    if fam is not None:
+        return fam.title
+    if hit.entry.stage:
+        return STAGE_LABEL.get(hit.entry.stage, hit.entry.stage)
+    return ""
+
+
+def _via(via: str) -> str:
+    return f"模式 〈{via[len('pattern '):]}〉" if via.startswith("pattern ") else f"说法「{via}」"
+
+
+def _reason(reason: str) -> str:
+    if reason.startswith("context "):
+        return "语境规则 " + reason[len("context "):]
+    if reason.startswith("family "):
+        return "类别例外 " + reason[len("family "):].replace(" exception_patterns", "")
+    if reason.startswith("exceptions "):
+        return "例外说法 " + reason[len("exceptions "):]
+    return "例外模式 " + reason.replace("exception_patterns ", "")
+
+
+def run_explain(args) -> int:
+    pb = load_phrasebook(_dir(args))
+    matcher = Evaluator(pb).matcher
+    hits, dropped = matcher.explain(args.text)
+    if args.json:
+        def hit_json(h) -> dict:
+            return {"kind": h.kind, "rule": h.rule, "family": h.family, "title": _family_title(pb, h),
+                    "entry": h.entry.id, "phrase": h.phrase, "heard": h.heard, "start": h.start, "end": h.end,
+                    "score": h.score, "via": h.via}
+        print(json.dumps({"text": args.text, "hits": [hit_json(h) for h in hits],
+                          "dropped": [{**hit_json(d.hit), "reason": d.reason} for d in dropped]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    console = Console(highlight=False)
+    console.print(Text("句子：", style="bold").append(args.text, style=""))
+    kinds = {"courtesy": ("文明用语", "green"), "brush_off": ("服务忌语", "red"), "near_miss": ("用语不完整", "yellow")}
+    if not hits:
+        console.print(Text("判定：没有命中任何文明用语或服务忌语。", style="dim"))
+    for h in hits:
+        label, style = kinds[h.kind]
+        where = f"类别 {h.family}（{_family_title(pb, h)}）" if h.kind == "brush_off" else \
+            f"阶段 {h.entry.stage or '—'}（{_family_title(pb, h)}）"
+        line = Text(f"✓ {label}" if h.kind == "courtesy" else f"✗ {label}", style=f"bold {style}")
+        line.append(f"  「{h.heard}」 → {h.phrase}  {where}  条目 {h.entry.id}  依据 {_via(h.via)}"
+                    f"  匹配度 {h.score:g}", style="")
+        console.print(line)
+    for d in dropped:
+        h = d.hit
+        label, _ = kinds[h.kind]
+        console.print(Text(f"○ 不算{label}", style="bold dim").append(
+            f"  「{h.heard}」 本会命中 {h.phrase}（{h.rule}，依据 {_via(h.via)}），被 {_reason(d.reason)} 排除",
+            style=""))
+    return 0
 
 
 # --------------------------------------------------------------------------- test
@@ -310,7 +390,25 @@ def _known(pb: Phrasebook, kind: str) -> set[str]:
     return {e.phrase for e in entries}
 
 
+def _is_coverage_file(path: Path) -> bool:
+    if not path.is_file() or path.suffix.lower() not in (".tsv", ".txt"):
+        return False
+    first = next((ln for ln in _read_text(path).splitlines() if ln.strip()), "")
+    return is_coverage_header(first.split("\t"))
+
+
+def _coverage_files(path: Path) -> list[Path]:
+    """The coverage TSVs to score: the file itself, or every one in a directory."""
+    if path.is_file():
+        return [path] if _is_coverage_file(path) else []
+    if path.is_dir():
+        return [f for f in sorted(path.rglob("*")) if _is_coverage_file(f)]
+    return []
+
+
 def run_test(args) -> int:
+    if _coverage_files(Path(args.labels)):
+        return _run_coverage(args)
     labels = load_labels(args.labels)
     pb = load_phrasebook(_dir(args))
     new = run_phrasebook(pb, labels)
@@ -431,3 +529,69 @@ def _print_changes(console: Console, labels: list[Labelled], new: TestRun, old: 
     for ln in lines:
         console.print(ln)
 
+
+
+# --------------------------------------------------------------------------- test: coverage file
+
+def _coverage_json(cov: Coverage) -> dict:
+    def pair(p):
+        return {"hit": p[0], "of": p[1], "rate": ratio(p)}
+    return {
+        "brush_off_recall": pair(cov.brush_recall), "brush_off_family_recall": pair(cov.brush_family_recall),
+        "courtesy_recall": pair(cov.courtesy_recall), "courtesy_stage_recall": pair(cov.courtesy_stage_recall),
+        "false_brush_off_rate": pair(cov.false_brush),
+        "families": [{"kind": k, "family": f, "tp": c.tp, "fp": c.fp, "fn": c.fn, "precision": c.precision,
+                      "recall": c.recall} for (k, f), c in sorted(cov.families.items())],
+    }
+
+
+def _run_coverage(args) -> int:
+    lines = [ln for f in _coverage_files(Path(args.labels)) for ln in read_coverage(f)]
+    pb = load_phrasebook(_dir(args))
+    cov = score_coverage(Evaluator(pb).matcher, lines)
+    old = score_coverage(Evaluator(load_phrasebook(args.baseline)).matcher, lines) if args.baseline else None
+    if args.json:
+        out = {"labels": len(lines), "phrasebook": str(pb.root), **_coverage_json(cov)}
+        if old is not None:
+            out["baseline"] = _coverage_json(old)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    console = Console(highlight=False)
+    console.print(Text(f"规则库 {pb.root} · 覆盖语料 {len(lines)} 句（{args.labels}）", style="bold"))
+    table = Table(title="每个类别/阶段的准确率（precision）与召回率（recall）", title_justify="left")
+    for col, kw in (("类别", {}), ("编号", {}), ("名称", {"overflow": "fold"}), ("标注", {"justify": "right"}),
+                    ("命中", {"justify": "right"}), ("误报", {"justify": "right"}), ("漏报", {"justify": "right"}),
+                    ("准确率", {"justify": "right"}), ("召回率", {"justify": "right"})):
+        table.add_column(col, **kw)
+    if old:
+        table.add_column("Δ召回率", justify="right")
+    for (kind, fam), c in sorted(cov.families.items(), key=lambda kv: (kv[0][0] != "brush_off", kv[0][1])):
+        f = pb.family(fam)
+        title = f.title if f else "（规则库中没有）"
+        cells = [KINDS[kind], fam, title, str(c.support), str(c.tp), Text(str(c.fp), style="red" if c.fp else ""),
+                 Text(str(c.fn), style="red" if c.fn else ""), _pct(c.precision), _pct(c.recall)]
+        if old:
+            o = old.families.get((kind, fam))
+            cells.append(_delta(c.recall, o.recall if o else None))
+        table.add_row(*cells)
+    console.print(table)
+    for name, p in (("服务忌语召回率（任一类别）", cov.brush_recall), ("服务忌语召回率（类别正确）", cov.brush_family_recall),
+                    ("文明用语召回率（任一阶段）", cov.courtesy_recall), ("文明用语召回率（阶段正确）", cov.courtesy_stage_recall),
+                    ("误报率（无问题句被判为忌语）", cov.false_brush)):
+        console.print(Text(f"{name}：", style="bold").append(f"{_pct(ratio(p))}（{p[0]}/{p[1]}）"))
+    if args.errors:
+        shown = 0
+        for o in cov.outcomes:
+            if o.ok:
+                continue
+            if shown == 0:
+                console.print(Text("误报与漏报（前几条）：", style="bold"))
+            if shown >= args.errors:
+                console.print(Text("  ……（用 --errors N 显示更多）", style="dim"))
+                break
+            got = "、".join(sorted(o.brush)) or "无"
+            console.print(Text(f"  {o.line.where} ", style="dim").append(o.line.text).append(
+                f"  标注 {o.line.label}/{o.line.family or '—'}，判为忌语：{got}，文明用语阶段：{'、'.join(sorted(o.stages)) or '无'}",
+                style="yellow"))
+            shown += 1
+    return 0

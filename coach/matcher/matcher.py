@@ -12,14 +12,18 @@ small semi-global edit distance whose substitution cost knows how Mandarin sound
 
 A phrase of *m* characters matches where the cost is at most ``(1 - match_score) * m``.
 An inverted index over pinyin syllables keeps the alignment to the few phrases whose sounds
-occur in the text, so matching stays fast.  Brush-off hits that overlap one of the entry's
-exceptions (benign uses such as 不知道您还需要什么) are dropped; interjections marked
-``standalone`` (喂, 哎) only count where they stand alone.
+occur in the text, so matching stays fast.  Entries' *patterns* (the phrasebook's pattern
+language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the text and on its sound
+form, all at once through one RE2 set per form that says which of them can match at all.
+
+A hit is dropped when it overlaps a benign context: one of the entry's ``exceptions`` or
+``exception_patterns``, its family's ``exception_patterns``, or a ``context.toml`` rule for
+its family (不清楚…我帮您问问).  Interjections marked ``standalone`` (喂, 哎) only count where
+they stand alone.  :meth:`Matcher.explain` reports what decided, dropped hits included.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from coach.phrasebook.normalize import (
@@ -32,6 +36,8 @@ from coach.phrasebook.normalize import (
     syllable,
 )
 from coach.phrasebook import Entry, Phrasebook
+from coach.phrasebook.model import ContextRule, Family
+from coach.phrasebook.patterns import Pattern, PatternSet, Subject
 
 HOMOPHONE = 0.2
 NEAR_HOMOPHONE = 0.42
@@ -49,10 +55,20 @@ class Hit:
     start: int           # half-open span in the original text
     end: int
     score: float         # 1.0 = exact
+    via: str = ""        # what matched: the wording (phrase/variant) or "pattern <source>"
 
     @property
     def phrase(self) -> str:
         return self.entry.phrase
+
+    @property
+    def rule(self) -> str:
+        """The finding's rule: the brush-off family id, or the courtesy id."""
+        return self.entry.rule
+
+    @property
+    def family(self) -> str:
+        return self.entry.family or self.entry.id
 
     @property
     def suggestion(self) -> str | None:
@@ -162,6 +178,14 @@ _EVERYDAY = frozenset(coarse(c) for c in (
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A hit that a benign context took back (for ``coach phrasebook explain``)."""
+
+    hit: Hit
+    reason: str          # e.g. "context help_offered 〈{unsure}…{help}〉"
+
+
+@dataclass(frozen=True)
 class _Form:
     """One wording of an entry (phrase, variant, near miss or exception), normalised."""
 
@@ -179,9 +203,11 @@ class _Form:
 class Matcher:
     """Compiled entries: ``Matcher.from_phrasebook(pb).find(text)`` -> list of :class:`Hit`."""
 
-    def __init__(self, entries: list[Entry] | tuple[Entry, ...], threshold: float):
+    def __init__(self, entries: list[Entry] | tuple[Entry, ...], threshold: float,
+                 families: tuple[Family, ...] = (), contexts: tuple[ContextRule, ...] = ()):
         self.entries: list[Entry] = list(entries)
         self.threshold = threshold
+        self._order = {e.id: i for i, e in enumerate(self.entries)}
         forms = []
         for ei, entry in enumerate(self.entries):
             forms += [self._make_form(ei, "phrase", w) for w in dict.fromkeys((entry.phrase, *entry.variants))]
@@ -192,10 +218,45 @@ class Matcher:
         # Largest gap between adjacent characters of a pair-indexed form (its affordable insertions).
         self._max_gap = 1 + max((f.max_span - len(f.chars) for f in self._forms
                                  if f.max_missing == 0 and len(f.chars) >= 2), default=0)
-        # Regexes run on the text and on its sound form, so a homophone slip inside a pattern
-        # (请您到3号窗扣办理, 看不清除) does not defeat it.
-        self._patterns = {ei: _with_sound(e.patterns) for ei, e in enumerate(self.entries) if e.patterns}
-        self._exception_patterns = {ei: _with_sound(e.exception_patterns) for ei, e in enumerate(self.entries)}
+        # Patterns run on the text and on its sound form, so a homophone slip inside a pattern
+        # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set per form picks the few
+        # patterns worth running.
+        self._pattern_owner: list[tuple[int, Pattern]] = [
+            (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
+        self._pattern_set = PatternSet([pat for _, pat in self._pattern_owner])
+        # Benign contexts per entry: (label, pattern): its own, then those of its family (the
+        # family's and its other entries'), then the context rules for the family.
+        fam_exc: dict[str, list[tuple[str, Pattern]]] = {}
+        for f in families:
+            if f.kind == "brush_off":
+                fam_exc.setdefault(f.id, []).extend(
+                    (f"family {f.id} exception_patterns 〈{p.source}〉", p) for p in f.exception_patterns)
+        for e in self.entries:
+            if e.kind == "brush_off":
+                fam_exc.setdefault(e.family or e.id, []).extend(
+                    (f"{e.id} exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns)
+        self._exception_patterns: dict[int, list[tuple[str, Pattern]]] = {}
+        for ei, e in enumerate(self.entries):
+            own = [(f"exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns]
+            if e.kind == "brush_off":
+                fam = e.family or e.id
+                own += [x for x in fam_exc.get(fam, ()) if x[1] not in e.exception_patterns]
+                own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
+                        for p in c.patterns]
+            self._exception_patterns[ei] = own
+        # All benign-context patterns in one RE2 set per form: one pass says which can match.
+        # (one set per kind: most lines have courtesy hits only, whose exceptions are few)
+        self._exception_set: dict[str, PatternSet] = {}
+        self._exception_slot: dict[str, dict[int, int]] = {}
+        for kind in ("courtesy", "brush_off"):
+            distinct: dict[int, Pattern] = {}
+            for ei, own in self._exception_patterns.items():
+                if self.entries[ei].kind == kind:
+                    for _, pat in own:
+                        distinct.setdefault(id(pat), pat)
+            pset = PatternSet(list(distinct.values()))
+            self._exception_set[kind] = pset
+            self._exception_slot[kind] = {id(p): k for k, p in enumerate(pset.patterns)}
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -204,7 +265,7 @@ class Matcher:
     @classmethod
     def from_phrasebook(cls, phrasebook: Phrasebook, extra_brush_offs: tuple[Entry, ...] = ()) -> "Matcher":
         entries = [*phrasebook.courtesies, *phrasebook.brush_offs, *extra_brush_offs]
-        return cls(entries, phrasebook.thresholds.match_score)
+        return cls(entries, phrasebook.thresholds.match_score, phrasebook.families, phrasebook.contexts)
 
     # -- compilation
     def _make_form(self, ei: int, role: str, wording: str) -> _Form | None:
@@ -275,8 +336,11 @@ class Matcher:
                 if form.max_missing == 0:
                     if not form.all_sounds <= present:
                         continue
-                elif sum(x not in where for x in form.sounds) > form.max_missing:
-                    continue
+                else:
+                    absent = form.all_sounds - present
+                    if absent and (len(absent) > form.max_missing
+                                   or sum(x in absent for x in form.sounds) > form.max_missing):
+                        continue
                 pos = sorted(j for x in form.all_sounds if x in where for j in where[x])
                 window = _window(form, pos, n)
                 if window is not None:
@@ -284,35 +348,60 @@ class Matcher:
         return out
 
     def find(self, text: str) -> list[Hit]:
+        return self._find(text, None)
+
+    def explain(self, text: str) -> tuple[list[Hit], list[Dropped]]:
+        """The hits, and the hits that a benign context (exception, context rule) took back."""
+        dropped: list[Dropped] = []
+        return self._find(text, dropped), dropped
+
+    def _find(self, text: str, dropped: list[Dropped] | None) -> list[Hit]:
         norm = normalize(text)
         t = norm.chars
         if not t:
             return []
-        raw: dict[tuple[int, str], list[tuple[float, int, int]]] = {}
+        raw: dict[tuple[int, str], list[tuple[float, int, int, str]]] = {}
         for fi, lo, hi in self._windows(t):
             form = self._forms[fi]
             spans = align(form.chars, t[lo:hi], form.max_cost, norm.breaks[lo:hi], form.breaks)
             if spans:
                 key = (form.entry_index, form.role)
                 raw.setdefault(key, []).extend(
-                    (1.0 - cost / len(form.chars), s + lo, e + lo) for cost, s, e in spans)
+                    (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
-        for ei, regexes in self._patterns.items():
-            for s, e in _regex_spans(regexes, t, sounds):
-                raw.setdefault((ei, "phrase"), []).append((1.0, s, e))
+        subj = Subject(t, sounds)
+        cuts = None
+        for k, (s, e) in self._pattern_set.spans(subj):
+            ei, pat = self._pattern_owner[k]
+            if not pat.has_gap:
+                if cuts is None:
+                    cuts = _break_counts(norm.breaks)
+                if cuts[e] - cuts[s + 1] > 0:
+                    continue     # runs across clause punctuation: 别急，什么 is not 急什么
+            raw.setdefault((ei, "phrase"), []).append((1.0, s, e, "pattern " + pat.source))
 
         hits: list[Hit] = []
+        possible: dict[str, set[int]] = {}    # per kind: benign-context patterns that match somewhere
         for (ei, role), spans in raw.items():
             entry = self.entries[ei]
             kind = entry.kind if role == "phrase" else "near_miss"
-            for score, s, e in _best_disjoint(spans):
+            for score, s, e, via in _best_disjoint(spans):
                 if entry.standalone and not _stands_alone(norm, s, e, exact=(score == 1.0)):
                     continue
-                if self._excepted(ei, norm, sounds, s, e):
-                    continue
                 a, b = norm.span_to_original(s, e)
-                hits.append(Hit(kind, entry, text[a:b], a, b, round(score, 3)))
+                hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
+                ekind = entry.kind
+                if ekind not in possible and self._exception_patterns[ei]:
+                    possible[ekind] = self._exception_set[ekind].candidates(subj) \
+                        if ekind in self._exception_set else set()
+                reason = self._excepted(ei, norm, subj, s, e, possible.get(ekind, set()))
+                if reason is not None:
+                    if dropped is not None:
+                        dropped.append(Dropped(hit, reason))
+                    continue
+                hits.append(hit)
 
+        hits = _one_per_family(hits, self._order)
         # A near miss inside a full courtesy (慢走 in 请慢走) or a brush-off (等着 in 等着吧) is not one.
         taken = [(h.start, h.end) for h in hits if h.kind != "near_miss"]
         hits = [h for h in hits if h.kind != "near_miss"
@@ -320,32 +409,48 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
-    def _excepted(self, ei: int, norm: Normalized, sounds: str, s: int, e: int) -> bool:
+    def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int, possible: set[int]) -> str | None:
+        """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None."""
         t = norm.chars
-        for xs, xe in _regex_spans(self._exception_patterns[ei], t, sounds):
-            if xs < e and s < xe:
-                return True
+        slot = self._exception_slot.get(self.entries[ei].kind, {})
+        for label, pat in self._exception_patterns[ei]:
+            if slot.get(id(pat)) not in possible:
+                continue
+            for xs, xe in pat.spans(subj):
+                if xs < e and s < xe:
+                    return label
         for form in self._exceptions[ei]:
             for _, xs, xe in align(form.chars, t, form.max_cost, norm.breaks, form.breaks):
                 if xs < e and s < xe:
-                    return True
-        return False
+                    return f"exceptions 〈{form.chars}〉"
+        return None
 
 
-def _with_sound(regexes: tuple[re.Pattern, ...]) -> list[tuple[re.Pattern, re.Pattern]]:
-    return [(rx, re.compile(sound_text(rx.pattern), rx.flags)) for rx in regexes]
+def _break_counts(breaks: tuple[bool, ...]) -> list[int]:
+    """cuts[j] = clause breaks before positions 0..j-1 (a break before char k counts at k)."""
+    out = [0]
+    for b in breaks:
+        out.append(out[-1] + b)
+    return out
 
 
-def _regex_spans(regexes: list[tuple[re.Pattern, re.Pattern]], text: str, sounds: str):
-    """Spans matched by each regex on the text or, failing that, on its sound form."""
-    for rx, rx_sound in regexes:
-        found = False
-        for mo in rx.finditer(text):
-            found = True
-            yield mo.start(), mo.end()
-        if not found:
-            for mo in rx_sound.finditer(sounds):
-                yield mo.start(), mo.end()
+def _one_per_family(hits: list[Hit], order: dict[str, int]) -> list[Hit]:
+    """One occurrence of one intent is one hit.
+
+    Overlapping brush-off hits of one family: keep the one matched by a wording (phrase or
+    variant) over a pattern, then the better score, then the entry listed first (canonical
+    wordings come before the shapes).  A courtesy hit found only by a pattern is dropped where
+    it overlaps another hit of its stage (nested wordings such as 谢谢 in 谢谢您的配合 all stay).
+    """
+    ranked = sorted(hits, key=lambda h: (h.via.startswith("pattern"), -h.score, order.get(h.entry.id, 0), h.start))
+    kept: list[Hit] = []
+    for h in ranked:
+        if h.kind == "near_miss" or (h.kind == "courtesy" and not h.via.startswith("pattern")):
+            kept.append(h)
+        elif not any(k.kind == h.kind and k.family == h.family and h.start < k.end and k.start < h.end
+                     for k in kept):
+            kept.append(h)
+    return kept
 
 
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
@@ -371,11 +476,12 @@ def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
     return max(0, lo - slack), min(n, hi + 1 + slack)
 
 
-def _best_disjoint(spans: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
-    chosen: list[tuple[float, int, int]] = []
-    for score, s, e in sorted(spans, key=lambda x: (-x[0], -(x[2] - x[1]))):
-        if all(e <= cs or s >= ce for _, cs, ce in chosen):
-            chosen.append((score, s, e))
+def _best_disjoint(spans: list[tuple[float, int, int, str]]) -> list[tuple[float, int, int, str]]:
+    chosen: list[tuple[float, int, int, str]] = []
+    for span in sorted(spans, key=lambda x: (-x[0], -(x[2] - x[1]))):
+        _, s, e, _ = span
+        if all(e <= cs or s >= ce for _, cs, ce, _ in chosen):
+            chosen.append(span)
     return chosen
 
 

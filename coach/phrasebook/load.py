@@ -1,13 +1,16 @@
 """Load and validate the phrasebook (rules and scenarios as TOML data).
 
 Everything a trainer may edit lives in a phrasebook directory (see ``phrasebook/README.md``).
-Loading is strict: a syntax error, an unknown key, an empty phrase, a duplicate id or a bad
-regex raises :class:`~coach.errors.PhrasebookError` whose message names the file and the
-entry, so that ``coach`` can print one line and exit with code 2.
+Loading is strict: a syntax error, an unknown key, a value of the wrong type, a number that is
+not finite, an empty phrase, a duplicate id or a pattern that does not compile (in its text or
+its sound form) raises :class:`~coach.errors.PhrasebookError` whose message names the file and
+the entry, so that ``coach`` can print one line and exit with code 2.  ``coach phrasebook
+validate`` is this same function: what validates is exactly what runs.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -22,8 +25,11 @@ else:  # pragma: no cover
 from coach.errors import PhrasebookError
 from coach.phrasebook.model import (
     BRUSH_OFF_SEVERITIES,
+    STAGE_TITLES,
     STAGES,
+    ContextRule,
     Entry,
+    Family,
     Phrasebook,
     Scenario,
     Thresholds,
@@ -31,8 +37,10 @@ from coach.phrasebook.model import (
     default_dir,
 )
 from coach.phrasebook.normalize import normalize_phrase
+from coach.phrasebook.patterns import Pattern, PatternError, compile_pattern, normalize_sets
 
 _ID_RE = re.compile(r"^[a-z0-9_.\-]+$")
+_SET_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 # --------------------------------------------------------------------------- reading
@@ -94,17 +102,21 @@ def _strs(d: dict, key: str, ctx: _Ctx, entry: str, *, phrases: bool = True) -> 
     return tuple(v)
 
 
-def _regexes(d: dict, key: str, ctx: _Ctx, entry: str) -> tuple[re.Pattern, ...]:
+def _patterns(d: dict, key: str, ctx: _Ctx, entry: str, sets: dict) -> tuple[Pattern, ...]:
     out = []
     for src in _strs(d, key, ctx, entry, phrases=False):
         try:
-            rx = re.compile(src)
-        except re.error as exc:
-            raise ctx.fail(f"bad regex in '{key}': {src!r} ({exc})", entry) from None
-        if rx.search("") is not None:
-            raise ctx.fail(f"regex in '{key}' matches empty text: {src!r}", entry)
-        out.append(rx)
+            out.append(compile_pattern(src, sets))
+        except PatternError as exc:
+            raise ctx.fail(f"bad pattern in '{key}': {exc}", entry) from None
     return tuple(out)
+
+
+def _table(d: dict, key: str, ctx: _Ctx) -> dict:
+    v = d.get(key, {})
+    if not isinstance(v, dict):
+        raise ctx.fail(f"'{key}' must be a table ([{key}])", f"[{key}]")
+    return v
 
 
 def _bool(d: dict, key: str, ctx: _Ctx, entry: str) -> bool:
@@ -127,53 +139,119 @@ def _entry_id(d: dict, ctx: _Ctx, label: str, seen: dict[str, str]) -> str:
 
 _COURTESY_KEYS = {"id", "stage", "phrase", "variants", "patterns", "near_misses", "exceptions",
                   "exception_patterns"}
-_BRUSH_KEYS = {"id", "phrase", "variants", "patterns", "severity", "suggestions", "exceptions",
+_BRUSH_KEYS = {"id", "family", "phrase", "variants", "patterns", "severity", "suggestions", "exceptions",
                "exception_patterns", "standalone", "refers", "note"}
+_FAMILY_KEYS = {"id", "title", "norm", "severity", "suggestions", "exception_patterns", "refers"}
+_CONTEXT_KEYS = {"id", "patterns", "families", "note"}
 
 
-def _courtesy(d: dict, ctx: _Ctx, seen: dict[str, str]) -> Entry:
-    eid = _entry_id(d, ctx, "courtesy", seen)
+class _Book:
+    """What entries need from the rest of the phrasebook while it loads."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.seen: dict[str, str] = {}          # entry id -> file
+        self.sets: dict[str, tuple[str, ...]] = {}
+        self.families: dict[str, Family] = {}
+
+
+def _severity(d: dict, ctx: _Ctx, label: str, default: str | None) -> str:
+    severity = _str(d, "severity", ctx, label, default=default)
+    if severity not in BRUSH_OFF_SEVERITIES:
+        raise ctx.fail(f"severity must be one of {', '.join(BRUSH_OFF_SEVERITIES)} (got '{severity}')", label)
+    return severity
+
+
+def _courtesy(d: dict, ctx: _Ctx, book: _Book) -> Entry:
+    eid = _entry_id(d, ctx, "courtesy", book.seen)
     label = f'courtesy "{eid}"'
     _check_keys(d, _COURTESY_KEYS | {"_n"}, {"stage", "phrase"}, ctx, label)
     stage = _str(d, "stage", ctx, label)
     if stage not in STAGES:
         raise ctx.fail(f"unknown stage '{stage}' (one of: {', '.join(STAGES)})", label)
     return Entry(
-        id=eid, kind="courtesy", stage=stage,
+        id=eid, kind="courtesy", stage=stage, family=stage,
         phrase=_str(d, "phrase", ctx, label, phrase=True),
         variants=_strs(d, "variants", ctx, label),
-        patterns=_regexes(d, "patterns", ctx, label),
+        patterns=_patterns(d, "patterns", ctx, label, book.sets),
         near_misses=_strs(d, "near_misses", ctx, label),
         exceptions=_strs(d, "exceptions", ctx, label),
-        exception_patterns=_regexes(d, "exception_patterns", ctx, label),
+        exception_patterns=_patterns(d, "exception_patterns", ctx, label, book.sets),
         source=ctx.name,
     )
 
 
-def _brush_off(d: dict, ctx: _Ctx, seen: dict[str, str]) -> Entry:
-    eid = _entry_id(d, ctx, "brush_off", seen)
-    label = f'brush_off "{eid}"'
-    _check_keys(d, _BRUSH_KEYS | {"_n"}, {"phrase", "severity", "suggestions"}, ctx, label)
-    severity = _str(d, "severity", ctx, label)
-    if severity not in BRUSH_OFF_SEVERITIES:
-        raise ctx.fail(f"severity must be one of {', '.join(BRUSH_OFF_SEVERITIES)} (got '{severity}')", label)
+def _family(d: dict, ctx: _Ctx, book: _Book) -> Family:
+    fid = d.get("id")
+    if not isinstance(fid, str) or not _ID_RE.match(fid):
+        raise ctx.fail(f"family needs an 'id' of lower-case letters, digits, '.', '_' or '-' (got {fid!r})",
+                       f"family #{d.get('_n', '?')}")
+    label = f'family "{fid}"'
+    if fid in book.families:
+        raise ctx.fail(f"duplicate family id '{fid}'", label)
+    _check_keys(d, _FAMILY_KEYS | {"_n"}, {"title", "severity", "suggestions"}, ctx, label)
     suggestions = _strs(d, "suggestions", ctx, label)
     if not suggestions:
         raise ctx.fail("'suggestions' needs at least one courteous alternative", label)
+    fam = Family(id=fid, kind="brush_off", title=_str(d, "title", ctx, label, phrase=True),
+                 norm=_str(d, "norm", ctx, label, default=""), severity=_severity(d, ctx, label, None),
+                 suggestions=suggestions,
+                 exception_patterns=_patterns(d, "exception_patterns", ctx, label, book.sets),
+                 refers=_bool(d, "refers", ctx, label), source=ctx.name)
+    book.families[fid] = fam
+    return fam
+
+
+def _brush_off(d: dict, ctx: _Ctx, book: _Book) -> Entry:
+    eid = _entry_id(d, ctx, "brush_off", book.seen)
+    label = f'brush_off "{eid}"'
+    fam_id = d.get("family")
+    fam = None
+    if fam_id is not None:
+        if not isinstance(fam_id, str) or fam_id not in book.families:
+            known = ", ".join(sorted(book.families)) or "none defined"
+            raise ctx.fail(f"unknown family {fam_id!r} (known: {known})", label)
+        fam = book.families[fam_id]
+    required = {"phrase"} if fam else {"phrase", "severity", "suggestions"}
+    _check_keys(d, _BRUSH_KEYS | {"_n"}, required, ctx, label)
+    suggestions = _strs(d, "suggestions", ctx, label) or (fam.suggestions if fam else ())
+    if not suggestions:
+        raise ctx.fail("'suggestions' needs at least one courteous alternative", label)
     return Entry(
-        id=eid, kind="brush_off",
+        id=eid, kind="brush_off", family=fam.id if fam else eid,
         phrase=_str(d, "phrase", ctx, label, phrase=True),
         variants=_strs(d, "variants", ctx, label),
-        patterns=_regexes(d, "patterns", ctx, label),
-        severity=severity,
+        patterns=_patterns(d, "patterns", ctx, label, book.sets),
+        severity=_severity(d, ctx, label, fam.severity if fam else None),
         suggestions=suggestions,
         exceptions=_strs(d, "exceptions", ctx, label),
-        exception_patterns=_regexes(d, "exception_patterns", ctx, label),
+        exception_patterns=_patterns(d, "exception_patterns", ctx, label, book.sets),
         standalone=_bool(d, "standalone", ctx, label),
-        refers=_bool(d, "refers", ctx, label),
-        note=_str(d, "note", ctx, label, default=""),
+        refers=_bool(d, "refers", ctx, label) or bool(fam and fam.refers),
+        note=_str(d, "note", ctx, label, default=fam.norm if fam else ""),
         source=ctx.name,
     )
+
+
+def _context(d: dict, ctx: _Ctx, book: _Book, seen: set[str]) -> ContextRule:
+    cid = d.get("id")
+    if not isinstance(cid, str) or not _ID_RE.match(cid):
+        raise ctx.fail(f"context needs an 'id' of lower-case letters, digits, '.', '_' or '-' (got {cid!r})",
+                       f"context #{d.get('_n', '?')}")
+    label = f'context "{cid}"'
+    if cid in seen:
+        raise ctx.fail(f"duplicate context id '{cid}'", label)
+    seen.add(cid)
+    _check_keys(d, _CONTEXT_KEYS | {"_n"}, {"patterns"}, ctx, label)
+    families = _strs(d, "families", ctx, label, phrases=False)
+    for f in families:
+        if f not in book.families:
+            raise ctx.fail(f"'families' names unknown family '{f}'", label)
+    patterns = _patterns(d, "patterns", ctx, label, book.sets)
+    if not patterns:
+        raise ctx.fail("'patterns' needs at least one pattern", label)
+    return ContextRule(id=cid, patterns=patterns, families=families,
+                       note=_str(d, "note", ctx, label, default=""), source=ctx.name)
 
 
 def _table_list(data: dict, key: str, ctx: _Ctx) -> list[dict]:
@@ -191,9 +269,8 @@ def _only_keys(data: dict, allowed: set[str], ctx: _Ctx) -> None:
         raise ctx.fail(f"unknown top-level key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
 
 
-def _scenario(path: Path, root: Path, seen_entries: dict[str, str], courtesy_ids: set[str],
-              seen_scenarios: dict[str, str]) -> Scenario:
-    ctx = _Ctx(path, root)
+def _scenario(path: Path, book: _Book, courtesy_ids: set[str], seen_scenarios: dict[str, str]) -> Scenario:
+    ctx = _Ctx(path, book.root)
     data = _read_toml(path, ctx)
     _only_keys(data, {"id", "title", "description", "turns", "brush_off"}, ctx)
     sid = data.get("id")
@@ -216,9 +293,13 @@ def _scenario(path: Path, root: Path, seen_entries: dict[str, str], courtesy_ids
                           hint=_str(t, "hint", ctx, tl, default="")))
     if not turns:
         raise ctx.fail("a scenario needs at least one [[turns]]", label)
-    extra = tuple(_brush_off(d, ctx, seen_entries) for d in _table_list(data, "brush_off", ctx))
+    extra = tuple(_brush_off(d, ctx, book) for d in _table_list(data, "brush_off", ctx))
     return Scenario(id=sid, title=title, description=_str(data, "description", ctx, label, default=""),
                     turns=tuple(turns), brush_offs=extra, source=ctx.name)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _thresholds(d: dict, ctx: _Ctx) -> Thresholds:
@@ -227,12 +308,28 @@ def _thresholds(d: dict, ctx: _Ctx) -> Thresholds:
     _check_keys(d, allowed, set(), ctx, "[thresholds]")
     values = {}
     for k, v in d.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            raise ctx.fail(f"'{k}' must be a non-negative number", "[thresholds]")
+        if not _number(v) or v < 0:
+            raise ctx.fail(f"'{k}' must be a finite non-negative number (got {v!r})", "[thresholds]")
         values[k] = type(getattr(defaults, k))(v)
     if not 0.5 <= values.get("match_score", defaults.match_score) <= 1.0:
         raise ctx.fail("'match_score' must be between 0.5 and 1.0", "[thresholds]")
     return Thresholds(**values)
+
+
+def _sets(path: Path, ctx: _Ctx) -> dict[str, tuple[str, ...]]:
+    data = _read_toml(path, ctx)
+    raw = {}
+    for name, words in data.items():
+        if not _SET_RE.match(name):
+            raise ctx.fail("a set name is lower-case ascii letters, digits and '_', starting with a letter",
+                           f"set '{name}'")
+        raw[name] = _strs(data, name, ctx, f"set '{name}'")
+        if not raw[name]:
+            raise ctx.fail("a set needs at least one wording", f"set '{name}'")
+    try:
+        return normalize_sets(raw)
+    except PatternError as exc:
+        raise ctx.fail(str(exc)) from None
 
 
 def load_phrasebook(path: str | os.PathLike | None = None) -> Phrasebook:
@@ -240,7 +337,7 @@ def load_phrasebook(path: str | os.PathLike | None = None) -> Phrasebook:
     root = Path(path) if path is not None else default_dir()
     if not root.is_dir():
         raise PhrasebookError(f"{root}: phrasebook directory not found")
-    seen: dict[str, str] = {}
+    book = _Book(root)
 
     main_path = root / "phrasebook.toml"
     name, thresholds, penalties = root.name, Thresholds(), {}
@@ -249,31 +346,44 @@ def load_phrasebook(path: str | os.PathLike | None = None) -> Phrasebook:
         data = _read_toml(main_path, ctx)
         _only_keys(data, {"name", "thresholds", "penalties"}, ctx)
         name = _str(data, "name", ctx, "name", default=name)
-        thresholds = _thresholds(data.get("thresholds", {}), ctx)
-        pen = data.get("penalties", {})
-        if not isinstance(pen, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in pen.values()):
-            raise ctx.fail("'penalties' must map rule names to non-negative numbers", "[penalties]")
+        thresholds = _thresholds(_table(data, "thresholds", ctx), ctx)
+        pen = _table(data, "penalties", ctx)
+        if not all(_number(v) and v >= 0 for v in pen.values()):
+            raise ctx.fail("'penalties' must map rule names to finite non-negative numbers", "[penalties]")
         penalties = {str(k): float(v) for k, v in pen.items()}
 
-    courtesies: list[Entry] = []
+    set_path = root / "sets.toml"
+    if set_path.exists():
+        book.sets = _sets(set_path, _Ctx(set_path, root))
+
     cpath = root / "courtesies.toml"
     if not cpath.exists():
         raise PhrasebookError(f"{cpath}: missing (every phrasebook needs its courtesies)")
     ctx = _Ctx(cpath, root)
     data = _read_toml(cpath, ctx)
     _only_keys(data, {"courtesy"}, ctx)
-    courtesies = [_courtesy(d, ctx, seen) for d in _table_list(data, "courtesy", ctx)]
+    courtesies = [_courtesy(d, ctx, book) for d in _table_list(data, "courtesy", ctx)]
 
     brush_offs: list[Entry] = []
     bpath = root / "brush_offs.toml"
     if bpath.exists():
         ctx = _Ctx(bpath, root)
         data = _read_toml(bpath, ctx)
-        _only_keys(data, {"brush_off"}, ctx)
-        brush_offs = [_brush_off(d, ctx, seen) for d in _table_list(data, "brush_off", ctx)]
+        _only_keys(data, {"family", "brush_off"}, ctx)
+        for d in _table_list(data, "family", ctx):
+            _family(d, ctx, book)
+        brush_offs = [_brush_off(d, ctx, book) for d in _table_list(data, "brush_off", ctx)]
 
-    places: tuple[re.Pattern, ...] = ()
+    contexts: list[ContextRule] = []
+    xpath = root / "context.toml"
+    if xpath.exists():
+        ctx = _Ctx(xpath, root)
+        data = _read_toml(xpath, ctx)
+        _only_keys(data, {"context"}, ctx)
+        seen_ctx: set[str] = set()
+        contexts = [_context(d, ctx, book, seen_ctx) for d in _table_list(data, "context", ctx)]
+
+    places: tuple[Pattern, ...] = ()
     complaints: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
     spath = root / "session.toml"
@@ -281,11 +391,11 @@ def load_phrasebook(path: str | os.PathLike | None = None) -> Phrasebook:
         ctx = _Ctx(spath, root)
         data = _read_toml(spath, ctx)
         _only_keys(data, {"referral", "wait"}, ctx)
-        ref = data.get("referral", {})
+        ref = _table(data, "referral", ctx)
         _check_keys(ref, {"place_patterns", "intents"}, set(), ctx, "[referral]")
-        places = _regexes(ref, "place_patterns", ctx, "[referral]")
+        places = _patterns(ref, "place_patterns", ctx, "[referral]", book.sets)
         intents = _strs(ref, "intents", ctx, "[referral]")
-        wait = data.get("wait", {})
+        wait = _table(data, "wait", ctx)
         _check_keys(wait, {"complaints"}, set(), ctx, "[wait]")
         complaints = _strs(wait, "complaints", ctx, "[wait]")
 
@@ -295,8 +405,11 @@ def load_phrasebook(path: str | os.PathLike | None = None) -> Phrasebook:
     sdir = root / "scenarios"
     if sdir.is_dir():
         for p in sorted(sdir.glob("*.toml")):
-            scenarios.append(_scenario(p, root, seen, courtesy_ids, seen_scenarios))
+            scenarios.append(_scenario(p, book, courtesy_ids, seen_scenarios))
 
+    families = tuple(book.families.values()) + tuple(
+        Family(id=st, kind="courtesy", title=STAGE_TITLES[st]) for st in STAGES)
     return Phrasebook(root=root, name=name, courtesies=tuple(courtesies), brush_offs=tuple(brush_offs),
                       scenarios=tuple(scenarios), thresholds=thresholds, penalties=penalties,
-                      referral_places=places, referral_intents=intents, wait_complaints=complaints)
+                      referral_places=places, referral_intents=intents, wait_complaints=complaints,
+                      families=families, contexts=tuple(contexts), sets=book.sets)

@@ -8,17 +8,22 @@ both stand on them.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coach.errors import PhrasebookError
+from coach.phrasebook.patterns import Pattern
 
 STAGES = (
     "greeting", "asking", "waiting", "apology", "referral", "completion",
     "thanks", "farewell", "feedback", "praise_reply", "phone",
 )
 BRUSH_OFF_SEVERITIES = ("warning", "violation")
+STAGE_TITLES = {
+    "greeting": "问候", "asking": "询问", "waiting": "等候", "apology": "致歉", "referral": "指引/转办",
+    "completion": "办结", "thanks": "致谢", "farewell": "送别", "feedback": "意见建议", "praise_reply": "回应表扬",
+    "phone": "电话",
+}
 
 def default_dir() -> Path:
     """The phrasebook used when none is given: $COACH_PHRASEBOOK, the checkout's, or the bundled copy."""
@@ -39,21 +44,56 @@ class Entry:
     kind: str  # "courtesy" | "brush_off"
     phrase: str
     variants: tuple[str, ...] = ()
-    patterns: tuple[re.Pattern, ...] = ()
+    patterns: tuple[Pattern, ...] = ()
     stage: str | None = None
     near_misses: tuple[str, ...] = ()
     severity: str = "info"
     suggestions: tuple[str, ...] = ()
     exceptions: tuple[str, ...] = ()
-    exception_patterns: tuple[re.Pattern, ...] = ()
+    exception_patterns: tuple[Pattern, ...] = ()
     standalone: bool = False
     refers: bool = False
     note: str = ""
     source: str = ""
+    family: str = ""        # brush-off family id (findings report it as ``rule``); courtesy: its stage
+
+    @property
+    def rule(self) -> str:
+        """What a finding reports as ``rule``: the family for a brush-off, the id for a courtesy."""
+        return (self.family or self.id) if self.kind == "brush_off" else self.id
 
     @property
     def suggestion(self) -> str | None:
         return self.suggestions[0] if self.suggestions else None
+
+
+@dataclass(frozen=True)
+class Family:
+    """An intent the norms forbid (brush-off family) or a courtesy stage: what its entries share."""
+
+    id: str
+    kind: str                      # "brush_off" | "courtesy"
+    title: str                     # Chinese, shown to trainers
+    norm: str = ""                 # the norm it breaks (brush-offs) or serves (courtesies)
+    severity: str = "info"
+    suggestions: tuple[str, ...] = ()
+    exception_patterns: tuple[Pattern, ...] = ()   # benign contexts for every entry of the family
+    refers: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """A benign context (data, not code): a brush-off hit overlapping a match is not one."""
+
+    id: str
+    patterns: tuple[Pattern, ...]
+    families: tuple[str, ...] = ()     # brush-off families it applies to; empty = all
+    note: str = ""
+    source: str = ""
+
+    def applies_to(self, family: str) -> bool:
+        return not self.families or family in self.families
 
 
 @dataclass(frozen=True)
@@ -93,9 +133,15 @@ class Phrasebook:
     scenarios: tuple[Scenario, ...]
     thresholds: Thresholds = field(default_factory=Thresholds)
     penalties: dict[str, float] = field(default_factory=dict)
-    referral_places: tuple[re.Pattern, ...] = ()
+    referral_places: tuple[Pattern, ...] = ()
     referral_intents: tuple[str, ...] = ()
     wait_complaints: tuple[str, ...] = ()
+    families: tuple[Family, ...] = ()
+    contexts: tuple[ContextRule, ...] = ()
+    sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def family(self, family_id: str) -> Family | None:
+        return next((f for f in self.families if f.id == family_id), None)
 
     def scenario(self, scenario_id: str) -> Scenario:
         for s in self.scenarios:

@@ -11,12 +11,13 @@ homophone slips such as 管→关 or 喂→为 can be recognised.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import zhconv
-from pypinyin import Style, pinyin
 
 _DIGIT_READINGS = dict(zip("0123456789", ["ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"]))
 
@@ -50,8 +51,35 @@ def syllable(ch: str) -> str:
         return _DIGIT_READINGS[ch]
     if not is_han(ch):
         return ch
-    got = pinyin(ch, style=Style.NORMAL, heteronym=False, errors="default")
-    return got[0][0] if got and got[0] and got[0][0] else ch
+    readings = _readings()
+    if readings is None:  # pragma: no cover - pypinyin without its data file layout
+        from pypinyin import Style, pinyin
+
+        got = pinyin(ch, style=Style.NORMAL, heteronym=False, errors="default")
+        return got[0][0] if got and got[0] and got[0][0] else ch
+    marked = readings.get(ord(ch))
+    if not marked:
+        return ch
+    # First (everyday) reading, tone marks dropped, ü written v: what pypinyin's Style.NORMAL
+    # gives for a single character (checked for every character U+3400-U+9FFF).
+    plain = unicodedata.normalize("NFD", marked.split(",", 1)[0]).replace("u\u0308", "v")
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=1)
+def _readings() -> dict | None:
+    """pypinyin's single-character dictionary, loaded on its own: importing the pypinyin
+    package also loads its phrase dictionary (~0.15 s of start-up) that we never use."""
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(next(iter(spec.submodule_search_locations)), "pinyin_dict.py")
+    if not os.path.isfile(path):
+        return None
+    sub = importlib.util.spec_from_file_location("_coach_pinyin_dict", path)
+    module = importlib.util.module_from_spec(sub)
+    sub.loader.exec_module(module)
+    return getattr(module, "pinyin_dict", None)
 
 
 _SOUND_REPS: dict[str, str] = {}

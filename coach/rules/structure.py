@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coach.matcher.matcher import Hit
-from coach.phrasebook.normalize import is_han, normalize
+from coach.phrasebook.normalize import is_han, normalize, sound_text
 from coach.phrasebook import Entry, Phrasebook
 from coach.schema import Finding, Utterance
 
@@ -158,7 +158,8 @@ def referrals(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
         if not refers:
             continue
         text = normalize(t.utterance.text).chars
-        if any(rx.search(text) for rx in pb.referral_places):
+        sounds = sound_text(text)
+        if any(p.search(text, sounds) for p in pb.referral_places):
             continue
         out.append(_finding("referral_without_place", t, phrase="请您到X号窗口办理", heard=refers[0].heard,
                             suggestion="首问负责：说明具体去处，如“这项业务请您到3号窗口办理”"))

@@ -74,7 +74,7 @@ def hit_finding(hit: Hit, u: Utterance, index: int, times: list[tuple[float, flo
         suggestion = f"可能是窗口（{why}，不计分）" + (f"：{suggestion}" if suggestion else "")
     return Finding(
         type="brush_off" if hit.kind == "brush_off" else "courtesy",
-        rule="near_miss" if hit.kind == "near_miss" else hit.entry.id,
+        rule="near_miss" if hit.kind == "near_miss" else hit.rule,
         phrase=hit.entry.phrase, heard=hit.heard, start=start, end=end, speaker=speaker,
         severity=_severity(hit, speaker), suggestion=suggestion, utterance=index, score=hit.score,
     )

@@ -1,0 +1,406 @@
+"""The phrasebook's pattern language, compiled to RE2 (linear-time matching by construction).
+
+A pattern describes the *shape* of a wording over normalised text (no punctuation, no spaces,
+simplified characters).  Syntax (documented for trainers in ``phrasebook/README.md``)::
+
+    不知道              literal characters (traditional or full-width are folded like the text)
+    (去|到)别处          alternation inside a group
+    {you}               a named synonym set from ``sets.toml`` (any one of its wordings)
+    {filler}?           ``?`` after a character, group or set: optional
+    {digit}+            ``+``: one to eight repetitions (never unbounded)
+    不清楚…我帮您        ``…`` (or ``...``): a gap of 0-4 characters
+    …8  …2-10           a gap of 0-8, or 2-10, characters (at most 20); only a pattern with a
+                        gap may run across clause punctuation (别急，什么 is not 急什么)
+    ^喂$                ``^`` / ``$``: start / end of the utterance
+    a|b                 top-level alternation
+
+Punctuation and spaces inside a pattern are ignored (the text has none).  Between the parts of
+a pattern (around a group, a set, an optional part), one spoken filler (:data:`FILLERS`: 啊 呢
+吧 嘛 …) is skipped automatically, so 你去(投诉|告)(吧|好了) also matches 你去投诉嘛好了; inside
+a run of plain characters (投诉) nothing is skipped.  Every pattern has
+two forms: the *text* form over the characters and the *sound* form over
+:func:`~coach.phrasebook.normalize.sound_text`, where each character stands for its toneless
+syllable, so 不归我(管|问) also matches 不归我关.  A sound-form match must be at least
+``MIN_SOUND_SPAN`` characters long and keep at least half of its characters as written in the
+pattern (so 笨 does not match 本人, while 不归我关 still matches).  Both forms are compiled at
+load time; an error in either names the pattern.  Groups never capture, so no engine-specific feature
+(back-references, look-arounds, named groups) can be written at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterator, Mapping
+
+import re2
+
+from coach.phrasebook.normalize import fold_char, sound_char
+
+MAX_GAP = 20
+DEFAULT_GAP = 4
+MAX_REPEAT = 8
+MAX_LENGTH = 400
+MIN_SOUND_SPAN = 3
+FILLERS = "啊呢吧嘛哦呀啦哈咯撒哟嘞噢诶"
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
+_OPTIONS.max_mem = 64 << 20     # room for the DFA of a whole set (else RE2 falls back to a slower NFA)
+
+
+class PatternError(ValueError):
+    """A pattern that does not parse or compile; the message says where."""
+
+
+# --------------------------------------------------------------------------- syntax tree
+# Nodes: ("lit", str) | ("set", name) | ("gap", lo, hi) | ("alt", [seq, ...]) | ("seq", [node, ...])
+#        | ("opt", node) | ("rep", node) | ("bol",) | ("eol",)
+
+class _Parser:
+    def __init__(self, src: str, sets: Mapping[str, tuple[str, ...]]):
+        self.src, self.sets, self.pos = src, sets, 0
+
+    def fail(self, what: str) -> PatternError:
+        return PatternError(f"{what} at position {self.pos + 1} of {self.src!r}")
+
+    def peek(self) -> str:
+        return self.src[self.pos] if self.pos < len(self.src) else ""
+
+    def parse(self):
+        node = self.alt()
+        if self.pos < len(self.src):
+            raise self.fail(f"unexpected '{self.peek()}'")
+        return node
+
+    def alt(self):
+        seqs = [self.seq()]
+        while self.peek() == "|":
+            self.pos += 1
+            seqs.append(self.seq())
+        if any(not s[1] for s in seqs) and len(seqs) > 1:
+            raise self.fail("empty alternative in '|'")
+        return seqs[0] if len(seqs) == 1 else ("alt", seqs)
+
+    def seq(self):
+        items = []
+        while True:
+            ch = self.peek()
+            if ch in ("", "|", ")"):
+                return ("seq", _merge_literals(items))
+            if ch in "?+":
+                if not items or items[-1][0] in ("gap", "bol", "eol", "opt", "rep"):
+                    raise self.fail(f"'{ch}' must follow a character, a group or a set")
+                self.pos += 1
+                items[-1] = ("opt" if ch == "?" else "rep", items[-1])
+                continue
+            items.append(self.atom())
+
+    def atom(self):
+        ch = self.peek()
+        if ch == "(":
+            self.pos += 1
+            inner = self.alt()
+            if self.peek() != ")":
+                raise self.fail("missing ')'")
+            self.pos += 1
+            if inner == ("seq", []):
+                raise self.fail("empty group '()'")
+            return inner
+        if ch == "{":
+            end = self.src.find("}", self.pos)
+            if end < 0:
+                raise self.fail("missing '}'")
+            name = self.src[self.pos + 1:end].strip()
+            if name not in self.sets:
+                known = ", ".join(sorted(self.sets)) or "none defined"
+                raise self.fail(f"unknown set '{{{name}}}' (known: {known})")
+            self.pos = end + 1
+            return ("set", name)
+        if ch == "…" or self.src.startswith("...", self.pos):
+            self.pos += 1 if ch == "…" else 3
+            return self.gap()
+        if ch == "^":
+            self.pos += 1
+            return ("bol",)
+        if ch == "$":
+            self.pos += 1
+            return ("eol",)
+        if ch in "}[]\\*.":
+            raise self.fail(f"'{ch}' is not part of the pattern language (see phrasebook/README.md)")
+        self.pos += 1
+        folded = fold_char(ch)
+        return ("lit", folded) if folded else ("seq", [])
+
+    def gap(self):
+        lo_s = self._digits()
+        if not lo_s:
+            return ("gap", 0, DEFAULT_GAP)
+        lo, hi = 0, int(lo_s)
+        if self.peek() == "-":
+            self.pos += 1
+            hi_s = self._digits()
+            if not hi_s:
+                raise self.fail("a gap range needs two numbers, e.g. …2-6")
+            lo, hi = int(lo_s), int(hi_s)
+        if hi > MAX_GAP or lo > hi or hi == 0:
+            raise self.fail(f"a gap must be between 1 and {MAX_GAP} characters (got {lo}-{hi})")
+        return ("gap", lo, hi)
+
+    def _digits(self) -> str:
+        start = self.pos
+        while self.peek().isascii() and self.peek().isdigit():
+            self.pos += 1
+        return self.src[start:self.pos]
+
+
+def _merge_literals(items: list) -> list:
+    """Adjacent plain characters as one literal node (fewer nodes; no filler between them)."""
+    out: list = []
+    for n in items:
+        if n == ("seq", []):
+            continue
+        if n[0] == "lit" and out and out[-1][0] == "lit":
+            out[-1] = ("lit", out[-1][1] + n[1])
+        else:
+            out.append(n)
+    return out
+
+
+def _skips_filler(a, b) -> bool:
+    """A filler may stand between two parts unless both are plain characters (or a gap / an
+    anchor is involved)."""
+    if a[0] in ("gap", "bol", "eol") or b[0] in ("gap", "bol", "eol"):
+        return False
+    return not (a[0] == "lit" and b[0] == "lit")
+
+
+_META = frozenset("\\.^$|?*+()[]{}-")
+
+
+def _esc(text: str) -> str:
+    """Escape regex syntax (normalised text is letters and digits; this is belt and braces)."""
+    return "".join("\\" + c if c in _META else c for c in text)
+
+
+@lru_cache(maxsize=1024)
+def _set_regex(words: tuple[str, ...], char: Callable[[str], str]) -> str:
+    forms = sorted({"".join(map(char, w)) for w in words}, key=lambda w: (-len(w), w))
+    return "(?:" + "|".join(map(_esc, forms)) + ")"
+
+
+def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str], cache: dict | None = None) -> str:
+    if cache is None:
+        cache = {"filler": "[" + "".join(sorted({_esc(char(c)) for c in FILLERS})) + "]?"}
+    kind = node[0]
+    if kind == "lit":
+        return _esc("".join(map(char, node[1])))
+    if kind == "seq":
+        items = node[1]
+        out = []
+        for k, n in enumerate(items):
+            if k and _skips_filler(items[k - 1], n):
+                out.append(cache["filler"])
+            out.append(_emit(n, sets, char, cache))
+        return "".join(out)
+    if kind == "alt":
+        return "(?:" + "|".join(_emit(n, sets, char, cache) for n in node[1]) + ")"
+    if kind == "set":
+        return _set_regex(sets[node[1]], char)
+    if kind == "gap":
+        return f".{{{node[1]},{node[2]}}}"
+    if kind == "opt":
+        return f"(?:{_emit(node[1], sets, char, cache)})?"
+    if kind == "rep":
+        return f"(?:{_emit(node[1], sets, char, cache)}){{1,{MAX_REPEAT}}}"
+    if kind == "bol":
+        return "^"
+    return "$"
+
+
+# --------------------------------------------------------------------------- compiled pattern
+
+class Subject:
+    """A normalised text and its sound form, as UTF-8 bytes once (RE2 runs on bytes; spans come
+    back as character offsets)."""
+
+    __slots__ = ("chars", "sounds", "chars_b", "sounds_b")
+
+    def __init__(self, chars: str, sounds: str):
+        self.chars, self.sounds = chars, sounds
+        self.chars_b, self.sounds_b = chars.encode(), sounds.encode()
+
+    def char_span(self, data: bytes, s: int, e: int) -> tuple[int, int]:
+        a = len(data[:s].decode())
+        return a, a + len(data[s:e].decode())
+
+
+def _subject(chars, sounds) -> Subject:
+    return chars if isinstance(chars, Subject) else Subject(chars, sounds)
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """One trainer-written pattern with its two compiled forms (text and sound)."""
+
+    source: str
+    text_regex: str
+    sound_regex: str
+    text_rx: object
+    sound_rx: object
+    letters: frozenset = frozenset()       # every character the pattern writes (sets included)
+    has_gap: bool = False                  # a gap (…) may run across clause punctuation
+    min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
+
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
+        """Half-open spans over the normalised text: where the text form matches or, when it
+        matches nowhere, where the sound form does.  Give the text and its sound form, or a
+        :class:`Subject`."""
+        subj = _subject(chars, sounds)
+        found = False
+        for span in self.text_spans(subj):
+            found = True
+            yield span
+        if not found:
+            yield from self.sound_spans(subj)
+
+    def _matches(self, rx, data: bytes) -> Iterator[tuple[int, int]]:
+        """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
+        the wrapper's finditer, and no search where too little text is left)."""
+        pos, n = 0, len(data)
+        while n - pos >= self.min_bytes:
+            mo = rx.search(data, pos)
+            if mo is None:
+                return
+            s, e = mo.span()
+            if e > s:
+                yield s, e
+            pos = e if e > s else e + 1
+
+    def text_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
+        data = subj.chars_b
+        for s, e in self._matches(self.text_rx, data):
+            yield subj.char_span(data, s, e)
+
+    def sound_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
+        data, chars = subj.sounds_b, subj.chars
+        for bs, be in self._matches(self.sound_rx, data):
+            s, e = subj.char_span(data, bs, be)
+            if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
+                yield s, e
+
+    def search(self, chars: "str | Subject", sounds: str | None = None) -> bool:
+        return next(self.spans(chars, sounds), None) is not None
+
+
+def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """Set wordings as the matcher sees them (folded characters); an empty wording is an error."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, words in raw.items():
+        folded = []
+        for w in words:  # type: ignore[union-attr]
+            f = "".join(fold_char(c) for c in w)
+            if not f:
+                raise PatternError(f"set '{name}' has an empty wording {w!r}")
+            folded.append(f)
+        out[name] = tuple(folded)
+    return out
+
+
+def compile_regex(regex: str, what: str):
+    """Compile for matching UTF-8 bytes (the pattern itself is checked as text first)."""
+    try:
+        return re2.compile(regex.encode(), options=_OPTIONS)
+    except re2.error as exc:
+        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise PatternError(f"{what} does not compile ({msg})") from None
+
+
+def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
+    """Parse ``src`` and compile both forms with RE2; :class:`PatternError` says what is wrong."""
+    if not isinstance(src, str) or not src.strip():
+        raise PatternError("empty pattern")
+    if len(src) > MAX_LENGTH:
+        raise PatternError(f"pattern longer than {MAX_LENGTH} characters: {src[:20]!r}…")
+    tree = _Parser(src, sets).parse()
+    text_regex = _emit(tree, sets, lambda c: c)
+    sound_regex = _emit(tree, sets, sound_char)
+    text_rx = compile_regex(text_regex, f"pattern {src!r}")
+    sound_rx = compile_regex(sound_regex, f"pattern {src!r} (sound form)")
+    if text_rx.search(b"") is not None:
+        raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
+    return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
+                   "gap" in repr(tree), max(1, _min_bytes(tree, sets)))
+
+
+def _min_bytes(node, sets) -> int:
+    """Fewest UTF-8 bytes a match can take (sound characters are CJK too: same byte counts
+    for CJK; 1 byte per ASCII letter or digit)."""
+    kind = node[0]
+    if kind == "lit":
+        return len(node[1].encode())
+    if kind == "seq":
+        return sum(_min_bytes(n, sets) for n in node[1])
+    if kind == "alt":
+        return min(_min_bytes(n, sets) for n in node[1])
+    if kind == "set":
+        return min(len(w.encode()) for w in sets[node[1]])
+    if kind == "gap":
+        return node[1]          # at least one byte per character
+    if kind == "rep":
+        return _min_bytes(node[1], sets)
+    return 0                    # opt, bol, eol
+
+
+def _letters(node, sets) -> Iterator[str]:
+    kind = node[0]
+    if kind == "lit":
+        yield from node[1]
+    elif kind == "set":
+        for w in sets[node[1]]:
+            yield from w
+    elif kind in ("seq", "alt"):
+        for n in node[1]:
+            yield from _letters(n, sets)
+    elif kind in ("opt", "rep"):
+        yield from _letters(node[1], sets)
+
+
+class PatternSet:
+    """Many patterns, one pass per form: which of them can match this text at all."""
+
+    def __init__(self, patterns: list[Pattern]):
+        self.patterns = patterns
+        self._text = self._build([p.text_regex for p in patterns])
+        self._sound = self._build([p.sound_regex for p in patterns])
+
+    @staticmethod
+    def _build(regexes: list[str]):
+        if not regexes:
+            return None
+        s = re2.Set.SearchSet(_OPTIONS)
+        for rx in regexes:
+            s.Add(rx.encode())
+        s.Compile()
+        return s
+
+    def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
+        text, sound = self.split_candidates(_subject(chars, sounds))
+        return text | sound
+
+    def split_candidates(self, subj: Subject) -> tuple[set[int], set[int]]:
+        """(patterns whose text form matches, patterns whose sound form matches)."""
+        if self._text is None:
+            return set(), set()
+        return set(self._text.Match(subj.chars_b) or ()), set(self._sound.Match(subj.sounds_b) or ())
+
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
+        """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give."""
+        subj = _subject(chars, sounds)
+        text, sound = self.split_candidates(subj)
+        for k in text:
+            for span in self.patterns[k].text_spans(subj):
+                yield k, span
+        for k in sound - text:
+            for span in self.patterns[k].sound_spans(subj):
+                yield k, span

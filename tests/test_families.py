@@ -1,0 +1,194 @@
+"""Brush-off families and courtesy stages: positives, paraphrases and hard negatives per family,
+context rules, and the trainer tools (explain, test) through the real CLI.
+
+The paraphrases and negatives in tests/data/family_*.tsv were written for these tests (not taken
+from the coverage corpus)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from coach.cli import main
+from coach.matcher.matcher import Matcher
+from coach.phrasebook import STAGES, load_phrasebook
+from coach.session.evaluate import Evaluator
+from coach.session.practice import PracticeRun
+from coach.phrasebook import Scenario, Turn
+from coach.schema import Utterance
+
+DATA = Path(__file__).parent / "data"
+FAMILIES = ("dont_know not_my_job send_elsewhere busy already_told read_yourself go_complain attitude annoyance "
+            "belittle blame refuse_gatekeep rules_excuse calling_out hurry wait_it_out closing_time no_way "
+            "not_my_problem no_reason confront mock shut_up money_favour").split()
+
+
+def _rows(name: str) -> list[dict]:
+    with (DATA / name).open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+PARAPHRASES = [(r["family"], r["text"]) for r in _rows("family_paraphrases.tsv")]
+NEGATIVES = [(r["note"], r["text"]) for r in _rows("family_negatives.tsv")]
+COURTESY_PARAPHRASES = [(r["stage"], r["text"]) for r in _rows("courtesy_paraphrases.tsv")]
+# wordings that lists file under another stage than the one credited (phone lines that are
+# asking lines, 请问您找哪位): credited, but not for the stage written here
+OTHER_STAGE_OK = {"请问您找哪位", "您好，请问有什么可以帮您"}
+
+
+@pytest.fixture(scope="module")
+def pb():
+    return load_phrasebook()
+
+
+@pytest.fixture(scope="module")
+def matcher(pb):
+    return Matcher.from_phrasebook(pb)
+
+
+def families_hit(matcher, text) -> set[str]:
+    return {h.family for h in matcher.find(text) if h.kind == "brush_off"}
+
+
+def test_every_family_is_defined_with_title_norm_and_suggestions(pb):
+    defined = {f.id: f for f in pb.families if f.kind == "brush_off"}
+    assert set(FAMILIES) <= set(defined) and len(defined) >= 20
+    for fid in FAMILIES:
+        f = defined[fid]
+        assert f.title and f.norm and f.suggestions and f.severity in ("warning", "violation")
+        assert any(e.family == fid for e in pb.brush_offs), fid
+    assert {f.id for f in pb.families if f.kind == "courtesy"} == set(STAGES)
+
+
+def test_every_family_has_paraphrases_here():
+    for fid in FAMILIES:
+        assert sum(f == fid for f, _ in PARAPHRASES) >= 4, fid
+
+
+@pytest.mark.parametrize("family,text", PARAPHRASES)
+def test_paraphrase_is_caught_as_its_family(matcher, family, text):
+    assert family in families_hit(matcher, text)
+
+
+def test_canonical_phrases_hit_their_own_family(pb, matcher):
+    for e in pb.brush_offs:
+        if e.standalone:
+            continue
+        assert e.family in families_hit(matcher, e.phrase), (e.id, e.phrase)
+
+
+@pytest.mark.parametrize("note,text", [x for x in NEGATIVES if x[0] != "courtesy"])
+def test_hard_negative_is_not_a_brush_off(matcher, note, text):
+    assert families_hit(matcher, text) == set()
+
+
+@pytest.mark.parametrize("note,text", [x for x in NEGATIVES if x[0] == "courtesy"])
+def test_courtesy_negative_is_a_courtesy_and_not_a_brush_off(matcher, note, text):
+    hits = matcher.find(text)
+    assert any(h.kind == "courtesy" for h in hits) and not any(h.kind == "brush_off" for h in hits)
+
+
+@pytest.mark.parametrize("stage,text", [
+    ("greeting", "请坐"), ("greeting", "请进"), ("greeting", "上午好"), ("greeting", "中午好，您这边请"),
+    ("asking", "有什么需要办理的"), ("asking", "请问有什么可以帮您"), ("asking", "您想咨询哪方面的问题"),
+    ("waiting", "麻烦您稍等一会儿"), ("apology", "请原谅"), ("apology", "给您添麻烦了"),
+    ("referral", "请到一楼不动产登记大厅"), ("referral", "麻烦您到二楼5号窗口缴费"),
+    ("referral", "这项业务请您到三楼社保窗口办理"),
+    ("completion", "您的手续已经全部办好了"), ("completion", "请收好您的身份证"),
+    ("thanks", "谢谢您的理解"), ("farewell", "请走好"), ("farewell", "欢迎您下次再来"),
+    ("feedback", "欢迎您对我们的工作提出意见"), ("praise_reply", "不客气"), ("praise_reply", "不用谢"),
+    ("praise_reply", "很高兴为您服务"), ("phone", "您好，请讲"),
+])
+def test_courtesy_wordings_credit_their_stage(matcher, stage, text):
+    assert stage in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
+
+
+@pytest.mark.parametrize("stage,text", COURTESY_PARAPHRASES)
+def test_courtesy_paraphrase_is_credited_and_not_flagged(matcher, stage, text):
+    hits = matcher.find(text)
+    stages = {h.entry.stage for h in hits if h.kind == "courtesy"}
+    assert stages and not any(h.kind == "brush_off" for h in hits)
+    assert stage in stages or text in OTHER_STAGE_OK
+
+
+def test_findings_report_the_family_as_rule_and_the_canonical_phrase(pb):
+    ev = Evaluator(pb)
+    result = ev.evaluate([Utterance(None, None, "clerk", "不归我关")], session=False)
+    f = next(f for f in result.findings if f.type == "brush_off")
+    assert (f.rule, f.phrase, f.heard) == ("not_my_job", "不归我管", "不归我关")
+
+
+def test_homophone_look_alike_is_not_a_brush_off(matcher):
+    assert "no_way" in families_hit(matcher, "没辙了")
+    assert "no_way" not in families_hit(matcher, "没这个要求")
+
+
+def test_practice_ticks_a_stage_for_any_of_its_wordings(pb):
+    scenario = Scenario(id="t", title="测试", description="",
+                        turns=(Turn("你好。", ("asking",), ""), Turn("好的。", ("praise_reply",), "")))
+    run = PracticeRun(Evaluator(pb), scenario)
+    t = run.start_turn(0.0)
+    run.add(Utterance(0.5, 2.0, "unknown", "有什么需要办理的"))
+    assert t.complete
+    t2 = run.advance(3.0)
+    run.add(Utterance(3.5, 5.0, "unknown", "不用谢，应该的"))
+    assert t2.complete
+
+
+# --------------------------------------------------------------------------- CLI tools
+
+def test_explain_names_family_pattern_and_context_rule(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["phrasebook", "explain", "对不起，这个问题我不太清楚，请您稍等，我帮您问问"]) == 0
+    out = capsys.readouterr().out
+    assert "不算服务忌语" in out and "不清楚" in out and "排除" in out
+    assert main(["phrasebook", "explain", "你去投诉嘛好了"]) == 0
+    out = capsys.readouterr().out
+    assert "go_complain" in out and "模式" in out and "服务忌语" in out
+
+
+def test_explain_json_lists_hits_and_dropped(capsys):
+    assert main(["phrasebook", "explain", "--json", "很多群众都不清楚这个政策"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not [h for h in data["hits"] if h["kind"] == "brush_off"]
+    assert any(d["reason"].startswith("context describing_others") for d in data["dropped"])
+
+
+def test_phrasebook_test_scores_a_coverage_file_per_family(tmp_path, capsys):
+    p = tmp_path / "cov.tsv"
+    p.write_text("id\ttext\tlabel\tfamily\tsource\tnote\n"
+                 "1\t没看见我正忙着吗\tbrush_off\tbusy\tX\t\n"
+                 "2\t你去投诉好了\tbrush_off\tgo_complain\tX\t\n"
+                 "3\t这是什么话\tbrush_off\tmock\tX\tnot caught\n"
+                 "4\t请稍等\tcourtesy\twaiting\tX\t\n"
+                 "5\t身份证带了吗\tneutral\t\tX\t\n"
+                 "6\t很多群众都不清楚\tbenign\t\tX\t\n", encoding="utf-8")
+    assert main(["phrasebook", "test", "--labels", str(p), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["brush_off_recall"] == {"hit": 2, "of": 3, "rate": 2 / 3}
+    assert data["courtesy_recall"]["rate"] == 1.0 and data["false_brush_off_rate"]["hit"] == 0
+    fam = {(f["kind"], f["family"]): f for f in data["families"]}
+    assert fam[("brush_off", "busy")]["recall"] == 1.0 and fam[("brush_off", "mock")]["recall"] == 0.0
+    assert main(["phrasebook", "test", "--labels", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "busy" in out and "服务忌语召回率" in out and "这是什么话" in out
+
+
+def test_phrasebook_test_rejects_a_bad_label(tmp_path, capsys):
+    p = tmp_path / "cov.tsv"
+    p.write_text("id\ttext\tlabel\tfamily\n1\t不知道\tbad\tdont_know\n", encoding="utf-8")
+    assert main(["phrasebook", "test", "--labels", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "cov.tsv:2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_phrasebook_test_scores_a_directory_of_coverage_files(tmp_path, capsys):
+    head = "id\ttext\tlabel\tfamily\tsource\tnote\n"
+    (tmp_path / "a.tsv").write_text(head + "1\t没看见我正忙着吗\tbrush_off\tbusy\tX\t\n", encoding="utf-8")
+    (tmp_path / "b.tsv").write_text(head + "2\t身份证带了吗\tneutral\t\tX\t\n", encoding="utf-8")
+    assert main(["phrasebook", "test", "--labels", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["labels"] == 2 and data["brush_off_recall"]["hit"] == 1 and data["false_brush_off_rate"]["of"] == 1

@@ -1,0 +1,162 @@
+"""The phrasebook's pattern language: parsing, both compiled forms (RE2), and load-time errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from coach.cli import main
+from coach.errors import PhrasebookError
+from coach.matcher.matcher import Matcher
+from coach.phrasebook import default_dir, load_phrasebook
+from coach.phrasebook.normalize import normalize, sound_text
+from coach.phrasebook.patterns import PatternError, PatternSet, compile_pattern
+
+SETS = {"you": ("您", "你"), "filler": ("啊", "呢")}
+
+
+def spans(src: str, text: str, sets=SETS) -> list[tuple[int, int]]:
+    chars = normalize(text).chars
+    return list(compile_pattern(src, sets).spans(chars, sound_text(chars)))
+
+
+@pytest.mark.parametrize("src,text,found", [
+    ("不知道", "我不知道", True),
+    ("(去|到)别处", "你到别处问", True),
+    ("{you}稍等", "你稍等", True),
+    ("请{you}?稍等", "请稍等", True),
+    ("请{you}?稍等", "请他稍等", False),
+    ("{you}去投诉(吧|好了)", "你去投诉嘛好了", True),      # one spoken filler between parts
+    ("不清楚…我帮您", "不清楚这个我帮您", True),           # gap of at most 4
+    ("不清楚…我帮您", "不清楚这个事情真的是我帮您", False),
+    ("不清楚…8我帮您", "不清楚这个事情真的是我帮您", True),
+    ("^喂$", "喂", True),
+    ("^喂$", "喂您好", False),
+    ("{digit}+号", "12号", True) if False else ("(一|二|三)+号", "三三号", True),
+    ("不歸我管", "不归我管", True),                        # the pattern is folded like the text
+])
+def test_pattern_matches_text(src, text, found):
+    assert bool(spans(src, text)) is found
+
+
+def test_sound_form_matches_a_homophone_slip():
+    assert spans("不归我(管|问)", "这不归我关") == [(1, 5)]
+
+
+def test_sound_form_needs_most_characters_as_written():
+    # 笨 and 本 sound alike, but a one-character sound match is not trusted
+    assert spans("(笨|蠢)", "本人来办") == []
+
+
+@pytest.mark.parametrize("src,message", [
+    ("", "empty pattern"),
+    ("到(窗口", "missing '\\)'"),
+    ("(|a)", "empty alternative"),
+    ("{nope}", "unknown set"),
+    ("[会-后]", "'\\[' is not part of the pattern language"),
+    ("(?P<a>x)(?P<a>y)", "must follow"),
+    ("(?<!我)不知道", "must follow"),
+    ("a.*b", "not part of the pattern language"),
+    ("…", "matches empty text"),
+    ("{you}?", "matches empty text"),
+    ("…30", "between 1 and 20"),
+    ("?不知道", "must follow"),
+])
+def test_bad_patterns_are_rejected(src, message):
+    with pytest.raises(PatternError, match=message):
+        compile_pattern(src, SETS)
+
+
+def test_nested_repetition_runs_in_linear_time():
+    # A backtracking engine takes exponential time on this; RE2 cannot (bounded repetition).
+    p = compile_pattern("(a+)+$", {})
+    text = "a" * 40 + "b"
+    assert list(p.spans(text, sound_text(text))) == []
+    assert list(p.spans("a" * 40, "a" * 40)) == [(0, 40)]
+
+
+def test_pattern_set_picks_candidates_in_both_forms():
+    pats = [compile_pattern(s, SETS) for s in ("不归我管", "请{you}稍等", "再见")]
+    ps = PatternSet(pats)
+    chars = normalize("不归我关，请您稍等").chars
+    assert ps.candidates(chars, sound_text(chars)) == {0, 1}
+
+
+# --------------------------------------------------------------------------- on load
+
+@pytest.fixture
+def pbdir(tmp_path) -> Path:
+    d = tmp_path / "pb"
+    shutil.copytree(default_dir(), d)
+    return d
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text("utf-8") + "\n" + text, encoding="utf-8")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_hostile_exception_pattern_loads_and_cannot_hang(pbdir):
+    _replace(pbdir / "brush_offs.toml", 'id = "dont_know"\nfamily = "dont_know"',
+             'id = "dont_know"\nfamily = "dont_know"\nexception_patterns = [\'(a+)+$\']')
+    # the old file had exception_patterns later in the entry: drop that duplicate key first
+    text = (pbdir / "brush_offs.toml").read_text("utf-8")
+    a = text.index("exception_patterns = ['(很多")
+    b = text.index("\n]\n", a) + 3
+    (pbdir / "brush_offs.toml").write_text(text[:a] + text[b:], encoding="utf-8")
+    m = Matcher.from_phrasebook(load_phrasebook(pbdir))
+    assert {h.phrase for h in m.find("不知道" + "a" * 40 + "b")} >= {"不知道"}
+
+
+@pytest.mark.parametrize("fname,text,message", [
+    ("brush_offs.toml", "[[brush_off]]\nid='zz'\nfamily='busy'\nphrase='滚'\npatterns=['[会-后]']",
+     r"brush_offs.toml: brush_off \"zz\": bad pattern in 'patterns'"),
+    ("brush_offs.toml", "[[brush_off]]\nid='zz'\nfamily='nope'\nphrase='滚'",
+     r"brush_off \"zz\": unknown family 'nope'"),
+    ("brush_offs.toml", "[[family]]\nid='busy'\ntitle='忙'\nseverity='warning'\nsuggestions=['请']",
+     r"family \"busy\": duplicate family id"),
+    ("context.toml", "[[context]]\nid='x'\npatterns=['{nope}不知道']", r"context.toml: context \"x\": bad pattern"),
+    ("context.toml", "[[context]]\nid='y'\nfamilies=['nope']\npatterns=['不知道']", r"unknown family 'nope'"),
+    ("context.toml", "[[context]]\nid='z'", r"context \"z\": missing key 'patterns'"),
+    ("sets.toml", "Bad = ['x']", r"sets.toml: set 'Bad'"),
+    ("sets.toml", "empty = []", r"set 'empty': a set needs at least one wording"),
+])
+def test_bad_phrasebook_data_names_file_and_entry(pbdir, fname, text, message):
+    _append(pbdir / fname, text)
+    with pytest.raises(PhrasebookError, match=message):
+        load_phrasebook(pbdir)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("hold_s = 5.0", "hold_s = nan", r"'hold_s' must be a finite non-negative number"),
+    ("hold_s = 5.0", "hold_s = inf", r"'hold_s' must be a finite"),
+    ("hold_s = 5.0", "hold_s = '5'", r"'hold_s' must be a finite"),
+    ("near_miss = 2", "near_miss = nan", r"'penalties' must map rule names to finite"),
+])
+def test_wrong_types_and_non_finite_numbers(pbdir, old, new, message):
+    _replace(pbdir / "phrasebook.toml", old, new)
+    with pytest.raises(PhrasebookError, match=message):
+        load_phrasebook(pbdir)
+
+
+def test_thresholds_of_the_wrong_type(pbdir):
+    (pbdir / "phrasebook.toml").write_text('name = "x"\nthresholds = 5\n', encoding="utf-8")
+    with pytest.raises(PhrasebookError, match=r"phrasebook.toml: \[thresholds\]: 'thresholds' must be a table"):
+        load_phrasebook(pbdir)
+
+
+def test_validate_rejects_what_check_would_crash_on(pbdir, capsys):
+    """validate and load share one path: a pattern that cannot run never validates."""
+    _append(pbdir / "courtesies.toml",
+            "[[courtesy]]\nid='x.y'\nstage='greeting'\nphrase='您好啊'\npatterns=['(?P<a>您)(?P<a>好)']")
+    assert main(["phrasebook", "validate", str(pbdir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "courtesies.toml" in err and "x.y" in err and "\n" not in err
+    assert main(["--phrasebook", str(pbdir), "check", "您好"]) == 2
