@@ -41,6 +41,35 @@ def test_pattern_matches_text(src, text, found):
     assert bool(spans(src, text)) is found
 
 
+def clause_spans(src: str, text: str, sets=SETS) -> list[tuple[int, int]]:
+    """Spans as the matcher finds them: with the text's clause punctuation marked."""
+    from coach.phrasebook.patterns import Subject
+    norm = normalize(text)
+    return list(compile_pattern(src, sets).spans(Subject(norm.chars, sound_text(norm.chars), norm.breaks)))
+
+
+@pytest.mark.parametrize("src,text,expected", [
+    ("急什么", "您别急，什么材料缺了", []),                     # no gap: stays in one clause
+    ("我…4问", "这不归我管，你去问别人吧", []),                 # … stays in one clause
+    ("我…4问", "我去帮您问一下", [(0, 5)]),
+    ("不清楚……8我帮您", "不清楚，我帮您问问", [(0, 6)]),     # …… links two clauses
+    ("不清楚……8我帮您", "不清楚，稍等，我帮您", [(0, 8)]),   # spans are offsets of the text without punctuation
+    ("不清楚…8我帮您", "不清楚，我帮您问问", []),
+    ("喂……8(听|信号)", "喂，您好，听得到吗", [(0, 4)]),
+    ("问别人", "这不归我管，你去问别人吧", [(7, 10)]),       # spans after a break map back right
+])
+def test_only_a_double_ellipsis_runs_across_clause_punctuation(src, text, expected):
+    assert clause_spans(src, text) == expected
+
+
+def test_a_brush_off_stays_one_when_help_is_offered_to_someone_else():
+    """不归我管，你去问别人 offers no help: the help context (…… then 我…问) must not take it back."""
+    m = Matcher.from_phrasebook(load_phrasebook(default_dir()))
+    rules = {h.rule for h in m.find("不知道，这个不归我管，你去问别人吧，那边窗口人多，你自己去排队。") if h.kind == "brush_off"}
+    assert {"dont_know", "not_my_job"} <= rules
+    assert not [h for h in m.find("不清楚，我帮您问问。") if h.kind == "brush_off"]
+
+
 def test_sound_form_matches_a_homophone_slip():
     assert spans("不归我(管|问)", "这不归我关") == [(1, 5)]
 

@@ -369,15 +369,9 @@ class Matcher:
                 raw.setdefault(key, []).extend(
                     (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
-        subj = Subject(t, sounds)
-        cuts = None
+        subj = Subject(t, sounds, norm.breaks)   # clause breaks marked: only …… runs across one
         for k, (s, e) in self._pattern_set.spans(subj):
             ei, pat = self._pattern_owner[k]
-            if not pat.has_gap:
-                if cuts is None:
-                    cuts = _break_counts(norm.breaks)
-                if cuts[e] - cuts[s + 1] > 0:
-                    continue     # runs across clause punctuation: 别急，什么 is not 急什么
             raw.setdefault((ei, "phrase"), []).append((1.0, s, e, "pattern " + pat.source))
 
         hits: list[Hit] = []
@@ -424,14 +418,6 @@ class Matcher:
                 if xs < e and s < xe:
                     return f"exceptions 〈{form.chars}〉"
         return None
-
-
-def _break_counts(breaks: tuple[bool, ...]) -> list[int]:
-    """cuts[j] = clause breaks before positions 0..j-1 (a break before char k counts at k)."""
-    out = [0]
-    for b in breaks:
-        out.append(out[-1] + b)
-    return out
 
 
 def _one_per_family(hits: list[Hit], order: dict[str, int]) -> list[Hit]:

@@ -8,9 +8,11 @@ simplified characters).  Syntax (documented for trainers in ``phrasebook/README.
     {you}               a named synonym set from ``sets.toml`` (any one of its wordings)
     {filler}?           ``?`` after a character, group or set: optional
     {digit}+            ``+``: one to eight repetitions (never unbounded)
-    不清楚…我帮您        ``…`` (or ``...``): a gap of 0-4 characters
-    …8  …2-10           a gap of 0-8, or 2-10, characters (at most 20); only a pattern with a
-                        gap may run across clause punctuation (别急，什么 is not 急什么)
+    说…遍               ``…`` (or ``...``): a gap of 0-4 characters inside one clause
+    …8  …2-10           a gap of 0-8, or 2-10, characters (at most 20), inside one clause
+    不清楚……16我帮您     ``……`` (or ``......``): a gap that may run across clause punctuation
+                        (the Chinese ellipsis); nothing else does, so 别急，什么 is not 急什么
+                        and 不归我管，你去问 is not 我…问
     ^喂$                ``^`` / ``$``: start / end of the utterance
     a|b                 top-level alternation
 
@@ -54,7 +56,7 @@ class PatternError(ValueError):
 
 
 # --------------------------------------------------------------------------- syntax tree
-# Nodes: ("lit", str) | ("set", name) | ("gap", lo, hi) | ("alt", [seq, ...]) | ("seq", [node, ...])
+# Nodes: ("lit", str) | ("set", name) | ("gap", lo, hi, crosses_clauses) | ("alt", [seq, ...]) | ("seq", [node, ...])
 #        | ("opt", node) | ("rep", node) | ("bol",) | ("eol",)
 
 class _Parser:
@@ -119,7 +121,10 @@ class _Parser:
             return ("set", name)
         if ch == "…" or self.src.startswith("...", self.pos):
             self.pos += 1 if ch == "…" else 3
-            return self.gap()
+            cross = self.peek() == "…" or self.src.startswith("...", self.pos)
+            if cross:
+                self.pos += 1 if self.peek() == "…" else 3
+            return self.gap(cross)
         if ch == "^":
             self.pos += 1
             return ("bol",)
@@ -132,10 +137,10 @@ class _Parser:
         folded = fold_char(ch)
         return ("lit", folded) if folded else ("seq", [])
 
-    def gap(self):
+    def gap(self, cross: bool):
         lo_s = self._digits()
         if not lo_s:
-            return ("gap", 0, DEFAULT_GAP)
+            return ("gap", 0, DEFAULT_GAP, cross)
         lo, hi = 0, int(lo_s)
         if self.peek() == "-":
             self.pos += 1
@@ -145,7 +150,7 @@ class _Parser:
             lo, hi = int(lo_s), int(hi_s)
         if hi > MAX_GAP or lo > hi or hi == 0:
             raise self.fail(f"a gap must be between 1 and {MAX_GAP} characters (got {lo}-{hi})")
-        return ("gap", lo, hi)
+        return ("gap", lo, hi, cross)
 
     def _digits(self) -> str:
         start = self.pos
@@ -207,8 +212,8 @@ def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str],
         return "(?:" + "|".join(_emit(n, sets, char, cache) for n in node[1]) + ")"
     if kind == "set":
         return _set_regex(sets[node[1]], char)
-    if kind == "gap":
-        return f".{{{node[1]},{node[2]}}}"
+    if kind == "gap":   # BREAK stands between clauses in the subject: only …… may take it
+        return f"{'.' if node[3] else '[^' + BREAK + ']'}{{{node[1]},{node[2]}}}"
     if kind == "opt":
         return f"(?:{_emit(node[1], sets, char, cache)})?"
     if kind == "rep":
@@ -222,17 +227,45 @@ def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str],
 
 class Subject:
     """A normalised text and its sound form, as UTF-8 bytes once (RE2 runs on bytes; spans come
-    back as character offsets)."""
+    back as character offsets of ``chars``).  ``breaks[k]`` says clause punctuation stood before
+    ``chars[k]``: there the bytes carry :data:`BREAK`, which no literal, set or plain gap
+    matches, so only a ``……`` gap runs across a clause boundary."""
 
-    __slots__ = ("chars", "sounds", "chars_b", "sounds_b")
+    __slots__ = ("chars", "sounds", "chars_b", "sounds_b", "_unmarked")
 
-    def __init__(self, chars: str, sounds: str):
+    def __init__(self, chars: str, sounds: str, breaks: tuple[bool, ...] = ()):
         self.chars, self.sounds = chars, sounds
-        self.chars_b, self.sounds_b = chars.encode(), sounds.encode()
+        cuts = [k for k, b in enumerate(breaks) if b and 0 < k < len(chars)]
+        if cuts:
+            self.chars_b, self.sounds_b = _marked(chars, cuts).encode(), _marked(sounds, cuts).encode()
+            # marked position -> characters of ``chars`` before it (a marker is not one)
+            self._unmarked, n, at = [], 0, set(k + j for j, k in enumerate(cuts))
+            for m in range(len(chars) + len(cuts) + 1):
+                self._unmarked.append(n)
+                n += m not in at
+        else:
+            self.chars_b, self.sounds_b = chars.encode(), sounds.encode()
+            self._unmarked = None
 
     def char_span(self, data: bytes, s: int, e: int) -> tuple[int, int]:
         a = len(data[:s].decode())
-        return a, a + len(data[s:e].decode())
+        b = a + len(data[s:e].decode())
+        if self._unmarked is None:
+            return a, b
+        return self._unmarked[a], self._unmarked[b]
+
+
+BREAK = "\x1f"      # the clause marker: a control character, never in normalised text
+
+
+def _marked(text: str, cuts: list[int]) -> str:
+    out, prev = [], 0
+    for k in cuts:
+        out.append(text[prev:k])
+        out.append(BREAK)
+        prev = k
+    out.append(text[prev:])
+    return "".join(out)
 
 
 def _subject(chars, sounds) -> Subject:
@@ -249,7 +282,7 @@ class Pattern:
     text_rx: object
     sound_rx: object
     letters: frozenset = frozenset()       # every character the pattern writes (sets included)
-    has_gap: bool = False                  # a gap (…) may run across clause punctuation
+    has_gap: bool = False                  # a …… gap: the pattern may run across clause punctuation
     min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
@@ -330,7 +363,19 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     if text_rx.search(b"") is not None:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
     return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
-                   "gap" in repr(tree), max(1, _min_bytes(tree, sets)))
+                   _crosses(tree), max(1, _min_bytes(tree, sets)))
+
+
+def _crosses(node) -> bool:
+    """Whether the pattern has a ``……`` gap (one that may run across clause punctuation)."""
+    kind = node[0]
+    if kind == "gap":
+        return node[3]
+    if kind in ("seq", "alt"):
+        return any(_crosses(n) for n in node[1])
+    if kind in ("opt", "rep"):
+        return _crosses(node[1])
+    return False
 
 
 def _min_bytes(node, sets) -> int:
