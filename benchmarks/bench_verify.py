@@ -15,6 +15,7 @@ margins → matcher) on the test clips and reports, both ways, how often the dec
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import time
 from dataclasses import replace
@@ -34,7 +35,7 @@ from coach.session.evaluate import Evaluator  # noqa: E402
 from coach.session.pipeline import hotwords  # noqa: E402
 
 INF = float("inf")
-GRID = [x / 2 for x in range(-12, 13)]
+GRID = [x / 2 for x in range(-24, 5)]
 
 
 def engine(margins: Margins, noise: str | None = None):
@@ -72,7 +73,46 @@ def truth(clip) -> dict[str, bool]:
     return {"您好": clip.prefix == "您好", "请慢走": clip.suffix == "请慢走", "interjection": clip.prefix in ("喂", "哎")}
 
 
-def tune(snrs: list[float | None]) -> Margins:
+def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
+    """Margins with the best worst-case rate on the tune clips and the tune sessions' clerk turns."""
+    if cache and cache.exists():
+        rows = pickle.loads(cache.read_bytes())
+    else:
+        rows = _tune_rows(snrs)
+        if cache:
+            cache.write_bytes(pickle.dumps(rows))
+    scored = []
+    for mp in GRID:
+        for mi in GRID:
+            m = Margins(phrase=mp, interjection=mi, alternative=mp, lone=mi)
+            right = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}
+            for t, relevant, text, logs in rows:
+                final = simulate(text, logs, m)
+                d = {"您好": "您好" in final, "请慢走": "请慢走" in final,
+                     "interjection": final.lstrip("，,。 ").startswith(("喂", "哎"))}
+                for k in right:
+                    if relevant[k]:
+                        i = 0 if t[k] else 2
+                        right[k][i + 1] += 1
+                        right[k][i] += d[k] == t[k]
+            rates = [v[0] / max(1, v[1]) for v in right.values()] + [v[2] / max(1, v[3]) for v in right.values()]
+            scored.append((round(min(rates), 4), round(sum(rates) / len(rates), 4), -abs(mp) - abs(mi), mp, mi, right))
+    top = max(scored)
+    print(f"tune: margins phrase {top[3]} interjection {top[4]}: worst rate {top[0]}, mean {top[1]}, "
+          f"[said ok, said, not-said ok, not said] {top[5]}")
+    return Margins(phrase=top[3], interjection=top[4], alternative=top[3], lone=top[4])
+
+
+def _tune_rows(snrs: list[float | None]) -> list:
+    """(truth, relevant, free text, logged gains) for every tune clip and tune-session clerk turn."""
+    import soundfile as sf
+
+    from bench_dev import mix
+    from dev_labels import dev_sessions, shared_dir
+    from minimal_pairs import TUNE_SESSIONS
+
+    from coach.asr.factory import transcribe_file
+
     ev, eng = engine(Margins(INF, INF, INF, INF))
     rows = []
     rng = np.random.default_rng(5)
@@ -80,32 +120,49 @@ def tune(snrs: list[float | None]) -> Margins:
         for c in clips("tune"):
             eng.verify_log = []
             us = list(eng.transcribe([with_noise(c.audio, snr, rng)]))
-            rows.append((c, "".join(u.text for u in us), list(eng.verify_log)))
-    eng.verify_log = None
-    best = {}
-    for kind, target_of in (("phrase", _phrase_truth), ("interjection", _interj_truth), ("lone", _interj_truth)):
-        scored = []
-        for m in GRID:
-            pos = neg = tp = tn = 0
-            for c, text, logs in rows:
-                for tgt, said in target_of(c):
-                    already = tgt in text
-                    hit = already or any(k == kind and t == tgt and g > m for k, t, _, _, g in logs)
-                    if kind == "lone" and not any(k == "lone" for k, *_ in logs):
+            relevant = {"您好": c.prefix in ("您好", "你好"), "请慢走": bool(c.suffix),
+                        "interjection": c.prefix in ("喂", "哎", "")}
+            rows.append((truth(c), relevant, "".join(u.text for u in us), list(eng.verify_log)))
+    import random
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for snr in snrs:
+            for s in dev_sessions():
+                if s["id"] not in TUNE_SESSIONS:
+                    continue
+                path = shared_dir() / "audio" / "dev" / s["files"]["stereo"]
+                if snr is not None:
+                    path = mix(path, "babble", snr, Path(tmp) / "m.wav", random.Random(3))
+                eng.verify_log = []
+                us = transcribe_file(path, engine=eng, clerk_channel="left")
+                logs = list(eng.verify_log)
+                labels = [u for u in s["utterances"] if u["speaker"] == "clerk"]
+                for u in us:
+                    if u.speaker != "clerk":
                         continue
-                    pos += said
-                    neg += not said
-                    tp += said and hit
-                    tn += (not said) and not hit
-            bal = (tp / pos if pos else 1) / 2 + (tn / neg if neg else 1) / 2
-            scored.append((round(bal, 4), -abs(m), m, tp, pos, tn, neg))
-        top = max(scored)
-        best[kind] = top[2]
-        print(f"{kind}: margin {top[2]} balanced accuracy {top[0]} (said {top[3]}/{top[4]}, not said {top[5]}/{top[6]})")
-        for k, t, text, cand, g in sorted({x for _, _, logs in rows for x in logs if x[0] == kind}, key=lambda x: -x[4])[:0]:
-            print("   ", g, text, "->", cand)
-    return Margins(phrase=best["phrase"], interjection=best["interjection"], alternative=best["phrase"],
-                   lone=best["lone"])
+                    lab = max(labels, key=lambda x: min(u.end, x["end"]) - max(u.start, x["start"]))
+                    ref = lab["text"]
+                    t = {"您好": "您好" in ref, "请慢走": "请慢走" in ref, "interjection": ref.startswith(("喂", "哎"))}
+                    relevant = {"您好": "您好" in ref or "你好" in ref, "请慢走": "慢走" in ref, "interjection": True}
+                    rows.append((t, relevant, u.text, [x for x in logs if x[2] == u.text]))
+    eng.verify_log = None
+    del sf
+    return rows
+
+
+def simulate(text: str, logs: list, m: Margins) -> str:
+    """The clip's text after forced choice with margins ``m`` (from the logged gains)."""
+    calls: dict[str, list] = {}
+    for kind, target, orig, cand, gain in logs:
+        calls.setdefault(orig, []).append((gain - m.of(kind), cand))
+    for orig, options in calls.items():
+        gain, cand = max(options)
+        if gain > 0 and orig:
+            text = text.replace(orig, cand, 1)
+        elif gain > 0:
+            text = cand + text
+    return text
 
 
 def _phrase_truth(c):
@@ -152,11 +209,12 @@ def main() -> int:
     ap.add_argument("--margins", help="phrase,interjection,alternative,lone")
     ap.add_argument("--snr", nargs="+", default=["clean"], help="clean and/or babble SNRs in dB")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--cache", help="tune: keep the decoded gains in this file and reuse them")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     snrs = [None if s == "clean" else float(s) for s in args.snr]
     if args.mode == "tune":
-        print(tune(snrs))
+        print(tune(snrs, Path(args.cache) if args.cache else None))
         return 0
     margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
     if args.margins == "off":

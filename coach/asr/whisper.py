@@ -86,7 +86,10 @@ class WhisperSettings:
     interjections: tuple[str, ...] = ("喂", "哎", "嘿")  # standalone syllables Whisper drops or rewrites
     margins: Margins = field(default_factory=Margins)
     nbest: int = 3  # beam hypotheses kept for verification (≤ beam_size)
-    min_avg_logprob: float = -1.5  # a decode this unsure after all fallbacks is noise (measured)
+    # A decode this unsure is noise: babble alone decodes at -1.7 to -3.4, clerk speech in babble
+    # 5 dB / chatter 10 dB at -0.2 to -0.6 (docs/benchmarks.md "hearing"); a sampled fallback
+    # result must reach log_prob_threshold.
+    min_avg_logprob: float = -1.5
     trim_encoder: bool = True  # encoder input = audio + pad_frames instead of 30 s
     pad_frames: int = 500  # 10 ms frames of padding after the audio (trim_encoder)
     word_timestamps: bool = False  # Utterance.words (cross-attention alignment)
@@ -385,18 +388,22 @@ class WhisperEngine(Engine):
         prompt = ([tok.sot_prev] + ptoks if ptoks else []) + list(tok.sot_sequence)
         prompt.append(tok.no_timestamps)
         options = self._options(s, prompt, len(audio) / SAMPLE_RATE)
-        first = self._beam(encoder_output, prompt, options, s) if s.temperatures[:1] == (0.0,) else None
-        if first is not None:
-            return replace(first, frames=frames)
         if s.temperatures[:1] == (0.0,):
+            first, ok = self._beam(encoder_output, prompt, options, s)
+            if ok or len(s.temperatures) == 1:
+                return replace(first, frames=frames)
             options = replace(options, temperatures=list(s.temperatures[1:]))
+        import ctranslate2
+
+        ctranslate2.set_random_seed(len(audio))  # the sampling fallback: same audio, same result
         result, avg_logprob, temperature, _ = m.generate_with_fallback(encoder_output, prompt, tok, options)
         tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
         return _Raw(tokens, float(avg_logprob), float(result.no_speech_prob), float(temperature), encoder_output, frames)
 
-    def _beam(self, encoder_output, prompt: list[int], options, s: WhisperSettings) -> "_Raw | None":
-        """The temperature-0 beam search keeping ``nbest`` hypotheses; None when it needs the
-        fallback (faster-whisper's rules: too repetitive, or unsure but not silence)."""
+    def _beam(self, encoder_output, prompt: list[int], options, s: WhisperSettings) -> tuple["_Raw", bool]:
+        """The temperature-0 beam search keeping ``nbest`` hypotheses, and whether it stands
+        (False: it needs the fallback by faster-whisper's rules — too repetitive, or unsure but
+        not silence)."""
         tok = self.tokenizer
         n = max(1, min(s.nbest, s.beam_size))
         result = self.whisper.model.generate(
@@ -408,19 +415,18 @@ class WhisperEngine(Engine):
         tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
         avg_logprob = result.scores[0] * len(result.sequences_ids[0]) / (len(result.sequences_ids[0]) + 1)
         silence = result.no_speech_prob > s.no_speech_threshold and avg_logprob < s.log_prob_threshold
-        if not silence and (avg_logprob < s.log_prob_threshold
-                            or _compression_ratio(tok.decode(tokens).strip()) > s.compression_ratio_threshold):
-            return None
+        ok = silence or not (avg_logprob < s.log_prob_threshold
+                             or _compression_ratio(tok.decode(tokens).strip()) > s.compression_ratio_threshold)
         alts = [[t for t in seq if t < tok.eot] for seq in result.sequences_ids[1:]]
-        return _Raw(tokens, float(avg_logprob), float(result.no_speech_prob), 0.0, encoder_output, 0, alts)
+        return _Raw(tokens, float(avg_logprob), float(result.no_speech_prob), 0.0, encoder_output, 0, alts), ok
 
     def _judge(self, raw: _Raw, audio: np.ndarray, s: WhisperSettings) -> Decoded:
         text = self.tokenizer.decode(raw.tokens).strip()
         d = Decoded(self._clean(text), raw.avg_logprob, raw.no_speech_prob, _compression_ratio(text), raw.temperature)
         if d.no_speech_prob > s.no_speech_threshold and d.avg_logprob < s.log_prob_threshold:
             d.dropped = "no_speech"
-        elif d.avg_logprob < s.min_avg_logprob:
-            d.dropped = "low_logprob"  # even the fallback could not make sense of it: noise
+        elif d.avg_logprob < (s.log_prob_threshold if d.temperature > 0 else s.min_avg_logprob):
+            d.dropped = "low_logprob"  # even the sampling fallback could not make sense of it: noise
         elif d.compression_ratio > s.compression_ratio_threshold and len(text) > 12:
             d.dropped = "compression_ratio"
         elif is_silence_hallucination(d.text, active_dbfs(audio)):
