@@ -41,6 +41,8 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "prompt": ("domain prompt 以下是政务服务窗口的普通话对话。", {"prompt": True}),
     "hotprompt": ("domain prompt + courtesy hotwords", {"prompt": True, "prompt_hotwords": True}),
     "threads1": ("cpu_threads=1", {"cpu_threads": 1}),
+    "coach": ("as `coach analyze`: the phrasebook's courtesies verified on the audio (no prompt)", {}),
+    "noverify": ("forced-choice verification off (the decoder's text as is)", {"verify": False}),
     "fw-default": ("reference: faster-whisper's own transcribe(), beam 5, defaults, no VAD", {}),
 }
 
@@ -116,6 +118,11 @@ def worker(setting: str, sets: list[str]) -> dict:
     hotwords = []
     if overrides.get("prompt_hotwords"):
         hotwords = ["您好", "请稍等", "不好意思", "让您久等了", "请慢走", "再见", "谢谢您的配合", "对不起"]
+    if setting == "coach":
+        from coach.session.evaluate import Evaluator
+        from coach.session.pipeline import hotwords as phrasebook_hotwords
+
+        hotwords = phrasebook_hotwords(Evaluator.default())
     t0 = time.perf_counter()
     engine = WhisperEngine(settings=replace(WhisperSettings(), **overrides), hotwords=hotwords)
     load_s = time.perf_counter() - t0

@@ -152,16 +152,19 @@ def _tune_rows(snrs: list[float | None]) -> list:
 
 
 def simulate(text: str, logs: list, m: Margins) -> str:
-    """The clip's text after forced choice with margins ``m`` (from the logged gains)."""
-    calls: dict[str, list] = {}
+    """The clip's text after forced choice with margins ``m`` (from gains logged with margins
+    +inf, i.e. on the free text): phrase edits/alternatives first, then interjections."""
+    by_orig: dict[str, tuple[list, list]] = {}
     for kind, target, orig, cand, gain in logs:
-        calls.setdefault(orig, []).append((gain - m.of(kind), cand))
-    for orig, options in calls.items():
-        gain, cand = max(options)
-        if gain > 0 and orig:
-            text = text.replace(orig, cand, 1)
-        elif gain > 0:
-            text = cand + text
+        by_orig.setdefault(orig, ([], []))[kind in ("interjection", "lone")].append((gain - m.of(kind), cand))
+    for orig, (phrases, interjections) in by_orig.items():
+        new = orig
+        if phrases and max(phrases)[0] > 0:
+            new = max(phrases)[1]
+        if interjections and max(interjections)[0] > 0:
+            c = max(interjections)[1]
+            new = c[: len(c) - len(orig)] + new if orig and c.endswith(orig) else c
+        text = (text.replace(orig, new, 1) if orig in text else text) if orig else new + text
     return text
 
 
@@ -203,9 +206,33 @@ def test(margins: Margins, snr: float | None, verbose: bool) -> dict:
     return out
 
 
+def latency(n: int = 20) -> str:
+    """Live path: one utterance's final decode (beam ``live_beam_size``) vs its verification."""
+    from coach.asr.vad import Segment
+
+    ev, eng = engine(Margins())
+    s = eng.settings
+    final = replace(s, beam_size=min(s.beam_size, s.live_beam_size), use_prompt=s.live_prompt)
+    dec, ver, secs = [], [], []
+    for c in clips("test")[:n]:
+        seg = Segment(0, c.audio)
+        t0 = time.perf_counter()
+        d = eng.decode(c.audio, settings=final)
+        t1 = time.perf_counter()
+        if d.text and not d.dropped:
+            eng._verified([d.text], 0, d.raw, [eng._clean(eng.tokenizer.decode(t)) for t in d.raw.alternatives])
+        t2 = time.perf_counter()
+        dec.append(t1 - t0)
+        ver.append(t2 - t1)
+        secs.append(len(seg.audio) / 16000)
+    return (f"Live final, {n} test clips of {min(secs):.1f}–{max(secs):.1f} s: decode (beam {final.beam_size}) "
+            f"median {1000 * np.median(dec):.0f} ms, verification median {1000 * np.median(ver):.0f} ms "
+            f"(p90 {1000 * np.percentile(ver, 90):.0f} ms).")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("mode", choices=["tune", "test"])
+    ap.add_argument("mode", choices=["tune", "test", "latency"])
     ap.add_argument("--margins", help="phrase,interjection,alternative,lone")
     ap.add_argument("--snr", nargs="+", default=["clean"], help="clean and/or babble SNRs in dB")
     ap.add_argument("--write", action="store_true")
@@ -213,6 +240,9 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     snrs = [None if s == "clean" else float(s) for s in args.snr]
+    if args.mode == "latency":
+        print(latency())
+        return 0
     if args.mode == "tune":
         print(tune(snrs, Path(args.cache) if args.cache else None))
         return 0

@@ -75,8 +75,10 @@ def interjection_edits(text: str, interjections: Sequence[str]) -> list[Candidat
     out: list[Candidate] = []
     body = text.lstrip(_PUNCT + " ")
     comma = "，" if "，" in text else ","  # the decoder's own style (its tokens score better)
+    if body.startswith(tuple(w for w in interjections if w)):
+        return out  # it already opens with one
     for w in interjections:
-        if not w or body.startswith(w):
+        if not w:
             continue
         # inserted: with the decoder's comma, a space, or nothing (whichever it finds likelier)
         cands = [w + sep + body for sep in (comma, " ", "")] if body else [w]
@@ -143,16 +145,15 @@ class Scorer:
 class Margins:
     """Log-likelihood gain a competitor needs over the free transcription (measured, see module doc)."""
 
-    # Measured on the tune split (benchmarks/bench_verify.py tune --snr clean 10: tune clips and
-    # the clerk turns of D01-D05, clean and babble 10 dB).  phrase: -1.0 had the best worst-case
-    # rate (您好 said → credited 32/34, 你好 said → not credited 20/24).  interjection: -6.0, not
-    # the best worst case (-9.0: recall 41/48, 3 false alarms in 144) but 1 false alarm in 144 at
-    # 37/48 recall: a false 喂/哎 accuses a polite clerk, and on the D06-D10 sessions -10.5
-    # flagged 哎/喂 in 5 of 10 clean sessions.  Negative margins: the decoder's search is biased
-    # against 您 and against short interjections (it drops them or writes 为/i), so a competitor
-    # somewhat less likely than the free transcription is still the better reading.
+    # Measured on the tune split (benchmarks/bench_verify.py tune --snr clean 10: the tune clips
+    # and the clerk turns of D01-D05, clean and babble 10 dB; best worst-case rate over 您好/你好,
+    # 请慢走/慢走 and interjection said/not said): phrase -1.0 (您好 said → credited 32/34, 你好 said
+    # → not credited 20/24), interjection -9.0 (said → found 46/48, not said → none 143/144; 嗯
+    # competes, so a hum is not read as 喂).  Negative: the decoder's search is biased against 您
+    # and against short interjections (drops them, writes 为/i), so a competitor somewhat less
+    # likely than the free transcription is still the better reading.
     phrase: float = -1.0
-    interjection: float = -6.0
+    interjection: float = -9.0
     alternative: float = -1.0  # same scale as phrase (not tuned separately)
     lone: float = 0.0  # an interjection alone in a segment the decoder left empty, vs nothing (no tune case)
 

@@ -15,10 +15,18 @@ How a file is transcribed:
    character goes to the utterance its time falls in); an utterance that got no text (Whisper
    stopped early) is decoded on its own;
 6. :mod:`coach.asr.guards` drops silence hallucinations and collapses loops; text is converted
-   traditional → simplified with zhconv (``zh-cn`` keeps 您好 and fixes 著急→着急).
+   traditional → simplified with zhconv (``zh-cn`` keeps 您好 and fixes 著急→着急); a decode
+   whose average log-probability stays below ``min_avg_logprob`` (or, after the sampling
+   fallback, below ``log_prob_threshold``) is noise and yields nothing;
+7. forced-choice verification (:mod:`coach.asr.verify`, clerk and unknown speakers only): each
+   utterance's text competes, in its decoding window, against one-edit variants toward the
+   hotwords (你好 → 您好, 慢走 → 请慢走), a leading interjection (喂/哎/嘿/嗯, inserted or in place
+   of the first character) and the other beam hypotheses; a competitor wins when the model's
+   teacher-forced log-likelihood of it beats the free text by the measured margin.  The hotwords
+   are no longer put into the prompt: the audio has to say them.
 
 Live mode (:meth:`WhisperEngine.stream`) decodes each utterance as soon as it ends (no
-grouping) and emits a :class:`~coach.asr.base.Partial` about every second by decoding the
+grouping), verifies its final as above, and emits a :class:`~coach.asr.base.Partial` about every second by decoding the
 growing utterance greedily.  Models are loaded once per process (cache keyed by path +
 compute type + threads).
 """
@@ -38,7 +46,7 @@ import numpy as np
 from coach.asr.base import Engine, Event, Final, Partial
 from coach.asr.guards import active_dbfs, collapse_loops, is_silence_hallucination
 from coach.asr.vad import SAMPLE_RATE, FixedSegmenter, Segment, Segmenter, VadConfig
-from coach.asr.verify import Margins, Scorer, alternative_candidates, candidates, choose
+from coach.asr.verify import Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits
 from coach.errors import ModelError
 from coach.schema import Speaker, Utterance, Word
 
@@ -83,7 +91,8 @@ class WhisperSettings:
     prompt: bool = False  # the domain sentence even without hotwords
     prompt_hotwords: bool = False  # a prompt with the hotwords whenever the engine is given some
     verify: bool = True  # forced-choice verification of courtesy/interjection competitors (not citizens)
-    interjections: tuple[str, ...] = ("喂", "哎", "嘿")  # standalone syllables Whisper drops or rewrites
+    # standalone syllables Whisper drops or rewrites; 嗯 competes so that a hum is not read as 喂
+    interjections: tuple[str, ...] = ("喂", "哎", "嘿", "嗯")
     margins: Margins = field(default_factory=Margins)
     nbest: int = 3  # beam hypotheses kept for verification (≤ beam_size)
     # A decode this unsure is noise: babble alone decodes at -1.7 to -3.4, clerk speech in babble
@@ -326,19 +335,24 @@ class WhisperEngine(Engine):
         return self.settings.verify and speaker != "citizen"
 
     def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = ()) -> str:
-        """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify)."""
+        """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
+        among the phrase edits and alternatives, then among the interjections on the result (two
+        questions, so that a 喂 does not compete with a 您好)."""
         s = self.settings
-        cands = candidates(texts[index], self.hotwords, s.interjections)
-        cands += alternative_candidates(texts[index], alternatives, list(self.hotwords) + list(s.interjections))
-        if not cands:
-            return texts[index]
-        self.stats["verified"] += 1
-        out = choose(texts, index, cands, self.scorer, raw.encoder_output, raw.frames, s.margins,
-                     log=self.verify_log)
-        if out != texts[index]:
+        texts = list(texts)
+        before = texts[index]
+        targets = list(self.hotwords) + list(s.interjections)
+        for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets),
+                      lambda t: interjection_edits(t, s.interjections)):
+            found = cands(texts[index])
+            if found:
+                self.stats["verified"] += 1
+                texts[index] = choose(texts, index, found, self.scorer, raw.encoder_output, raw.frames, s.margins,
+                                      log=self.verify_log)
+        if texts[index] != before:
             self.stats["changed"] += 1
-            log.debug("verified %r -> %r", texts[index], out)
-        return out
+            log.debug("verified %r -> %r", before, texts[index])
+        return texts[index]
 
     def _lone_interjection(self, raw: "_Raw") -> str | None:
         """A short segment the decoder left empty: one interjection alone, if the audio says so."""
