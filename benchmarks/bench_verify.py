@@ -38,9 +38,9 @@ INF = float("inf")
 GRID = [x / 2 for x in range(-24, 5)]
 
 
-def engine(margins: Margins, noise: str | None = None):
+def engine(margins: Margins, **settings):
     ev = Evaluator.default()
-    return ev, open_engine("whisper", hotwords=hotwords(ev), margins=margins)
+    return ev, open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
 
 
 def with_noise(audio: np.ndarray, snr: float | None, rng) -> np.ndarray:
@@ -180,8 +180,8 @@ def _interj_truth(c):
         yield w, c.prefix == w
 
 
-def test(margins: Margins, snr: float | None, verbose: bool) -> dict:
-    ev, eng = engine(margins)
+def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | None = None) -> dict:
+    ev, eng = engine(margins, **(settings or {}))
     rng = np.random.default_rng(9)
     out = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}  # said ok, said n, unsaid ok, unsaid n
     cpu = audio_s = 0.0
@@ -233,7 +233,7 @@ def latency(n: int = 20) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("mode", choices=["tune", "test", "latency"])
-    ap.add_argument("--margins", help="phrase,interjection,alternative,lone")
+    ap.add_argument("--margins", help="phrase,interjection,alternative,lone | off | prompt")
     ap.add_argument("--snr", nargs="+", default=["clean"], help="clean and/or babble SNRs in dB")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--cache", help="tune: keep the decoded gains in this file and reuse them")
@@ -246,15 +246,20 @@ def main() -> int:
     if args.mode == "tune":
         print(tune(snrs, Path(args.cache) if args.cache else None))
         return 0
-    margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
-    if args.margins == "off":
-        margins = Margins(INF, INF, INF, INF)
-    lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), margins {margins}.", "",
+    settings = {}
+    if args.margins == "off":  # the decoder's text as is
+        margins, settings, how = Margins(), {"verify": False}, "verification off"
+    elif args.margins == "prompt":  # the old default: courtesies in the initial prompt, no verification
+        margins, settings, how = Margins(), {"verify": False, "prompt_hotwords": True}, "hotword prompt, no verification"
+    else:
+        margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
+        how = f"verification, {margins}"
+    lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), {how}.", "",
              "| condition | 您好 said → credited | 你好 said → not credited | 请慢走 said → credited "
              "| 慢走/您慢走 → not credited | 喂/哎 said → found | none said → not found | CPU s / audio s |",
              "|---|---|---|---|---|---|---|---|"]
     for snr in snrs:
-        r = test(margins, snr, args.verbose)
+        r = test(margins, snr, args.verbose, settings)
         f = lambda k, i: f"{r[k][i]}/{r[k][i + 1]} ({r[k][i] / max(1, r[k][i + 1]):.0%})"  # noqa: E731
         cond = "clean" if snr is None else f"babble {snr:g} dB"
         lines.append(f"| {cond} | {f('您好', 0)} | {f('您好', 2)} | {f('请慢走', 0)} | {f('请慢走', 2)} "

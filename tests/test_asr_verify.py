@@ -36,6 +36,8 @@ def test_phrase_edits_one_character_away():
 def test_interjection_edits_insert_or_replace_the_first_character():
     got = {c.text for c in interjection_edits("为后面那个过来", ["喂"])}
     assert {"喂,为后面那个过来", "喂,后面那个过来"} <= got
+    assert "喂,慢走" not in {c.text for c in interjection_edits("捏,慢走", ["喂"])}  # 捏 does not sound like 喂
+    assert "哎,请问" in {c.text for c in interjection_edits("i 请问", ["哎"])}  # Latin spelling of 哎
     assert interjection_edits("喂，后面那个", ["喂"]) == []
     assert {c.target for c in candidates("请坐", [], ["喂", "哎"])} == {"喂", "哎"}
 

@@ -33,6 +33,13 @@ import numpy as np
 
 _PUNCT = "，。！？、,.!?；;：:"
 _HAS_TEXT = re.compile(r"[^\W_]", re.UNICODE)
+_LATIN = re.compile(r"[A-Za-z]+")
+
+
+def _syllable(ch: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    return lazy_pinyin(ch, style=Style.NORMAL)[0] if ch else ""
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,23 @@ def phrase_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
 
 
 def interjection_edits(text: str, interjections: Sequence[str]) -> list[Candidate]:
-    """喂/哎/嘿 at the start: inserted, or in place of the first character (为 → 喂)."""
+    """喂/哎/嘿 at the start: inserted, or in place of a first character that sounds like it
+    (为/位 → 喂, 爱 → 哎: same toneless syllable) or of a leading Latin word (the decoder writes
+    哎 as "i")."""
     out: list[Candidate] = []
     body = text.lstrip(_PUNCT + " ")
     comma = "，" if "，" in text else ","  # the decoder's own style (its tokens score better)
     if body.startswith(tuple(w for w in interjections if w)):
         return out  # it already opens with one
+    latin = _LATIN.match(body)
+    first = latin.group(0) if latin else body[:1]
     for w in interjections:
         if not w:
             continue
         # inserted: with the decoder's comma, a space, or nothing (whichever it finds likelier)
         cands = [w + sep + body for sep in (comma, " ", "")] if body else [w]
-        if len(body) >= 2 and _HAS_TEXT.match(body[0]):
-            rest = body[1:].lstrip(_PUNCT + " ")
+        if len(body) > len(first) and (latin or _syllable(first) == _syllable(w)):
+            rest = body[len(first):].lstrip(_PUNCT + " ")
             cands.append(w + comma + rest if rest else w)
         for c in cands:
             if c != text and all(c != o.text for o in out):
