@@ -56,8 +56,9 @@ Notes:
   the encoder only the window plus 5 s of padding instead of a fixed 30 s, and splits the text
   back into utterances by Whisper's cross-attention alignment.  `single` (no grouping) loses the
   context of neighbouring sentences; `full30` pays ~2× the time for ≤ 0.3 points.
-* Initial prompt: none for a plain transcription (`coach transcribe`, the `default` row); the
-  coach's detection paths (`coach analyze`, the app) pass the phrasebook's courtesies and get
+* Since issue 9 no path uses the hotword prompt: the coach's courtesies are verified on the
+  audio instead (the `coach` row; docs/benchmarks.md "hearing").  History: the coach's
+  detection paths (`coach analyze`, the app) used to pass the phrasebook's courtesies and get
   the hotword prompt (the `hotprompt` row: worse CER on general speech and RTF ≈ 0.17, but it
   writes 您好 where Whisper otherwise writes 你好 — dev-session detection F1 0.93 → 0.99 clean,
   see the dev section).  Measured on `lines` (whole-clip decoding, earlier build): no prompt
