@@ -41,6 +41,8 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "prompt": ("domain prompt 以下是政务服务窗口的普通话对话。", {"prompt": True}),
     "hotprompt": ("domain prompt + courtesy hotwords", {"prompt": True, "prompt_hotwords": True}),
     "threads1": ("cpu_threads=1", {"cpu_threads": 1}),
+    "coach": ("as `coach analyze`: the phrasebook's courtesies verified on the audio (no prompt)", {}),
+    "noverify": ("forced-choice verification off (the decoder's text as is)", {"verify": False}),
     "fw-default": ("reference: faster-whisper's own transcribe(), beam 5, defaults, no VAD", {}),
 }
 
@@ -54,8 +56,9 @@ Notes:
   the encoder only the window plus 5 s of padding instead of a fixed 30 s, and splits the text
   back into utterances by Whisper's cross-attention alignment.  `single` (no grouping) loses the
   context of neighbouring sentences; `full30` pays ~2× the time for ≤ 0.3 points.
-* Initial prompt: none for a plain transcription (`coach transcribe`, the `default` row); the
-  coach's detection paths (`coach analyze`, the app) pass the phrasebook's courtesies and get
+* Since issue 9 no path uses the hotword prompt: the coach's courtesies are verified on the
+  audio instead (the `coach` row; docs/benchmarks.md "hearing").  History: the coach's
+  detection paths (`coach analyze`, the app) used to pass the phrasebook's courtesies and get
   the hotword prompt (the `hotprompt` row: worse CER on general speech and RTF ≈ 0.17, but it
   writes 您好 where Whisper otherwise writes 你好 — dev-session detection F1 0.93 → 0.99 clean,
   see the dev section).  Measured on `lines` (whole-clip decoding, earlier build): no prompt
@@ -116,6 +119,11 @@ def worker(setting: str, sets: list[str]) -> dict:
     hotwords = []
     if overrides.get("prompt_hotwords"):
         hotwords = ["您好", "请稍等", "不好意思", "让您久等了", "请慢走", "再见", "谢谢您的配合", "对不起"]
+    if setting == "coach":
+        from coach.session.evaluate import Evaluator
+        from coach.session.pipeline import hotwords as phrasebook_hotwords
+
+        hotwords = phrasebook_hotwords(Evaluator.default())
     t0 = time.perf_counter()
     engine = WhisperEngine(settings=replace(WhisperSettings(), **overrides), hotwords=hotwords)
     load_s = time.perf_counter() - t0

@@ -1,8 +1,9 @@
 """What every speech engine offers: finals for a file, partials + finals for live audio.
 
 Times are seconds from the start of the audio (plus ``offset``).  ``hotwords`` is a list of
-phrases to bias recognition toward (the phrasebook's canonical courtesies); each engine uses
-it as far as it can (Whisper: initial prompt; Vosk: ignored unless a grammar is requested).
+phrases that matter (the phrasebook's canonical courtesies); each engine uses it as far as it
+can (Whisper: verifies them on the audio, coach.asr.verify; Vosk: ignored unless a grammar is
+requested).
 """
 
 from __future__ import annotations

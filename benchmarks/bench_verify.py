@@ -1,0 +1,274 @@
+"""Forced-choice verification on minimal pairs: 您好/你好, 请慢走/慢走, 喂/哎 or nothing.
+
+    python benchmarks/bench_verify.py tune   # log-likelihood gains of every competitor, best margins
+    python benchmarks/bench_verify.py test [--margins phrase,interjection,alternative,lone] [--write]
+
+Clips: benchmarks/minimal_pairs.py (spliced from the dev lines and sessions; disjoint bodies
+for tune and test).  ``tune`` decodes the tune clips once with verification logging only
+(margins +inf: nothing changes) and picks, per competitor kind, the margin with the best
+balanced accuracy on the tune clips.  ``test`` runs the real pipeline (engine with those
+margins → matcher) on the test clips and reports, both ways, how often the decision is right:
+您好 credited when said / not credited when 你好 was said; 请慢走 likewise against 慢走 and 您慢走;
+喂/哎 found when said / not found on the bare body (interjection recall and false alarms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from minimal_pairs import clips  # noqa: E402
+from results_doc import update_section  # noqa: E402
+
+from coach.asr import open_engine  # noqa: E402
+from coach.asr.verify import Margins  # noqa: E402
+from coach.session.evaluate import Evaluator  # noqa: E402
+from coach.session.pipeline import hotwords  # noqa: E402
+
+INF = float("inf")
+GRID = [x / 2 for x in range(-24, 5)]
+
+
+def engine(margins: Margins, **settings):
+    ev = Evaluator.default()
+    return ev, open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
+
+
+def with_noise(audio: np.ndarray, snr: float | None, rng) -> np.ndarray:
+    if snr is None:
+        return audio
+    import soundfile as sf
+
+    from bench_dev import active_power
+    from dev_labels import shared_dir
+
+    noise, _ = sf.read(shared_dir() / "audio" / "noise" / "noisex92_babble.wav", dtype="float32")
+    off = rng.integers(0, len(noise) - len(audio))
+    seg = noise[off: off + len(audio)]
+    gain = np.sqrt(active_power(audio) / (float((seg ** 2).mean()) * 10 ** (snr / 10)))
+    return (audio + gain * seg).astype(np.float32)
+
+
+def decisions(ev: Evaluator, utterances) -> dict[str, bool]:
+    text = "".join(u.text for u in utterances)
+    found = [h for u in utterances for h in ev.matcher.find(u.text)]
+    return {
+        "您好": any(h.kind == "courtesy" and h.entry.phrase == "您好" for h in found),
+        "请慢走": any(h.kind == "courtesy" and h.entry.phrase == "请慢走" for h in found),
+        "interjection": any(h.kind == "brush_off" and h.entry.phrase in ("喂", "哎") for h in found),
+        "text": text,
+    }
+
+
+def truth(clip) -> dict[str, bool]:
+    return {"您好": clip.prefix == "您好", "请慢走": clip.suffix == "请慢走", "interjection": clip.prefix in ("喂", "哎")}
+
+
+def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
+    """Margins with the best worst-case rate on the tune clips and the tune sessions' clerk turns."""
+    if cache and cache.exists():
+        rows = pickle.loads(cache.read_bytes())
+    else:
+        rows = _tune_rows(snrs)
+        if cache:
+            cache.write_bytes(pickle.dumps(rows))
+    scored = []
+    for mp in GRID:
+        for mi in GRID:
+            m = Margins(phrase=mp, interjection=mi, alternative=mp, lone=mi)
+            right = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}
+            for t, relevant, text, logs in rows:
+                final = simulate(text, logs, m)
+                d = {"您好": "您好" in final, "请慢走": "请慢走" in final,
+                     "interjection": final.lstrip("，,。 ").startswith(("喂", "哎"))}
+                for k in right:
+                    if relevant[k]:
+                        i = 0 if t[k] else 2
+                        right[k][i + 1] += 1
+                        right[k][i] += d[k] == t[k]
+            rates = [v[0] / max(1, v[1]) for v in right.values()] + [v[2] / max(1, v[3]) for v in right.values()]
+            scored.append((round(min(rates), 4), round(sum(rates) / len(rates), 4), -abs(mp) - abs(mi), mp, mi, right))
+    top = max(scored)
+    print(f"tune: margins phrase {top[3]} interjection {top[4]}: worst rate {top[0]}, mean {top[1]}, "
+          f"[said ok, said, not-said ok, not said] {top[5]}")
+    return Margins(phrase=top[3], interjection=top[4], alternative=top[3], lone=top[4])
+
+
+def _tune_rows(snrs: list[float | None]) -> list:
+    """(truth, relevant, free text, logged gains) for every tune clip and tune-session clerk turn."""
+    import soundfile as sf
+
+    from bench_dev import mix
+    from dev_labels import dev_sessions, shared_dir
+    from minimal_pairs import TUNE_SESSIONS
+
+    from coach.asr.factory import transcribe_file
+
+    ev, eng = engine(Margins(INF, INF, INF, INF))
+    rows = []
+    rng = np.random.default_rng(5)
+    for snr in snrs:
+        for c in clips("tune"):
+            eng.verify_log = []
+            us = list(eng.transcribe([with_noise(c.audio, snr, rng)]))
+            relevant = {"您好": c.prefix in ("您好", "你好"), "请慢走": bool(c.suffix),
+                        "interjection": c.prefix in ("喂", "哎", "")}
+            rows.append((truth(c), relevant, "".join(u.text for u in us), list(eng.verify_log)))
+    import random
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for snr in snrs:
+            for s in dev_sessions():
+                if s["id"] not in TUNE_SESSIONS:
+                    continue
+                path = shared_dir() / "audio" / "dev" / s["files"]["stereo"]
+                if snr is not None:
+                    path = mix(path, "babble", snr, Path(tmp) / "m.wav", random.Random(3))
+                eng.verify_log = []
+                us = transcribe_file(path, engine=eng, clerk_channel="left")
+                logs = list(eng.verify_log)
+                labels = [u for u in s["utterances"] if u["speaker"] == "clerk"]
+                for u in us:
+                    if u.speaker != "clerk":
+                        continue
+                    lab = max(labels, key=lambda x: min(u.end, x["end"]) - max(u.start, x["start"]))
+                    ref = lab["text"]
+                    t = {"您好": "您好" in ref, "请慢走": "请慢走" in ref, "interjection": ref.startswith(("喂", "哎"))}
+                    relevant = {"您好": "您好" in ref or "你好" in ref, "请慢走": "慢走" in ref, "interjection": True}
+                    rows.append((t, relevant, u.text, [x for x in logs if x[2] == u.text]))
+    eng.verify_log = None
+    del sf
+    return rows
+
+
+def simulate(text: str, logs: list, m: Margins) -> str:
+    """The clip's text after forced choice with margins ``m`` (from gains logged with margins
+    +inf, i.e. on the free text): phrase edits/alternatives first, then interjections."""
+    by_orig: dict[str, tuple[list, list]] = {}
+    for kind, target, orig, cand, gain in logs:
+        by_orig.setdefault(orig, ([], []))[kind in ("interjection", "lone")].append((gain - m.of(kind), cand))
+    for orig, (phrases, interjections) in by_orig.items():
+        new = orig
+        if phrases and max(phrases)[0] > 0:
+            new = max(phrases)[1]
+        if interjections and max(interjections)[0] > 0:
+            c = max(interjections)[1]
+            new = c[: len(c) - len(orig)] + new if orig and c.endswith(orig) else c
+        text = (text.replace(orig, new, 1) if orig in text else text) if orig else new + text
+    return text
+
+
+def _phrase_truth(c):
+    if c.prefix in ("您好", "你好"):
+        yield "您好", c.prefix == "您好"
+    if c.suffix:
+        yield "请慢走", c.suffix == "请慢走"
+
+
+def _interj_truth(c):
+    for w in ("喂", "哎"):
+        yield w, c.prefix == w
+
+
+def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | None = None) -> dict:
+    ev, eng = engine(margins, **(settings or {}))
+    rng = np.random.default_rng(9)
+    out = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}  # said ok, said n, unsaid ok, unsaid n
+    cpu = audio_s = 0.0
+    for c in clips("test"):
+        a = with_noise(c.audio, snr, rng)
+        t0 = time.process_time()
+        us = list(eng.transcribe([a]))
+        cpu += time.process_time() - t0
+        audio_s += len(a) / 16000
+        d, t = decisions(ev, us), truth(c)
+        relevant = {"您好": c.prefix in ("您好", "你好"), "请慢走": bool(c.suffix),
+                    "interjection": c.prefix in ("喂", "哎", "")}
+        for k in out:
+            if not relevant[k]:
+                continue
+            i = 0 if t[k] else 2
+            out[k][i + 1] += 1
+            out[k][i] += d[k] == t[k]
+            if verbose and d[k] != t[k]:
+                print(f"  {c.name}: {k} said={t[k]} heard {d['text']!r}")
+    out["rtf"] = cpu / audio_s
+    return out
+
+
+def latency(n: int = 20) -> str:
+    """Live path: one utterance's final decode (beam ``live_beam_size``) vs its verification."""
+    from coach.asr.vad import Segment
+
+    ev, eng = engine(Margins())
+    s = eng.settings
+    final = replace(s, beam_size=min(s.beam_size, s.live_beam_size), use_prompt=s.live_prompt)
+    dec, ver, secs = [], [], []
+    for c in clips("test")[:n]:
+        seg = Segment(0, c.audio)
+        t0 = time.perf_counter()
+        d = eng.decode(c.audio, settings=final)
+        t1 = time.perf_counter()
+        if d.text and not d.dropped:
+            eng._verified([d.text], 0, d.raw, [eng._clean(eng.tokenizer.decode(t)) for t in d.raw.alternatives])
+        t2 = time.perf_counter()
+        dec.append(t1 - t0)
+        ver.append(t2 - t1)
+        secs.append(len(seg.audio) / 16000)
+    return (f"Live final, {n} test clips of {min(secs):.1f}–{max(secs):.1f} s: decode (beam {final.beam_size}) "
+            f"median {1000 * np.median(dec):.0f} ms, verification median {1000 * np.median(ver):.0f} ms "
+            f"(p90 {1000 * np.percentile(ver, 90):.0f} ms).")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("mode", choices=["tune", "test", "latency"])
+    ap.add_argument("--margins", help="phrase,interjection,alternative,lone | off | prompt")
+    ap.add_argument("--snr", nargs="+", default=["clean"], help="clean and/or babble SNRs in dB")
+    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--cache", help="tune: keep the decoded gains in this file and reuse them")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    snrs = [None if s == "clean" else float(s) for s in args.snr]
+    if args.mode == "latency":
+        print(latency())
+        return 0
+    if args.mode == "tune":
+        print(tune(snrs, Path(args.cache) if args.cache else None))
+        return 0
+    settings = {}
+    if args.margins == "off":  # the decoder's text as is
+        margins, settings, how = Margins(), {"verify": False}, "verification off"
+    elif args.margins == "prompt":  # the old default: courtesies in the initial prompt, no verification
+        margins, settings, how = Margins(), {"verify": False, "prompt_hotwords": True}, "hotword prompt, no verification"
+    else:
+        margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
+        how = f"verification, {margins}"
+    lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), {how}.", "",
+             "| condition | 您好 said → credited | 你好 said → not credited | 请慢走 said → credited "
+             "| 慢走/您慢走 → not credited | 喂/哎 said → found | none said → not found | CPU s / audio s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for snr in snrs:
+        r = test(margins, snr, args.verbose, settings)
+        f = lambda k, i: f"{r[k][i]}/{r[k][i + 1]} ({r[k][i] / max(1, r[k][i + 1]):.0%})"  # noqa: E731
+        cond = "clean" if snr is None else f"babble {snr:g} dB"
+        lines.append(f"| {cond} | {f('您好', 0)} | {f('您好', 2)} | {f('请慢走', 0)} | {f('请慢走', 2)} "
+                     f"| {f('interjection', 0)} | {f('interjection', 2)} | {r['rtf']:.2f} |")
+        print(lines[-1], flush=True)
+    if args.write:
+        update_section("verify", "Forced-choice verification on minimal pairs", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
