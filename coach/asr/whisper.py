@@ -76,6 +76,7 @@ class WhisperSettings:
     language: str = "zh"
     vad: bool = True
     vad_config: VadConfig = field(default_factory=lambda: VadConfig(speech_pad_s=0.5))
+    live_clause_min_s: float = 3.0  # live: an utterance this long is finalised at its next clause pause
     group_s: float = 28.0  # decode consecutive utterances together up to this long (0 = one by one)
     group_gap_s: float = 5.0  # a longer pause starts a new group
     gap_fill_s: float = 0.6  # pauses inside a group are shortened to this
@@ -231,7 +232,7 @@ class WhisperEngine(Engine):
         ``partial_interval_s`` while speech goes on — never during a pause that may be the end
         of the utterance, where it would only delay the Final."""
         s = self.settings
-        seg = Segmenter(s.vad_config)
+        seg = Segmenter(replace(s.vad_config, clause_min_s=s.live_clause_min_s))
         fast = replace(s, beam_size=1, temperatures=(0.0,), word_timestamps=False, use_prompt=s.live_prompt)
         final = replace(s, beam_size=min(s.beam_size, s.live_beam_size), use_prompt=s.live_prompt)
         every = int(s.partial_interval_s * SAMPLE_RATE)
