@@ -29,3 +29,7 @@ class ModelError(CoachError):
 
 class AudioDeviceError(CoachError):
     """No PortAudio, no input device, or a device that cannot be opened."""
+
+
+class OutputError(CoachError):
+    """A file coach was asked to write (report, result, settings) could not be written."""

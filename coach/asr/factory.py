@@ -68,18 +68,20 @@ def transcribe_file(
     hotwords: Sequence[str] | None = None,
     on_utterance: Callable[[Utterance], None] | None = None,
     bleed_db: float = 6.0,
+    stats=None,
 ) -> list[Utterance]:
     """Final utterances of an audio file, in time order.
 
     ``clerk_channel`` ``"left"``/``"right"``: stereo file with the clerk on that channel and the
     citizen on the other → speakers ``clerk``/``citizen``; None → the channels are mixed and
     speakers are ``unknown``.  ``on_utterance`` is called as each utterance is ready (per
-    channel, so not in global time order for stereo).
+    channel, so not in global time order for stereo).  ``stats``: a
+    :class:`coach.audio.decode.DecodeStats` the decoder fills in (samples decoded, truncation).
     """
     eng = open_engine(engine, hotwords=hotwords)
     if clerk_channel in (None, "", "mix", "none"):
         out = []
-        for u in eng.transcribe(decode(path, channels="mix")):
+        for u in eng.transcribe(decode(path, channels="mix", stats=stats)):
             out.append(u)
             if on_utterance:
                 on_utterance(u)
@@ -96,7 +98,7 @@ def transcribe_file(
     out = []
     for channel, speaker in ((clerk_channel, "clerk"), (citizen_channel, "citizen")):
         own = 0 if channel == "left" else 1
-        for u in eng.transcribe(decode(path, channels=channel), speaker=speaker):
+        for u in eng.transcribe(decode(path, channels=channel, stats=stats), speaker=speaker):
             if _is_bleed(env, own, u, bleed_db):
                 continue
             out.append(u)

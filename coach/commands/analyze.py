@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coach.errors import InputError
 from coach.report.console import print_result
-from coach.report.files import write_atomic
+from coach.store.files import write_atomic
 from coach.phrasebook import load_phrasebook
 from coach.session.evaluate import Evaluator
 from coach.store import add_db_argument

@@ -66,10 +66,8 @@ def index_csv(entries: Sequence[Any]) -> str:
 
 
 def write_csv(path: str | Path, text: str) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    from coach.store.files import write_atomic
+
     if not text.startswith(BOM):
         text = BOM + text
-    with open(p, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    return p
+    return write_atomic(path, text)

@@ -494,7 +494,7 @@ def index_html(entries: Sequence[Any], *, title: str = "录音批量复核", sou
 
 
 def write(path: str | os.PathLike, text: str) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return p
+    """Write a report whole or not at all (see :mod:`coach.store.files`)."""
+    from coach.store.files import write_atomic
+
+    return write_atomic(path, text)
