@@ -88,11 +88,9 @@ def transcribe_file(
         return out
     if clerk_channel not in ("left", "right"):
         raise InputError(f"--clerk-channel 只能是 left 或 right，不是 {clerk_channel!r}")
-    from coach.audio.decode import probe
+    from coach.audio.decode import require_channels
 
-    if probe(path).channels < 2:
-        raise InputError(f"文件是单声道，无法按声道区分窗口和群众：{path}",
-                         hint="去掉 --clerk-channel 选项（单声道录音不区分说话人）")
+    require_channels(path, clerk_channel)
     citizen_channel = "right" if clerk_channel == "left" else "left"
     env = _envelopes(path)
     out = []

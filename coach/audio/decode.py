@@ -170,6 +170,16 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         container.close()
 
 
+def require_channels(path: str | os.PathLike, clerk_channel: str | None, info: AudioInfo | None = None) -> None:
+    """Refuse ``--clerk-channel`` on a file that has no second channel (one rule for every command)."""
+    if clerk_channel in (None, "", "mix", "none"):
+        return
+    info = info or probe(path)
+    if info.channels < 2:
+        raise InputError(f"文件是单声道，无法按声道区分窗口和群众：{path}",
+                         hint="去掉 --clerk-channel 选项（单声道录音不区分说话人）")
+
+
 def _select(block: np.ndarray, channels: str):
     """``block`` is (n_channels, n) float32; return what ``channels`` asks for."""
     if channels == "mix":
