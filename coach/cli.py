@@ -95,6 +95,16 @@ def _log_crash(exc: BaseException) -> str | None:
         return None
 
 
+def _thread_exception(hook_args) -> None:
+    if os.environ.get("COACH_DEBUG"):
+        sys.__excepthook__(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback)
+        return
+    if hook_args.exc_value is None or isinstance(hook_args.exc_value, (SystemExit, KeyboardInterrupt)):
+        return
+    log = _log_crash(hook_args.exc_value)
+    say(f"内部错误（后台线程）：{hook_args.exc_type.__name__}: {hook_args.exc_value}" + (f"（详情见 {log}）" if log else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -107,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     old_show = warnings.showwarning
     warnings.showwarning = _show_warning
+    import threading
+
+    threading.excepthook = _thread_exception  # a failing helper thread: one line too, never a traceback
     old_term = None
     try:
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)

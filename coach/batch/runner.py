@@ -160,12 +160,14 @@ def analyze_one(path: str, sha256: str, *, engine: str = "auto", clerk_channel: 
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             source = tmp
+        from coach.audio.decode import AudioWarning
+
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.simplefilter("always", AudioWarning)
             result = analyze_file(source, engine=engine, clerk_channel=clerk_channel,
                                   evaluator=_evaluator(phrasebook))
         result.file = path
-        notes = [str(w.message).replace(str(source), path) for w in caught]
+        notes = [str(w.message).replace(str(source), path) for w in caught if issubclass(w.category, AudioWarning)]
         return FileOutcome(path, sha256, result=result, seconds=time.perf_counter() - t0, worker=worker,
                            warnings=notes)
     except CoachError as exc:
@@ -240,15 +242,14 @@ def _run_local(jobs: list[FileJob], n: int, kwargs: dict) -> Iterator[FileOutcom
                                          " / a worker process died; finished files are saved, run again to resume"
                                          ) from None
         except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM) or a store error: stop the workers now, not after their file.
-            for fut in pending:
-                fut.cancel()
-            for proc in list(getattr(pool, "_processes", {}).values()):
+            # Interrupted (Ctrl-C, SIGTERM) or a store error: stop the workers now, not after their
+            # file.  (Futures are not cancelled: the pool marks them broken itself; cancelling first
+            # makes its manager thread fail on them.)
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 try:
                     proc.kill()
                 except (OSError, AttributeError):
                     pass
-            pool.shutdown(wait=False, cancel_futures=True)
             raise
 
 
@@ -341,7 +342,7 @@ def run_batch(paths: Sequence[str | os.PathLike] | str | os.PathLike, *, recursi
     from coach.report.common import index_entry
     from coach.store import Store, analysis_key
 
-    console = console or Console(stderr=True, highlight=False)
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if jobs < 1:

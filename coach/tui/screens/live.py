@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 
+from coach.report.console import verdict
 from coach.schema import Finding, Result
 from coach.session.live import LiveSession
 from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, PartialText
@@ -103,7 +104,8 @@ class LiveScreen(ListeningScreen):
         if self.result is not None:
             r = self.result
             t.append("\n\n本次得分 ", style="bold")
-            t.append(f"{r.score:g}", style="bold green" if r.score >= 80 else "bold red")
+            t.append(verdict(r.score, r.outcome), style="bold yellow" if r.score is None else
+                     "bold green" if r.score >= 80 else "bold red")
             t.append("\nv 回看", style="dim")
         self.query_one("#counts", Static).update(t)
 
@@ -175,7 +177,7 @@ class LiveScreen(ListeningScreen):
         self.result = self.session.finish(file=self.input_file, duration_s=round(self.at, 3) or None)
         self.refresh_bindings()
         self._show_counts()
-        self.notify(f"本次自检已结束，得分 {self.result.score:g}。按 v 回看。", timeout=6)
+        self.notify(f"本次自检已结束，得分 {verdict(self.result.score, self.result.outcome)}。按 v 回看。", timeout=6)
 
     # ------------------------------------------------------------------ worker messages
     def on_engine_ready(self, msg: EngineReady) -> None:

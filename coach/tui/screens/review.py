@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from coach.errors import CoachError, InputError
-from coach.report.console import SPEAKER_LABEL, fmt_time
+from coach.report.console import SPEAKER_LABEL, fmt_time, verdict
 from coach.schema import Finding, Result, Utterance
 from coach.tui.listen import explain
 from coach.tui.messages import AnalysisDone, AnalysisProgress, ListenError
@@ -102,8 +102,8 @@ class ReviewOpen(Screen):
                 t.append(f"  {dict(practice='练习', live='自检', review='回看').get(r.kind, r.kind)}")
                 if r.trainee:
                     t.append(f"  {r.trainee}")
-                if r.score is not None:
-                    t.append(f"  {r.score:g} 分", style="bold")
+                if r.score is not None or r.outcome == "no_speech":
+                    t.append(f"  {verdict(r.score, r.outcome)} 分", style="bold")
                 ol.add_option(Option(t, id=str(r.id)))
         else:
             ol.add_option(Option(Text("（还没有保存的记录）", style="dim"), disabled=True))
@@ -237,7 +237,7 @@ class ReviewScreen(Screen):
         for f in r.findings:
             counts[category(f)] += 1
         t = Text()
-        t.append(f"得分 {r.score:g}/100", style="bold")
+        t.append(f"得分 {verdict(r.score, r.outcome)}" + ("" if r.score is None else "/100"), style="bold")
         t.append(f"   ✓ 文明用语 {counts['courtesy']}", style="green")
         t.append(f" · ✗ 忌语 {counts['brush_off']}", style="red")
         t.append(f" · ! 其他问题 {counts['problem']}", style="yellow")
