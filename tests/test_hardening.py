@@ -428,3 +428,36 @@ def test_damaged_weights_with_size_and_mtime_unchanged_are_caught(tmp_path):
     assert binf.stat().st_size == st.st_size and binf.stat().st_mtime_ns == st.st_mtime_ns
     proc = coach("analyze", str(clip(tmp_path / "a.wav")), COACH_MODELS_DIR=str(models))
     assert_clean_error(proc, 2, "已损坏", "coach models")
+
+
+# ---------------------------------------------------------------- progress on a terminal only
+
+def _run_with_tty_stderr(*args: str) -> tuple[int, str, str]:
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "coach", *args], env=coach_env(COLUMNS="120"),
+                            stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.stdout.read()
+    proc.wait(timeout=300)
+    os.close(master)
+    return proc.returncode, out, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_single_file_progress_on_a_terminal_and_quiet_json_to_a_pipe(tmp_path):
+    wav = clip(tmp_path / "a.wav", 6.0)
+    code, out, err = _run_with_tty_stderr("analyze", str(wav))
+    assert code == 0 and "分析 a.wav：" in err and "音频" in err
+    code, out, err = _run_with_tty_stderr("analyze", str(wav), "--json")
+    assert code == 0 and json.loads(out)["file"] == str(wav)
+    assert "分析 a.wav" not in err
