@@ -398,7 +398,7 @@ def test_no_speech_has_no_score_anywhere(tmp_path):
         sid = rows["silence.wav"].id
     hist = coach("history", "--db", str(db), COLUMNS="200")
     assert NO_SPEECH_LABEL in hist.stdout
-    for fmt in ("html", "md", "json"):
+    for fmt in ("html", "md", "csv", "json"):
         text = coach("report", str(sid), "--format", fmt, "--out", str(tmp_path / f"s.{fmt}"), "--db", str(db))
         assert text.returncode == 0, text.stderr
         body = (tmp_path / f"s.{fmt}").read_text("utf-8")
@@ -461,3 +461,22 @@ def test_single_file_progress_on_a_terminal_and_quiet_json_to_a_pipe(tmp_path):
     code, out, err = _run_with_tty_stderr("analyze", str(wav), "--json")
     assert code == 0 and json.loads(out)["file"] == str(wav)
     assert "分析 a.wav" not in err
+
+
+# ---------------------------------------------------------------- never a traceback
+
+def test_an_unexpected_error_is_one_line_exit_4_with_a_log(tmp_path, monkeypatch, capsys):
+    import coach.commands.history as history
+    from coach.cli import main
+
+    def broken(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(history, "run_history", broken)  # a bug anywhere in a command
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("COACH_DEBUG", raising=False)
+    assert main(["history", "--db", str(tmp_path / "c.db")]) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("coach: 内部错误：RuntimeError: boom")
+    logs = list((tmp_path / "state").rglob("coach-error.log"))
+    assert logs and "Traceback" in logs[0].read_text("utf-8") and str(logs[0]) in err[0]

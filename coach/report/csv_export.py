@@ -48,6 +48,9 @@ def session_csv(result: Result, row: Any = None) -> str:
         cat = "用语不完整" if f.rule == "near_miss" else TYPE_LABEL.get(f.type, f.type)
         rows.append([sid, trainee, result.file, f.start, f.end, SPEAKER_LABEL.get(f.speaker, f.speaker), cat, f.rule,
                      rule_label(f), f.phrase, f.heard, SEVERITY_LABEL.get(f.severity, f.severity), f.suggestion, utt])
+    if result.no_speech:  # no verdict: say so instead of an empty table
+        rows.insert(0, [sid, trainee, result.file, None, None, None, "结果", "no_speech", NO_SPEECH_LABEL,
+                        None, None, None, None, None])
     return _csv(SESSION_COLUMNS, rows)
 
 
