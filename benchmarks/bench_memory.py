@@ -2,14 +2,15 @@
 
     nice -n 10 python benchmarks/bench_memory.py                      # 5 and 60 min, 20 kills
     nice -n 10 python benchmarks/bench_memory.py --minutes 5 60 480 --write
-    nice -n 10 python benchmarks/bench_memory.py --minutes 5 15 --kills 0 --primitive-cache 1024   # as before
+    nice -n 10 python benchmarks/bench_memory.py --minutes 5 --kills 0 --baseline-minutes 5 15   # and as before
 
 1. **memory** — a long mono recording is made by concatenating the dev sessions of
    ``../shared/audio/dev`` (D01–D10, 16 kHz) over and over to the length asked, written to a
    temporary WAV.  ``coach analyze FILE --json`` runs on it in a subprocess (stdout discarded);
    its peak RSS is the kernel's ``ru_maxrss`` for that child (``os.wait4``), together with the
-   wall time.  ``--primitive-cache 1024`` runs with oneDNN's default primitive cache (what coach
-   did before ``coach.asr`` bounded it to 16) to show what that setting changes.
+   wall time.  ``--baseline-minutes`` runs those lengths as coach did before
+   :mod:`coach.asr.native` (oneDNN's default primitive cache 1024, ``COACH_MALLOC=default``);
+   ``--primitive-cache N`` / ``--malloc default`` change one setting for the main runs.
 2. **crash loop** — a live session from a file source (``FileSource(realtime=False)`` into the
    Whisper engine's ``stream()``, each Final through ``LiveSession.add`` into a
    :class:`~coach.store.SessionWriter`), killed with SIGKILL at a random moment (after a random
@@ -80,10 +81,12 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
-def peak_rss(minutes: float, tmp: Path, cache: str | None) -> dict:
+def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounded") -> dict:
     wav = tmp / f"long-{minutes:g}min.wav"
     seconds = make_long(wav, minutes)
     extra = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": cache} if cache else {}
+    if malloc == "default":
+        extra["COACH_MALLOC"] = "default"
     before = load()
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(wav), "--json"], env=env(**extra),
@@ -96,7 +99,7 @@ def peak_rss(minutes: float, tmp: Path, cache: str | None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"analyze failed on {minutes} min: {err[-2000:]}")
     return {"minutes": minutes, "audio_s": seconds, "peak_mb": usage.ru_maxrss / 1024, "wall_s": wall,
-            "rtf": wall / seconds, "load_before": before, "load_after": load(), "cache": cache or "16 (coach)"}
+            "rtf": wall / seconds, "load_before": before, "load_after": load(), "cache": cache or "16 (coach)", "malloc": malloc}
 
 
 CHILD = textwrap.dedent("""
@@ -188,21 +191,24 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, nargs="*", default=[5, 60])
     ap.add_argument("--baseline-minutes", type=float, nargs="*", default=[],
                     help="also run these lengths with oneDNN's default cache (1024), for comparison")
+    ap.add_argument("--malloc", choices=["bounded", "default"], default="bounded",
+                    help="default: leave glibc malloc as it is (COACH_MALLOC=default)")
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--primitive-cache", metavar="N", help="ONEDNN_PRIMITIVE_CACHE_CAPACITY for the analysis "
                     "(default: coach's own setting, 16; oneDNN's default is 1024)")
-    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section 'memory')")
+    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
+    ap.add_argument("--section", default="memory", help="section name in docs/benchmarks.md (default memory)")
     args = ap.parse_args()
     out = {"memory": [], "crash": None, "load_start": load()}
     with tempfile.TemporaryDirectory(prefix="coach-mem-") as d:
         tmp = Path(d)
         for m in args.minutes:
-            r = peak_rss(m, tmp, args.primitive_cache)
+            r = peak_rss(m, tmp, args.primitive_cache, args.malloc)
             out["memory"].append(r)
             print(f"{m:g} min: peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s (RTF {r['rtf']:.2f}), "
                   f"load {r['load_before']} → {r['load_after']}", flush=True)
         for m in args.baseline_minutes:
-            r = peak_rss(m, tmp, "1024")
+            r = peak_rss(m, tmp, "1024", "default")
             out["memory"].append(r)
             print(f"{m:g} min (cache 1024): peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s", flush=True)
         if args.kills:
@@ -210,25 +216,27 @@ def main() -> int:
     out["load_end"] = load()
     print(json.dumps({k: v for k, v in out.items() if k != "crash"}, indent=1))
     if args.write:
-        write_doc(out)
+        write_doc(out, args.section)
     return 0
 
 
-def write_doc(out: dict) -> None:
+def write_doc(out: dict, section: str = "memory") -> None:
     mem = out["memory"]
     lines = ["Peak RSS of `coach analyze LONG.wav --json` (one process, default Whisper engine) on a mono",
              "recording made by concatenating the dev sessions D01–D10 to the length shown.", "",
-             "| audio | peak RSS | wall | RTF | oneDNN primitive cache | load avg before → after |", "|---:|---:|---:|---:|---|---|"]
+             "| audio | peak RSS | wall | RTF | oneDNN primitive cache | malloc | load avg before → after |",
+             "|---:|---:|---:|---:|---|---|---|"]
     for r in mem:
         lines.append(f"| {r['minutes']:g} min | {r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | {r['rtf']:.2f} | "
-                     f"{r['cache']} | {r['load_before']} → {r['load_after']} |")
-    ours = [r for r in mem if r["cache"] == mem[0]["cache"]]
+                     f"{r['cache']} | {r['malloc']} | {r['load_before']} → {r['load_after']} |")
+    ours = [r for r in mem if (r["cache"], r["malloc"]) == (mem[0]["cache"], mem[0]["malloc"])]
     for group in (ours, [r for r in mem if r not in ours]):
         if len(group) < 2:
             continue
         lo, hi = group[0], group[-1]
         per_min = (hi["peak_mb"] - lo["peak_mb"]) / (hi["minutes"] - lo["minutes"])
-        lines += ["", f"Growth {lo['minutes']:g} → {hi['minutes']:g} min with primitive cache {lo['cache']}: "
+        lines += ["", f"Growth {lo['minutes']:g} → {hi['minutes']:g} min with primitive cache {lo['cache']}, "
+                      f"malloc {lo['malloc']}: "
                       f"{hi['peak_mb'] - lo['peak_mb']:+.0f} MB ({per_min:+.2f} MB per audio minute; "
                       "target ≤ 50 MB from 5 to 60 min)."]
     c = out.get("crash")
@@ -244,7 +252,8 @@ def write_doc(out: dict) -> None:
                          f"{r['audio_reported_s']:.1f} s / {r['audio_stored_s']:.1f} s | {'✓' if r['ok'] else '✗'} |")
     lines += ["", f"Machine load (1/5/15-min averages): {out['load_start']} at the start, {out['load_end']} at the end "
                   "(2 cores shared with other agents' work; run under `nice -n 10`)."]
-    update_section("memory", "Memory over long recordings, and kill -9 crash loop", "\n".join(lines))
+    title = "Memory over long recordings" + (", and kill -9 crash loop" if c else "")
+    update_section(section, title + ("" if section == "memory" else f" ({section})"), "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ import os
 # workers), the spinning teams starve the decoder (measured 5–50× slower on 2 cores).
 # Passive waiting costs nothing measurable.  Must be set before ctranslate2 is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# oneDNN (inside CTranslate2) caches a compiled primitive per input shape, 1024 by default; the
-# trimmed Whisper encoder sees a new length with nearly every segment, so the cache (and the
-# process's memory) grew with the recording: +4.3 MB per audio minute.  A small cache keeps
-# memory flat (benchmarks/bench_memory.py).  Must be set before ctranslate2 is loaded.
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
+# Flat memory over long recordings (oneDNN primitive cache, allocator settings): see native.py.
+from coach.asr.native import bound_native_memory  # noqa: E402
+
+bound_native_memory()
 
 from coach.asr.base import Engine, Event, Final, Partial  # noqa: E402
 from coach.asr.factory import open_engine, transcribe_file  # noqa: E402
