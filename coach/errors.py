@@ -29,3 +29,30 @@ class ModelError(CoachError):
 
 class AudioDeviceError(CoachError):
     """No PortAudio, no input device, or a device that cannot be opened."""
+
+
+class OutputError(CoachError):
+    """A file coach was asked to write (report, result, settings) could not be written."""
+
+
+def printable(text: object) -> str:
+    """``text`` safe to echo to a terminal: control characters (ESC, BEL, CR, C1 …) shown as
+    ``\\x1b``-style escapes; newlines and tabs kept."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        if ch in "\n\t" or ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (finish the current write, clean up; exit 143)."""

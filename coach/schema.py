@@ -77,25 +77,41 @@ class Finding:
         return cls(**{k: d.get(k) for k in keys})
 
 
+OUTCOMES: tuple[str, ...] = ("scored", "no_speech")
+NO_SPEECH_LABEL = "未检测到讲话"
+
+
 @dataclass
 class Result:
+    """``outcome`` is ``"scored"``, or ``"no_speech"`` when the clerk said nothing that was
+    heard: then ``score`` is None (no verdict) — never a number.  ``truncated``: the audio
+    ended before its header said (the result covers what could be decoded)."""
+
     utterances: list[Utterance]
     findings: list[Finding]
-    score: float
+    score: float | None
     breakdown: dict[str, Any]
     file: str | None = None
     duration_s: float | None = None
     engine: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "scored"
+    truncated: bool = False
+
+    @property
+    def no_speech(self) -> bool:
+        return self.outcome == "no_speech"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "duration_s": self.duration_s,
+            "truncated": self.truncated,
             "engine": self.engine,
             "utterances": [u.to_json() for u in self.utterances],
             "findings": [f.to_json() for f in self.findings],
-            "score": self.score,
+            "outcome": self.outcome,
+            "score": None if self.no_speech else self.score,
             "breakdown": self.breakdown,
         }
 
@@ -109,4 +125,6 @@ class Result:
             file=d.get("file"),
             duration_s=d.get("duration_s"),
             engine=d.get("engine"),
+            outcome=d.get("outcome") or "scored",
+            truncated=bool(d.get("truncated", False)),
         )

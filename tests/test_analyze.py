@@ -56,7 +56,9 @@ def test_analyze_cli_json_follows_the_schema(tmp_path, capsys):
     d = dev_dir()
     assert main(["analyze", str(d / "D01.wav"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"file", "duration_s", "engine", "utterances", "findings", "score", "breakdown"}
+    assert set(data) == {"file", "duration_s", "truncated", "engine", "utterances", "findings", "outcome", "score",
+                         "breakdown"}
+    assert data["outcome"] == "scored" and data["truncated"] is False
     assert data["engine"].startswith("whisper")
     assert data["utterances"] and all(set(u) == {"start", "end", "speaker", "text", "speaker_score"}
                                       for u in data["utterances"])

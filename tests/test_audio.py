@@ -255,8 +255,8 @@ def test_devices_command(capsys):
     from coach.cli import main
 
     code = main(["devices"])
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
     if list_input_devices():
-        assert code == 0 and "默认" in out
-    else:
-        assert code == 1 and "没有找到录音设备" in out
+        assert code == 0 and "默认" in cap.out
+    else:  # documented exit 2 (README), the message on stderr
+        assert code == 2 and "没有找到录音设备" in cap.err

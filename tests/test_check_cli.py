@@ -4,7 +4,8 @@ import json
 
 from coach.cli import main
 
-SCHEMA_KEYS = {"file", "duration_s", "engine", "utterances", "findings", "score", "breakdown"}
+SCHEMA_KEYS = {"file", "duration_s", "truncated", "engine", "utterances", "findings", "outcome", "score",
+               "breakdown"}
 FINDING_KEYS = {"type", "rule", "phrase", "heard", "start", "end", "speaker", "severity", "suggestion"}
 
 

@@ -127,8 +127,8 @@ def test_report_command_all_formats(store, tmp_path, capsys):
     assert main(["report", "--trainee", "王小明", "-F", "json", "--db", db]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["trainee"] == "王小明" and len(data["sessions"]) == 3
-    assert set(data["sessions"][0]["result"]) == {"file", "duration_s", "engine", "utterances", "findings", "score",
-                                                  "breakdown"}
+    assert set(data["sessions"][0]["result"]) == {"file", "duration_s", "truncated", "engine", "utterances",
+                                                  "findings", "outcome", "score", "breakdown"}
 
 
 def test_report_errors_are_one_line_exit_2(store, capsys):

@@ -68,35 +68,35 @@ def transcribe_file(
     hotwords: Sequence[str] | None = None,
     on_utterance: Callable[[Utterance], None] | None = None,
     bleed_db: float = 6.0,
+    stats=None,
 ) -> list[Utterance]:
     """Final utterances of an audio file, in time order.
 
     ``clerk_channel`` ``"left"``/``"right"``: stereo file with the clerk on that channel and the
     citizen on the other → speakers ``clerk``/``citizen``; None → the channels are mixed and
     speakers are ``unknown``.  ``on_utterance`` is called as each utterance is ready (per
-    channel, so not in global time order for stereo).
+    channel, so not in global time order for stereo).  ``stats``: a
+    :class:`coach.audio.decode.DecodeStats` the decoder fills in (samples decoded, truncation).
     """
     eng = open_engine(engine, hotwords=hotwords)
     if clerk_channel in (None, "", "mix", "none"):
         out = []
-        for u in eng.transcribe(decode(path, channels="mix")):
+        for u in eng.transcribe(decode(path, channels="mix", stats=stats)):
             out.append(u)
             if on_utterance:
                 on_utterance(u)
         return out
     if clerk_channel not in ("left", "right"):
         raise InputError(f"--clerk-channel 只能是 left 或 right，不是 {clerk_channel!r}")
-    from coach.audio.decode import probe
+    from coach.audio.decode import require_channels
 
-    if probe(path).channels < 2:
-        raise InputError(f"文件是单声道，无法按声道区分窗口和群众：{path}",
-                         hint="去掉 --clerk-channel 选项（单声道录音不区分说话人）")
+    require_channels(path, clerk_channel)
     citizen_channel = "right" if clerk_channel == "left" else "left"
     env = _envelopes(path)
     out = []
     for channel, speaker in ((clerk_channel, "clerk"), (citizen_channel, "citizen")):
         own = 0 if channel == "left" else 1
-        for u in eng.transcribe(decode(path, channels=channel), speaker=speaker):
+        for u in eng.transcribe(decode(path, channels=channel, stats=stats), speaker=speaker):
             if _is_bleed(env, own, u, bleed_db):
                 continue
             out.append(u)

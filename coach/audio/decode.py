@@ -42,6 +42,28 @@ class AudioWarning(UserWarning):
     """The file was decoded, but not entirely (truncated or partly corrupt)."""
 
 
+@dataclass
+class DecodeStats:
+    """Filled in by :func:`decode` as it goes: the truth about what was decoded.
+
+    ``samples`` counts the 16 kHz samples yielded so far (one pass; a second pass over the
+    same file starts again from 0 and increments ``passes``); after the last chunk
+    ``declared_s`` holds what the container claimed and ``truncated`` whether the file ended
+    early or was corrupt part-way.  ``on_chunk(stats)`` is called after every chunk (progress).
+    """
+
+    samples: int = 0
+    passes: int = 0
+    declared_s: float | None = None
+    truncated: bool = False
+    warning: str | None = None
+    on_chunk: object = None
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     path: str
@@ -148,6 +170,16 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         container.close()
 
 
+def require_channels(path: str | os.PathLike, clerk_channel: str | None, info: AudioInfo | None = None) -> None:
+    """Refuse ``--clerk-channel`` on a file that has no second channel (one rule for every command)."""
+    if clerk_channel in (None, "", "mix", "none"):
+        return
+    info = info or probe(path)
+    if info.channels < 2:
+        raise InputError(f"文件是单声道，无法按声道区分窗口和群众：{path}",
+                         hint="去掉 --clerk-channel 选项（单声道录音不区分说话人）")
+
+
 def _select(block: np.ndarray, channels: str):
     """``block`` is (n_channels, n) float32; return what ``channels`` asks for."""
     if channels == "mix":
@@ -164,10 +196,12 @@ def decode(
     *,
     channels: Channels = "mix",
     chunk_seconds: float = 1.0,
+    stats: DecodeStats | None = None,
 ) -> Iterator[Chunk]:
     """Yield the file as 16 kHz float32 chunks of ``chunk_seconds`` (the last may be shorter).
 
     Errors about the file itself are raised on the first ``next()``; see the module doc.
+    ``stats`` (optional) is updated as chunks are yielded, see :class:`DecodeStats`.
     """
 
     if channels not in CHANNEL_CHOICES:
@@ -183,13 +217,24 @@ def decode(
             )
         if channels in ("left", "right") and n_in < 2:
             warnings.warn(f"{path}: 单声道文件，忽略声道选择 {channels!r}", AudioWarning, stacklevel=2)
-        yield from _decode_stream(container, stream, channels, chunk_seconds, str(path))
+        yield from _decode_stream(container, stream, channels, chunk_seconds, str(path), stats)
     finally:
         container.close()
 
 
-def _decode_stream(container, stream, channels: str, chunk_seconds: float, path: str):
+def _decode_stream(container, stream, channels: str, chunk_seconds: float, path: str,
+                   stats: DecodeStats | None = None):
     import av
+
+    if stats is not None:
+        stats.samples = 0
+        stats.passes += 1
+
+    def counted(n: int) -> None:
+        if stats is not None:
+            stats.samples += n
+            if callable(stats.on_chunk):
+                stats.on_chunk(stats)
 
     chunk = max(1, int(round(chunk_seconds * SAMPLE_RATE)))
     stream.thread_type = "AUTO"
@@ -221,23 +266,26 @@ def _decode_stream(container, stream, channels: str, chunk_seconds: float, path:
             pending, n_pending = ([rest] if rest.shape[1] else []), rest.shape[1]
             n_total += chunk
             yield _select(out, channels)
+            counted(chunk)
     if n_pending:
         data = np.concatenate(pending, axis=1)
         n_total += data.shape[1]
         yield _select(data, channels)
+        counted(data.shape[1])
 
     got = n_total / SAMPLE_RATE
     if n_total == 0:
         detail = f"（{error}）" if error else ""
         raise InputError(f"音频文件里没有可解码的声音：{path}{detail}", hint="文件可能已损坏，请重新导出或重新录音")
     declared = _declared_duration(container)
+    if stats is not None:
+        stats.declared_s = declared
     if error is not None or (declared is not None and declared - got > _TRUNCATION_TOLERANCE_S):
         want = f"，文件头声明 {declared:.1f} 秒" if declared else ""
-        warnings.warn(
-            f"{path}: 文件不完整，只解码出 {got:.1f} 秒{want}（已处理能读到的部分）",
-            AudioWarning,
-            stacklevel=3,
-        )
+        message = f"{path}: 文件不完整，只解码出 {got:.1f} 秒{want}（已处理能读到的部分）"
+        if stats is not None:
+            stats.truncated, stats.warning = True, message
+        warnings.warn(message, AudioWarning, stacklevel=3)
 
 
 def read(path: str | os.PathLike, *, channels: Channels = "mix"):

@@ -1,18 +1,28 @@
-"""``coach analyze FILE...`` (one result per recording) and ``coach analyze DIR`` (batch review)."""
+"""``coach analyze FILE...`` (one result per recording) and ``coach analyze DIR`` (batch review).
+
+Several files behave like a folder: a bad one is reported in one line and the others go on;
+the exit code at the end is 3 when some failed (``coach.cli`` lists the codes).  A result is
+never thrown away: when ``--out`` cannot be written, the result goes to stdout instead and
+the message says so (exit 2).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 from coach.cli import add_clerk_channel_argument
-from coach.errors import InputError
-from coach.report.console import print_result
-from coach.report.files import write_atomic
+from coach.errors import InputError, OutputError, printable
 from coach.phrasebook import load_phrasebook
+from coach.report.console import print_result, verdict
 from coach.session.evaluate import Evaluator
 from coach.store import add_db_argument
+from coach.store.files import unique_path, write_atomic
+
+EXIT_STRICT, EXIT_INPUT, EXIT_PARTIAL = 1, 2, 3
 
 
 def add_batch_arguments(p, *, db: bool = True) -> None:
@@ -54,6 +64,58 @@ def _render(result, args) -> str:
     return json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
+def _say(text: str) -> None:
+    print(f"coach: {printable(text)}", file=sys.stderr, flush=True)
+
+
+class ProgressLine:
+    """``分析 X：02:10 / 60:00 音频 · 3.1× 实时 · 剩余约 18:40`` on stderr, redrawn at most twice a second."""
+
+    def __init__(self, name: str, stream=None):
+        self.name = printable(name)
+        self.stream = stream or sys.stderr
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.shown = False
+
+    @staticmethod
+    def _mmss(s: float) -> str:
+        m, sec = divmod(int(s), 60)
+        h, m = divmod(m, 60)
+        return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
+
+    def __call__(self, stats, total: float | None) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        wall = now - self.t0
+        done = stats.seconds
+        parts = [f"分析 {self.name}：{self._mmss(done)}" + (f" / {self._mmss(total)}" if total else "") + " 音频"]
+        if stats.passes > 1:
+            parts[0] += f"（第 {stats.passes} 声道）"
+        if wall > 1 and done:
+            speed = done / wall
+            parts.append(f"{speed:.1f}× 实时")
+            if total and total > done:
+                left = (total - done) / speed
+                parts.append(f"剩余约 {self._mmss(left)}")
+        self.stream.write("\r\x1b[K" + " · ".join(parts))
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _show_progress(args) -> bool:
+    if os.environ.get("COACH_PROGRESS", "") == "0" or not sys.stderr.isatty():
+        return False
+    return sys.stdout.isatty() or not (args.json or args.md)
+
+
 def run(args) -> int:
     paths = [Path(f) for f in args.files]
     dirs = [p for p in paths if p.is_dir()]
@@ -66,10 +128,9 @@ def run(args) -> int:
                             db=args.db, out=args.out or "coach-review", engine=args.engine,
                             clerk_channel=args.clerk_channel, trainee=args.trainee,
                             phrasebook=args.phrasebook, rerun=args.rerun)
-        return 1 if summary.failed else 0
-    for p in paths:
-        if not p.exists():
-            raise InputError(f"{p}: file not found / 文件不存在")
+        return summary.exit_code(strict=args.strict)
+    if len(paths) == 1 and not paths[0].exists():
+        raise InputError(f"{paths[0]}: file not found / 文件不存在")
 
     from coach.commands.enroll import default_trainee
     from coach.session.pipeline import analyze_file
@@ -79,21 +140,54 @@ def run(args) -> int:
     profile = load_profile(args.trainee or default_trainee())
     violation = False
     results = []
+    failed: list[Path] = []
+    unsaved = 0
+    taken: set[Path] = set()
+    progress = _show_progress(args)
     for p in paths:
-        result = analyze_file(p, engine=args.engine, clerk_channel=args.clerk_channel, evaluator=evaluator,
-                              profile=profile)
+        bar = ProgressLine(p.name) if progress else None
+        try:
+            if not p.exists():
+                raise InputError(f"{p}: file not found / 文件不存在")
+            result = analyze_file(p, engine=args.engine, clerk_channel=args.clerk_channel, evaluator=evaluator,
+                                  profile=profile, on_progress=bar)
+        except InputError as exc:
+            if len(paths) == 1:
+                raise
+            _say(str(exc))
+            failed.append(p)
+            continue
+        finally:
+            if bar is not None:
+                bar.clear()
         violation |= any(f.severity == "violation" for f in result.findings)
         if args.out:
             ext = ".md" if args.md else ".json"
-            target = write_atomic(Path(args.out) / (p.stem + ext), _render(result, args))
-            print(f"{p} → {target}  得分 {result.score:g}", file=sys.stderr)
+            # Two inputs with the same name (a/x.wav, b/x.wav) get x.json and x-2.json.
+            target = unique_path(Path(args.out) / (p.stem + ext), taken)
+            text = _render(result, args)
+            try:
+                write_atomic(target, text)
+            except OutputError as exc:
+                unsaved += 1
+                sys.stdout.write(text)
+                sys.stdout.flush()
+                _say(f"{exc.message}；{p} 的结果已输出到标准输出 / the result was printed to stdout instead")
+                continue
+            print(f"{printable(p)} → {printable(target)}  得分 {verdict(result.score, result.outcome)}"
+                  + ("（录音不完整）" if result.truncated else ""), file=sys.stderr)
         elif args.json or args.md:
             results.append(result)
         else:
             print_result(result)
     if results and args.json:
         data = [r.to_json() for r in results]
-        print(json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2))
+        print(json.dumps(data[0] if len(paths) == 1 else data, ensure_ascii=False, indent=2))
     elif results:
         print("\n\n".join(_render(r, args) for r in results))
-    return 1 if args.strict and violation else 0
+    if failed:
+        _say(f"{len(failed)} / {len(paths)} 个文件分析失败：{'、'.join(map(str, failed))} / some inputs failed")
+        return EXIT_PARTIAL
+    if unsaved:
+        return EXIT_INPUT
+    return EXIT_STRICT if args.strict and violation else 0

@@ -34,8 +34,10 @@ def register(sub) -> None:
     t.set_defaults(func=run_trainees)
 
 
-def _score_text(score) -> Text:
-    s = fmt_score(score)
+def _score_text(score, outcome: str = "scored") -> Text:
+    s = fmt_score(score, outcome)
+    if outcome == "no_speech":
+        return Text(s, style="yellow")
     if s == "—":
         return Text(s, style="dim")
     style = "bold green" if score >= 90 else "bold yellow" if score >= 70 else "bold red"
@@ -55,7 +57,7 @@ def run_history(args) -> int:
         rows = store.sessions(trainee=args.trainee, since=since, kind=args.kind, limit=args.limit or None)
         path = store.path
     if args.json:
-        print(json.dumps([dict(r.to_json(), courtesies=r.n_courtesy, brush_offs=r.n_brush_off,
+        print(json.dumps([dict(r.to_json(), verdict=fmt_score(r.score, r.outcome), courtesies=r.n_courtesy, brush_offs=r.n_brush_off,
                                violations=r.n_violation, structure=r.n_structure) for r in rows],
                          ensure_ascii=False, indent=2))
         return 0
@@ -74,7 +76,9 @@ def run_history(args) -> int:
     year = str(datetime.now().year)
     for r in rows:
         what = r.scenario or (r.name if r.source_file else "")
-        score = _score_text(r.score)
+        score = _score_text(r.score, r.outcome)
+        if r.truncated:
+            score.append(" 不完整", style="yellow")
         if not r.finished:
             score = Text("未完成", style="yellow")
         when = fmt_date(r.started_at)

@@ -8,6 +8,7 @@ import time
 import warnings
 
 from coach.cli import add_clerk_channel_argument
+from coach.errors import printable
 
 SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "unknown": ""}
 
@@ -27,14 +28,17 @@ def register(sub) -> None:
 def format_utterance(u) -> str:
     t = f"[{u.start:.1f}-{u.end:.1f}] " if u.start is not None and u.end is not None else ""
     who = SPEAKER_LABEL.get(u.speaker, u.speaker)
-    return f"{t}{who}: {u.text}" if who else f"{t}{u.text}"
+    text = printable(u.text)  # escape sequences in a transcript never reach the terminal raw
+    return f"{t}{who}: {text}" if who else f"{t}{text}"
 
 
 def run(args) -> int:
     from coach.asr import open_engine, transcribe_file
-    from coach.audio.decode import AudioWarning, probe
+    from coach.audio.decode import AudioWarning, DecodeStats, probe, require_channels
 
     info = probe(args.file)
+    require_channels(args.file, args.clerk_channel, info)
+    stats = DecodeStats()
     settings = {"word_timestamps": True} if args.words and args.engine != "vosk" else {}
     engine = open_engine(args.engine, live=False, **settings)
     streaming = not args.json and not args.clerk_channel
@@ -42,15 +46,16 @@ def run(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AudioWarning)
         utterances = transcribe_file(
-            args.file, engine=engine, clerk_channel=args.clerk_channel,
+            args.file, engine=engine, clerk_channel=args.clerk_channel, stats=stats,
             on_utterance=(lambda u: print(format_utterance(u), flush=True)) if streaming else None,
         )
     wall = time.perf_counter() - t0
     for w in caught:
-        print(f"coach: 警告：{w.message}", file=sys.stderr)
+        print(f"coach: 警告：{printable(w.message)}", file=sys.stderr)
+    duration = round(stats.seconds, 3) if stats.samples else info.duration  # decoded, not the header's claim
     if args.json:
         doc = {
-            "file": args.file, "duration_s": info.duration, "engine": engine.name, "model": engine.model,
+            "file": args.file, "duration_s": duration, "truncated": stats.truncated or info.truncated, "engine": engine.name, "model": engine.model,
             "utterances": [
                 {**u.to_json(), **({"words": [[w.start, w.end, w.text] for w in (u.words or [])]} if args.words else {})}
                 for u in utterances
@@ -63,7 +68,7 @@ def run(args) -> int:
                 print(format_utterance(u))
         if not utterances:
             print("（没有识别到语音 / no speech found）")
-        dur = info.duration or 0.0
+        dur = duration or 0.0
         rtf = f"，{wall / dur:.2f}× 实时" if dur else ""
         print(f"— {len(utterances)} 句，{dur:.1f} 秒音频，用时 {wall:.1f} 秒{rtf}（{engine.name}: {engine.model}）",
               file=sys.stderr)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
-from coach.report.console import SPEAKER_LABEL, STRUCTURE_LABEL, finding_line, fmt_time
+from coach.report.console import SPEAKER_LABEL, STRUCTURE_LABEL, finding_line, fmt_time, verdict
 from coach.schema import Finding, Result
 
 KIND_LABEL = {"practice": "情景练习", "live": "实时自检", "review": "录音复核"}
@@ -26,7 +26,7 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 __all__ = ["IndexEntry", "STATUS_LABEL", "index_entry", "meta_pairs", "KIND_LABEL", "TYPE_LABEL", "SEVERITY_LABEL", "PENALTY_LABEL", "SPEAKER_LABEL", "STRUCTURE_LABEL",
            "fmt_time", "finding_text", "problem_label", "is_problem", "problems", "by_utterance",
-           "fmt_date", "fmt_score", "fmt_duration", "sparkline", "trend_arrow", "rule_label", "counts"]
+           "fmt_date", "fmt_score", "scored", "verdict", "fmt_duration", "sparkline", "trend_arrow", "rule_label", "counts"]
 
 
 @dataclass
@@ -42,6 +42,9 @@ class IndexEntry:
     problems: list[tuple[str, str]] = field(default_factory=list)   # (label, severity)
     error: str | None = None
     link: str | None = None           # relative path of the file's own report
+    outcome: str = "scored"           # "no_speech": no score, shown as 未检测到讲话
+    truncated: bool = False
+    note: str | None = None           # e.g. not saved to the store
 
     @property
     def violations(self) -> int:
@@ -55,7 +58,8 @@ def index_entry(file: str, status: str, result: Result | None = None, *, session
                 error: str | None = None, link: str | None = None) -> IndexEntry:
     e = IndexEntry(file=file, status=status, session_id=session_id, error=error, link=link)
     if result is not None:
-        e.score = result.score
+        e.outcome, e.truncated = result.outcome, result.truncated
+        e.score = None if result.no_speech else result.score
         e.duration_s = result.duration_s
         e.courtesies = counts(result)["courtesy"]
         e.problems = [(rule_label(f), f.severity) for f in problems(result)]
@@ -121,10 +125,14 @@ def fmt_date(ts: float | None, *, seconds: bool = False) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def fmt_score(score: float | None) -> str:
-    if score is None or (isinstance(score, float) and math.isnan(score)):
-        return "—"
-    return f"{score:g}"
+def fmt_score(score: float | None, outcome: str | None = "scored") -> str:
+    return verdict(score, outcome)
+
+
+def scored(items: Iterable[Any]) -> list[Any]:
+    """Rows / results / index entries that have a score (no-speech and unscored ones left out)."""
+    return [x for x in items if getattr(x, "outcome", "scored") != "no_speech" and x.score is not None
+            and not (isinstance(x.score, float) and math.isnan(x.score))]
 
 
 def fmt_duration(s: float | None) -> str:
@@ -165,6 +173,10 @@ def meta_pairs(row: Any, result: Result) -> list[tuple[str, str]]:
         pairs.append(("时间", fmt_date(row.started_at)))
         if not row.finished:
             pairs.append(("状态", "未完成（中途中断）"))
+    if result.no_speech:
+        pairs.append(("结果", "未检测到讲话（不评分）"))
+    if result.truncated:
+        pairs.append(("录音", "不完整（文件提前结束，只分析了能读到的部分）"))
     if result.file:
         pairs.append(("文件", str(result.file)))
     if result.duration_s is not None:

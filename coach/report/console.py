@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from coach.schema import Finding, Result
+from coach.schema import NO_SPEECH_LABEL, Finding, Result
 
 SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "uncertain": "可能是窗口", "unknown": "窗口?"}
 STRUCTURE_LABEL = {
@@ -17,6 +17,15 @@ STRUCTURE_LABEL = {
     "too_fast": "语速过快",
     "missed_expected": "本轮应说未说",
 }
+
+
+def verdict(score: float | None, outcome: str | None = "scored") -> str:
+    """A score as shown everywhere: the number, "未检测到讲话" for no speech, "—" for none."""
+    if outcome == "no_speech":
+        return NO_SPEECH_LABEL
+    if score is None or score != score:  # None or NaN
+        return "—"
+    return f"{score:g}"
 
 
 def fmt_time(t: float | None) -> str:
@@ -56,7 +65,7 @@ def finding_line(f: Finding) -> Text:
 def print_result(result: Result, console: Console | None = None) -> None:
     console = console or Console(highlight=False)
     if result.file:
-        console.print(Text(f"{result.file}", style="bold"))
+        console.print(Text(f"{result.file}", style="bold"))  # rich's Text drops control characters
     by_utt: dict[int | None, list[Finding]] = {}
     for f in result.findings:
         by_utt.setdefault(f.utterance, []).append(f)
@@ -72,7 +81,12 @@ def print_result(result: Result, console: Console | None = None) -> None:
     for f in by_utt.get(None, []):
         console.print(finding_line(f))
     counts = result.breakdown.get("counts", {})
-    summary = Text(f"得分 {result.score:g}/100", style="bold")
+    if result.no_speech:
+        summary = Text(f"{NO_SPEECH_LABEL}（不评分）", style="bold yellow")
+    else:
+        summary = Text(f"得分 {verdict(result.score)}/100", style="bold")
+    if result.truncated:
+        summary.append("  录音不完整（只分析了能读到的部分）", style="yellow")
     summary.append(f"   文明用语 {counts.get('courtesy', 0)} 次 · 忌语 {counts.get('brush_off', 0)} 次 · "
                    f"结构问题 {counts.get('structure', 0)} 项", style="dim")
     console.print(summary)

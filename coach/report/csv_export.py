@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from coach.report.common import (KIND_LABEL, SEVERITY_LABEL, SPEAKER_LABEL, STATUS_LABEL, TYPE_LABEL, counts,
                                  fmt_date, problems, rule_label)
-from coach.schema import Result
+from coach.schema import NO_SPEECH_LABEL, Result
 
 BOM = "\ufeff"
 
@@ -22,6 +22,11 @@ SESSION_COLUMNS = ["会话编号", "学员", "文件", "开始(秒)", "结束(�
 TRAINEE_COLUMNS = ["会话编号", "学员", "时间", "类型", "情景", "文件", "时长(秒)", "得分", "文明用语次数", "忌语次数",
                    "违规次数", "流程问题", "用语不完整", "已完成", "问题"]
 INDEX_COLUMNS = ["文件", "状态", "会话编号", "时长(秒)", "得分", "文明用语次数", "违规次数", "问题", "错误"]
+
+
+def _score(x: Any) -> Any:
+    """The score cell: the number, or 未检测到讲话 (never a number for no speech)."""
+    return NO_SPEECH_LABEL if getattr(x, "outcome", "scored") == "no_speech" else x.score
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -43,6 +48,9 @@ def session_csv(result: Result, row: Any = None) -> str:
         cat = "用语不完整" if f.rule == "near_miss" else TYPE_LABEL.get(f.type, f.type)
         rows.append([sid, trainee, result.file, f.start, f.end, SPEAKER_LABEL.get(f.speaker, f.speaker), cat, f.rule,
                      rule_label(f), f.phrase, f.heard, SEVERITY_LABEL.get(f.severity, f.severity), f.suggestion, utt])
+    if result.no_speech:  # no verdict: say so instead of an empty table
+        rows.insert(0, [sid, trainee, result.file, None, None, None, "结果", "no_speech", NO_SPEECH_LABEL,
+                        None, None, None, None, None])
     return _csv(SESSION_COLUMNS, rows)
 
 
@@ -54,22 +62,20 @@ def trainee_csv(rows: Sequence[Any], results: dict[int, Result] | None = None) -
         near = counts(res)["near_miss"] if res is not None else ""
         probs = "；".join(rule_label(f) for f in problems(res)) if res is not None else ""
         out.append([r.id, r.trainee, fmt_date(r.started_at, seconds=True), KIND_LABEL.get(r.kind, r.kind), r.scenario,
-                    r.source_file, r.duration_s, r.score, r.n_courtesy, r.n_brush_off, r.n_violation, r.n_structure,
+                    r.source_file, r.duration_s, _score(r), r.n_courtesy, r.n_brush_off, r.n_violation, r.n_structure,
                     near, "是" if r.finished else "否", probs])
     return _csv(TRAINEE_COLUMNS, out)
 
 
 def index_csv(entries: Sequence[Any]) -> str:
-    return _csv(INDEX_COLUMNS, [[e.file, STATUS_LABEL.get(e.status, e.status), e.session_id, e.duration_s, e.score,
+    return _csv(INDEX_COLUMNS, [[e.file, STATUS_LABEL.get(e.status, e.status), e.session_id, e.duration_s, _score(e),
                                  e.courtesies, e.violations, "；".join(label for label, _ in e.problems), e.error]
                                 for e in sorted(entries, key=lambda e: e.file)])
 
 
 def write_csv(path: str | Path, text: str) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    from coach.store.files import write_atomic
+
     if not text.startswith(BOM):
         text = BOM + text
-    with open(p, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    return p
+    return write_atomic(path, text)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 from coach import __version__
 from coach.report.common import (KIND_LABEL, PENALTY_LABEL, SEVERITY_LABEL, SPEAKER_LABEL, TYPE_LABEL,
-                                 by_utterance, counts, finding_text, fmt_date, fmt_duration, fmt_score,
+                                 by_utterance, counts, finding_text, fmt_date, fmt_duration, fmt_score, scored,
                                  fmt_time, is_problem, meta_pairs, problem_label, problems, rule_label,
                                  trend_arrow)
 from coach.schema import Finding, Result
@@ -116,7 +116,14 @@ def _meta_dl(pairs: Sequence[tuple[str, str]]) -> str:
     return "<dl class=\"meta\">" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in pairs) + "</dl>"
 
 
-def score_ring(score: float | None, size: int = 140) -> str:
+def score_ring(score: float | None, size: int = 140, outcome: str | None = "scored") -> str:
+    if outcome == "no_speech":
+        return (f"<svg class=\"ring\" viewBox=\"0 0 140 140\" width=\"{size}\" height=\"{size}\" role=\"img\" "
+                f"aria-label=\"{esc(fmt_score(None, outcome))}\">"
+                "<circle cx=\"70\" cy=\"70\" r=\"52\" fill=\"none\" stroke=\"#e4e9f0\" stroke-width=\"14\"/>"
+                "<text x=\"70\" y=\"76\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"700\" "
+                f"fill=\"#66788a\">{esc(fmt_score(None, outcome))}</text>"
+                "<text x=\"70\" y=\"98\" text-anchor=\"middle\" font-size=\"12\" fill=\"#66788a\">不评分</text></svg>")
     cls = score_class(score)
     colour = _SCORE_COLOUR[cls]
     circ = 2 * math.pi * 52
@@ -142,7 +149,8 @@ def breakdown_table(result: Result) -> str:
     if b.get("recovered") or b.get("provisional"):
         rows.append("<tr><td colspan=\"2\" class=\"muted small\">此会话曾中断，得分按中断前保存的内容计算"
                     + ("（暂定，未检查接待流程）" if b.get("provisional") else "") + "</td></tr>")
-    rows.append(f"<tr><th>得分</th><th class=\"num {score_class(result.score)}\">{esc(fmt_score(result.score))}</th></tr>")
+    rows.append(f"<tr><th>得分</th><th class=\"num {score_class(result.score)}\">"
+                f"{esc(fmt_score(result.score, result.outcome))}</th></tr>")
     c = counts(result)
     said = b.get("courtesies_said") or []
     note = (f"文明用语 {c['courtesy']} 次 · 忌语 {c['brush_off']} 次 · 用语不完整 {c['near_miss']} 次 · "
@@ -330,7 +338,7 @@ def findings_table(result: Result) -> str:
 def session_body(result: Result, row: Any = None, *, heading: str = "窗口文明用语评估报告") -> str:
     return (
         f"<header class=\"top\"><div><h1>{esc(heading)}</h1>{_meta_dl(meta_pairs(row, result))}</div>"
-        f"{score_ring(result.score)}</header>"
+        f"{score_ring(result.score, outcome=result.outcome)}</header>"
         "<h2>时间轴</h2><div class=\"card\">" + timeline_svg(result) + "</div>"
         "<h2>问题与建议</h2>" + findings_table(result)
         + "<h2>对话记录</h2>" + transcript_html(result)
@@ -402,7 +410,7 @@ def _stat(value: str, label: str, cls: str = "") -> str:
 def trainee_html(stats: Any, rows: Sequence[Any], results: dict[int, Result] | None = None) -> str:
     """A trainee's progress: score trend, most frequent problems, every session."""
     results = results or {}
-    done = [r for r in rows if r.finished and r.score is not None]
+    done = [r for r in scored(rows) if r.finished]
     arrow = trend_arrow(stats.trend if stats is not None else None)
     cards = "".join([
         _stat(str(len(rows)), "会话数"),
@@ -437,7 +445,7 @@ def trainee_html(stats: Any, rows: Sequence[Any], results: dict[int, Result] | N
         trs.append(f"<tr><td class=\"num\">{r.id}</td><td class=\"nw\">{esc(fmt_date(r.started_at))}</td>"
                    f"<td class=\"nw\">{esc(KIND_LABEL.get(r.kind, r.kind))}</td><td>{esc(what)}</td>"
                    f"<td class=\"num\">{esc(fmt_duration(r.duration_s))}</td>"
-                   f"<td class=\"num {score_class(r.score)}\"><b>{esc(fmt_score(r.score))}</b>"
+                   f"<td class=\"num {score_class(r.score)}\"><b>{esc(fmt_score(r.score, r.outcome))}</b>"
                    + ("" if r.finished else " <span class=\"tag warning\">未完成</span>")
                    + f"</td><td class=\"num\">{r.n_brush_off}</td><td class=\"num\">{r.n_structure}</td>"
                    f"<td>{tags}</td></tr>")
@@ -452,8 +460,8 @@ def trainee_html(stats: Any, rows: Sequence[Any], results: dict[int, Result] | N
 def index_html(entries: Sequence[Any], *, title: str = "录音批量复核", source: str | None = None,
                db: str | None = None) -> str:
     """The batch index: every file with its score and problems, linking to its own report."""
-    scored = [e for e in entries if e.score is not None and not (isinstance(e.score, float) and math.isnan(e.score))]
-    mean = round(sum(e.score for e in scored) / len(scored), 1) if scored else None
+    with_score = scored(entries)
+    mean = round(sum(e.score for e in with_score) / len(with_score), 1) if with_score else None
     n_fail = sum(e.status == "failed" for e in entries)
     total_s = sum(e.duration_s or 0 for e in entries)
     cards = "".join([
@@ -476,8 +484,12 @@ def index_html(entries: Sequence[Any], *, title: str = "录音批量复核", sou
                 or "<span class=\"tag courtesy\">无问题</span>"
             if e.status == "skipped":
                 detail = "<span class=\"tag skipped\">此前已分析</span> " + detail
+            if e.truncated:
+                detail = "<span class=\"tag warning\">录音不完整</span> " + detail
+            if e.note:
+                detail += f" <span class=\"tag warning\">{esc(e.note)}</span>"
         trs.append(f"<tr><td>{name}</td><td class=\"num\">{esc(fmt_duration(e.duration_s))}</td>"
-                   f"<td class=\"num {score_class(e.score)}\"><b>{esc(fmt_score(e.score))}</b></td>"
+                   f"<td class=\"num {score_class(e.score)}\"><b>{esc(fmt_score(e.score, e.outcome))}</b></td>"
                    f"<td class=\"num\">{e.courtesies}</td><td class=\"num\">{e.violations}</td>"
                    f"<td>{detail}</td><td class=\"num\">{esc(e.session_id or '')}</td></tr>")
     meta = [("生成时间", fmt_date(datetime.now().timestamp())), ("录音总时长", fmt_duration(total_s))]
@@ -494,7 +506,7 @@ def index_html(entries: Sequence[Any], *, title: str = "录音批量复核", sou
 
 
 def write(path: str | os.PathLike, text: str) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return p
+    """Write a report whole or not at all (see :mod:`coach.store.files`)."""
+    from coach.store.files import write_atomic
+
+    return write_atomic(path, text)

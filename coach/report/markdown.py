@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 from coach.report.common import (KIND_LABEL, PENALTY_LABEL, SEVERITY_LABEL, SPEAKER_LABEL, STATUS_LABEL, TYPE_LABEL,
-                                 by_utterance, counts, fmt_date, fmt_duration, fmt_score, fmt_time, is_problem,
+                                 by_utterance, counts, fmt_date, fmt_duration, fmt_score, fmt_time,
+                                 scored, is_problem,
                                  meta_pairs, problem_label, problems, rule_label, sparkline, trend_arrow)
 from coach.schema import Finding, Result
 
@@ -41,7 +41,8 @@ def session_md(result: Result, row: Any = None) -> str:
     for k, v in meta_pairs(row, result):
         out.append(f"- **{k}**：{v}")
     c = counts(result)
-    out += ["", f"**得分：{fmt_score(result.score)} / 100**　（文明用语 {c['courtesy']} 次 · 忌语 {c['brush_off']} 次 · "
+    out += ["", (f"**{fmt_score(None, result.outcome)}（不评分）**　" if result.no_speech
+                 else f"**得分：{fmt_score(result.score)} / 100**　") + f"（文明用语 {c['courtesy']} 次 · 忌语 {c['brush_off']} 次 · "
                 f"用语不完整 {c['near_miss']} 次 · 流程问题 {c['structure']} 项）", ""]
 
     out += ["## 问题与建议", ""]
@@ -76,7 +77,7 @@ def session_md(result: Result, row: Any = None) -> str:
     out += ["", "## 得分明细", "", "| 项目 | 分数 |", "|---|---:|", f"| 基础分 | {result.breakdown.get('base', 100)} |"]
     for key, pts in (result.breakdown.get("penalties") or {}).items():
         out.append(f"| {cell(PENALTY_LABEL.get(key, key))} | −{float(pts):g} |")
-    out.append(f"| **得分** | **{fmt_score(result.score)}** |")
+    out.append(f"| **得分** | **{fmt_score(result.score, result.outcome)}** |")
     said = result.breakdown.get("courtesies_said") or []
     if said:
         out += ["", "说到的文明用语：" + "、".join(said)]
@@ -86,7 +87,7 @@ def session_md(result: Result, row: Any = None) -> str:
 def trainee_md(stats: Any, rows: Sequence[Any], results: dict[int, Result] | None = None) -> str:
     results = results or {}
     name = stats.trainee if stats is not None else (rows[0].trainee if rows else "")
-    done = [r for r in rows if r.finished and r.score is not None]
+    done = [r for r in scored(rows) if r.finished]
     out = [f"# 学员成长报告：{name or '（未填写姓名）'}", ""]
     if rows:
         out.append(f"- **时间范围**：{fmt_date(rows[0].started_at)} 至 {fmt_date(rows[-1].started_at)}")
@@ -104,7 +105,7 @@ def trainee_md(stats: Any, rows: Sequence[Any], results: dict[int, Result] | Non
         res = results.get(r.id)
         probs = "、".join(rule_label(f) for f in problems(res)) if res is not None else ""
         what = r.scenario or (Path(r.source_file).name if r.source_file else "")
-        score = fmt_score(r.score) + ("" if r.finished else "（未完成）")
+        score = fmt_score(r.score, r.outcome) + ("" if r.finished else "（未完成）")
         out.append(f"| {r.id} | {fmt_date(r.started_at)} | {KIND_LABEL.get(r.kind, r.kind)} | {cell(what)} | "
                    f"{fmt_duration(r.duration_s)} | {score} | {r.n_brush_off} | {r.n_structure} | {cell(probs)} |")
     return "\n".join(out) + "\n"
@@ -112,8 +113,8 @@ def trainee_md(stats: Any, rows: Sequence[Any], results: dict[int, Result] | Non
 
 def index_md(entries: Sequence[Any], *, title: str = "录音批量复核", source: str | None = None,
              db: str | None = None) -> str:
-    scored = [e for e in entries if e.score is not None and not (isinstance(e.score, float) and math.isnan(e.score))]
-    mean = round(sum(e.score for e in scored) / len(scored), 1) if scored else None
+    with_score = scored(entries)
+    mean = round(sum(e.score for e in with_score) / len(with_score), 1) if with_score else None
     out = [f"# {title}", ""]
     if source:
         out.append(f"- **目录**：{source}")
@@ -127,6 +128,7 @@ def index_md(entries: Sequence[Any], *, title: str = "录音批量复核", sourc
     for e in sorted(entries, key=lambda e: e.file):
         name = f"[{cell(e.file)}]({e.link})" if e.link else cell(e.file)
         detail = e.error if e.status == "failed" else "、".join(label for label, _ in e.problems) or "无问题"
+        detail = ("录音不完整；" if e.truncated else "") + (detail or "") + (f"（{e.note}）" if e.note else "")
         out.append(f"| {name} | {STATUS_LABEL.get(e.status, e.status)} | {fmt_duration(e.duration_s)} | "
-                   f"{fmt_score(e.score)} | {e.courtesies} | {e.violations} | {cell(detail)} | {e.session_id or ''} |")
+                   f"{fmt_score(e.score, e.outcome)} | {e.courtesies} | {e.violations} | {cell(detail)} | {e.session_id or ''} |")
     return "\n".join(out) + "\n"

@@ -153,6 +153,12 @@ class Evaluator:
         if duration_s is None:
             ends = [u.end for u in utterances if u.end is not None]
             duration_s = round(max(ends), 3) if ends else None
+        if session and not any(u.speaker != "citizen" and u.text.strip() for u in utterances):
+            # No clerk speech heard: no verdict (not 100/100 for silence, nor a missing-greeting penalty).
+            findings = [f for f in findings if f.type != "structure"]
+            return Result(utterances=utterances, findings=findings, score=None,
+                          breakdown={**breakdown, "penalties": {}}, file=file, duration_s=duration_s,
+                          engine=engine, outcome="no_speech")
         return Result(utterances=utterances, findings=findings, score=total, breakdown=breakdown,
                       file=file, duration_s=duration_s, engine=engine)
 

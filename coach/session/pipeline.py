@@ -4,15 +4,21 @@ Mono recordings are transcribed once, then each utterance is attributed by voice
 (:mod:`coach.speaker`: clerk / citizen / uncertain, against the trainee's enrolled profile, else
 by clustering the recording in two); ``attribute=False`` keeps ``unknown`` (judged as the clerk).  Stereo
 counter recordings keep clerk and citizen on separate channels; :func:`coach.asr.transcribe_file`
-transcribes each channel on its own (streamed) and merges the two timelines.
+transcribes each channel on its own (streamed) and merges the two timelines.  A clerk channel
+asked of a mono file is refused (:func:`coach.audio.decode.require_channels`), as every command does.
+
+The stored duration is what was decoded (samples counted as they stream by), not what the
+header claims; a file that ends early is marked ``truncated`` (and not charged for a missing
+farewell: the end of the visit is not in the file).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from coach.asr import Engine, open_engine, transcribe_file
-from coach.audio.decode import probe
+from coach.audio.decode import DecodeStats, probe, require_channels
 from coach.schema import Result
 from coach.session.evaluate import Evaluator
 
@@ -23,17 +29,34 @@ def hotwords(evaluator: Evaluator) -> list[str]:
 
 
 def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_channel: str | None = None,
-                 evaluator: Evaluator | None = None, profile=None, attribute: bool = True) -> Result:
-    """Analyse one recording; times in seconds from the start of the file."""
+                 evaluator: Evaluator | None = None, profile=None, attribute: bool = True,
+                 on_progress: Callable[[DecodeStats, float | None], None] | None = None) -> Result:
+    """Analyse one recording; times in seconds from the start of the file.
+
+    A mono recording is attributed by voice (``profile``: the clerk's enrolled voice, else
+    two-speaker clustering) unless ``attribute`` is false.  ``on_progress(stats,
+    declared_seconds)`` is called after every decoded chunk."""
     evaluator = evaluator or Evaluator.default()
     info = probe(path)
-    if clerk_channel is not None and info.channels < 2:
-        clerk_channel = None  # a mono file has no channels to split
+    require_channels(path, clerk_channel, info)
     words = hotwords(evaluator)
     eng = open_engine(engine, hotwords=words)
-    utterances = transcribe_file(path, engine=eng, clerk_channel=clerk_channel, hotwords=words)
+    stats = DecodeStats()
+    if on_progress is not None:
+        stats.on_chunk = lambda st: on_progress(st, info.duration)
+    utterances = transcribe_file(path, engine=eng, clerk_channel=clerk_channel, hotwords=words, stats=stats)
     if attribute and clerk_channel is None:
         from coach.speaker.apply import attribute_file
         utterances = attribute_file(path, utterances, evaluator, profile)
-    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
-                              duration_s=round(info.duration, 3) if info.duration else None)
+    duration = round(stats.seconds, 3) if stats.samples else info.duration
+    result = evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
+                                duration_s=duration)
+    result.truncated = stats.truncated or info.truncated
+    if result.truncated and not result.no_speech:
+        # The end of the visit is missing from the file: a farewell may have been said, don't charge for it.
+        from coach.session.evaluate import score
+
+        result.findings = [f for f in result.findings if f.rule != "missing_farewell"]
+        result.score, breakdown = score(result.findings, evaluator.phrasebook)
+        result.breakdown = {**result.breakdown, **breakdown}
+    return result

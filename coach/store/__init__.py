@@ -13,6 +13,8 @@ from coach.store.db import (
     StoreError,
     TraineeStats,
     add_db_argument,
+    analysis_key,
+    store_error,
     db_from_args,
     default_db_path,
     migrate,
@@ -25,7 +27,7 @@ from coach.store.wavfile import GrowingWav, repair_wav
 from coach.store.writer import SessionWriter, file_sha256
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "SessionRow", "Store", "StoreError", "TraineeStats", "add_db_argument", "db_from_args", "store_from_args", "default_db_path",
+    "MIGRATIONS", "SCHEMA_VERSION", "SessionRow", "Store", "StoreError", "TraineeStats", "add_db_argument", "analysis_key", "store_error", "db_from_args", "store_from_args", "default_db_path",
     "migrate", "parse_since", "resolve_db_path", "schema_version", "GrowingWav", "repair_wav",
     "SessionWriter", "file_sha256",
 ]

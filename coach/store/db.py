@@ -109,7 +109,24 @@ def _v3(c: sqlite3.Connection) -> None:
     c.execute("CREATE INDEX findings_session ON findings(session_id, utterance_idx)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def _v4(c: sqlite3.Connection) -> None:
+    # Outcome ("scored" | "no_speech": then score is NULL), audio that ended early, and one row per
+    # recording per analysis settings: a review row carries the key of the settings it was
+    # analysed with, unique together with the audio hash (rows saved before v4: one kept per
+    # hash, engine and phrasebook — the latest).
+    c.execute("ALTER TABLE sessions ADD COLUMN outcome TEXT NOT NULL DEFAULT 'scored'")
+    c.execute("ALTER TABLE sessions ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
+    c.execute("ALTER TABLE sessions ADD COLUMN analysis_key TEXT")
+    c.execute("UPDATE sessions SET analysis_key = 'legacy|' || COALESCE(engine, '') || '|' || COALESCE(phrasebook, '') "
+              "WHERE kind = 'review' AND finished = 1 AND audio_sha256 IS NOT NULL")
+    c.execute("DELETE FROM sessions WHERE analysis_key IS NOT NULL AND EXISTS (SELECT 1 FROM sessions t "
+              "WHERE t.audio_sha256 = sessions.audio_sha256 AND t.analysis_key = sessions.analysis_key "
+              "AND t.id > sessions.id)")
+    c.execute("CREATE UNIQUE INDEX sessions_one_per_recording ON sessions(audio_sha256, analysis_key) "
+              "WHERE analysis_key IS NOT NULL")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -134,6 +151,37 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def analysis_key(engine: str | None, clerk_channel: str | None, phrasebook: str | None) -> str:
+    """The analysis settings a review row was made with (one row per recording per key)."""
+    return f"{engine or 'auto'}|{clerk_channel or 'mix'}|{phrasebook or 'default'}"
+
+
+_SQLITE_REASON = (
+    ("SQLITE_FULL", "磁盘已满，无法写入 / disk full"),
+    ("SQLITE_READONLY", "只读，无法写入（检查文件及其文件夹的写权限）/ read-only"),
+    ("SQLITE_CORRUPT", "文件已损坏（可从备份恢复，或换一个 --db 文件）/ database disk image is malformed"),
+    ("SQLITE_NOTADB", "不是会话数据库文件 / not a database"),
+    ("SQLITE_CANTOPEN", "无法打开（文件夹不存在或没有权限）/ cannot open"),
+    ("SQLITE_BUSY", "被其他程序占用，等待超时 / database is locked"),
+    ("SQLITE_LOCKED", "被其他程序占用，等待超时 / database is locked"),
+    ("SQLITE_IOERR", "读写出错（磁盘已满、文件过大或磁盘故障）/ disk I/O error"),
+    ("SQLITE_PERM", "没有权限 / permission denied"),
+)
+
+
+def store_error(path: str | os.PathLike, exc: BaseException, action: str = "会话数据库出错") -> "StoreError":
+    """A sqlite3/OS error on the database ``path`` as one line naming the file and the problem."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, reason in _SQLITE_REASON:
+        if name.startswith(prefix):
+            return StoreError(f"{path}: {action}：{reason}（{exc}）")
+    if isinstance(exc, OSError):
+        from coach.store.files import os_reason
+
+        return StoreError(f"{path}: 会话数据库无法使用（{os_reason(exc)}）/ cannot use the session database")
+    return StoreError(f"{path}: 会话数据库出错（{exc}）/ session database error")
 
 
 def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
@@ -171,6 +219,8 @@ class SessionRow:
     finished: bool
     phrasebook: str | None = None
     finished_at: float | None = None
+    outcome: str = "scored"
+    truncated: bool = False
     n_utterances: int = 0
     n_courtesy: int = 0
     n_brush_off: int = 0
@@ -196,7 +246,12 @@ class SessionRow:
             "audio_path": self.audio_path, "audio_sha256": self.audio_sha256,
             "source_file": self.source_file, "duration_s": self.duration_s,
             "finished": self.finished, "phrasebook": self.phrasebook,
+            "outcome": self.outcome, "truncated": self.truncated,
         }
+
+    @property
+    def no_speech(self) -> bool:
+        return self.outcome == "no_speech"
 
 
 @dataclass
@@ -219,7 +274,7 @@ class TraineeStats:
 
 
 _SESSION_COLS = ("id, trainee, scenario, kind, started_at, engine, model, score, breakdown, audio_path, "
-                 "audio_sha256, source_file, duration_s, finished, phrasebook, finished_at")
+                 "audio_sha256, source_file, duration_s, finished, phrasebook, finished_at, outcome, truncated")
 _COUNTS = """
     (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id) AS n_utterances,
     (SELECT COUNT(*) FROM findings f WHERE f.session_id = s.id AND f.type = 'courtesy'
@@ -238,7 +293,7 @@ def _row(r: sqlite3.Row) -> SessionRow:
         breakdown=json.loads(r["breakdown"]) if r["breakdown"] else {},
         audio_path=r["audio_path"], audio_sha256=r["audio_sha256"], source_file=r["source_file"],
         duration_s=r["duration_s"], finished=bool(r["finished"]), phrasebook=r["phrasebook"],
-        finished_at=r["finished_at"],
+        finished_at=r["finished_at"], outcome=r["outcome"] or "scored", truncated=bool(r["truncated"]),
         **{k: r[k] for k in ("n_utterances", "n_courtesy", "n_brush_off", "n_violation", "n_structure")
            if k in keys},
     )
@@ -271,10 +326,22 @@ class Store:
         self.path = resolve_db_path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from coach.store.files import os_reason
+
+            raise StoreError(f"{self.path}: 无法创建会话数据库所在的文件夹 {self.path.parent}（{os_reason(exc)}）"
+                             " / cannot create the database folder") from None
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: 这是一个文件夹，不是会话数据库文件 / is a directory")
+        try:
             self.conn = connect(self.path, busy_timeout_ms=busy_timeout_ms)
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc, "无法打开会话数据库") from None
+        try:
             migrate(self.conn)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: 无法打开会话数据库（{exc}）/ cannot open session database") from None
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise store_error(self.path, exc, "无法打开会话数据库") from None
 
     # -- plumbing
     def close(self) -> None:
@@ -293,14 +360,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error); SQLite errors come out as
+        one-line :class:`StoreError` naming the database."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc) from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(self.path, exc) from None
+            raise
 
     # -- writing
     def create_session(self, *, kind: str, trainee: str = "", scenario: str | None = None,
@@ -342,10 +418,10 @@ class Store:
         with self.transaction() as c:
             self._write_result(c, session_id, result)
             sets = ["score = ?", "breakdown = ?", "duration_s = ?", "finished = 1", "finished_at = ?",
-                    "engine = COALESCE(?, engine)"]
-            vals: list[Any] = [result.score, json.dumps(result.breakdown, ensure_ascii=False),
+                    "engine = COALESCE(?, engine)", "outcome = ?", "truncated = ?"]
+            vals: list[Any] = [_score(result), json.dumps(result.breakdown, ensure_ascii=False),
                                duration_s if duration_s is not None else result.duration_s,
-                               time.time(), result.engine]
+                               time.time(), result.engine, result.outcome, int(result.truncated)]
             for col, v in (("audio_sha256", audio_sha256), ("audio_path", audio_path), ("model", model)):
                 if v is not None:
                     sets.append(f"{col} = ?")
@@ -362,19 +438,33 @@ class Store:
     def save_result(self, result: Result, *, kind: str = "review", trainee: str = "", scenario: str | None = None,
                     started_at: float | None = None, model: str | None = None, audio_path: str | None = None,
                     audio_sha256: str | None = None, source_file: str | None = None,
-                    phrasebook: str | None = None) -> int:
-        """Store a whole analysed session in one transaction (batch review); returns its id."""
+                    phrasebook: str | None = None, analysis_key: str | None = None) -> int:
+        """Store a whole analysed session in one transaction (batch review); returns its id.
+
+        With ``audio_sha256`` and ``analysis_key`` this is an upsert: the recording's row for
+        those settings is replaced (one row per recording per settings, enforced by a unique
+        index, so two batches over the same folder and the app may write at once)."""
         now = time.time()
+        if audio_sha256 is None:
+            analysis_key = None
+        cols = ("trainee, scenario, kind, started_at, engine, model, score, breakdown, audio_path, audio_sha256, "
+                "source_file, duration_s, finished, phrasebook, finished_at, outcome, truncated, analysis_key")
+        vals = (trainee or "", scenario, kind, started_at if started_at is not None else now, result.engine,
+                model or result.extra.get("model"), _score(result), json.dumps(result.breakdown, ensure_ascii=False),
+                audio_path, audio_sha256, source_file if source_file is not None else result.file, result.duration_s,
+                1, phrasebook, now, result.outcome, int(result.truncated), analysis_key)
+        upsert = ""
+        if analysis_key is not None:
+            keep = ("audio_sha256", "analysis_key")
+            upsert = (" ON CONFLICT (audio_sha256, analysis_key) WHERE analysis_key IS NOT NULL DO UPDATE SET "
+                      + ", ".join(f"{c} = excluded.{c}" for c in (x.strip() for x in cols.split(",")) if c not in keep))
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO sessions (trainee, scenario, kind, started_at, engine, model, score, breakdown, "
-                "audio_path, audio_sha256, source_file, duration_s, finished, phrasebook, finished_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?)",
-                (trainee or "", scenario, kind, started_at if started_at is not None else now, result.engine,
-                 model or result.extra.get("model"), result.score,
-                 json.dumps(result.breakdown, ensure_ascii=False), audio_path, audio_sha256,
-                 source_file if source_file is not None else result.file, result.duration_s, phrasebook, now))
-            sid = int(cur.lastrowid)
+            cur = c.execute(f"INSERT INTO sessions ({cols}) VALUES ({','.join('?' * len(vals))}){upsert}", vals)
+            if analysis_key is not None:
+                sid = int(c.execute("SELECT id FROM sessions WHERE audio_sha256 = ? AND analysis_key = ?",
+                                    (audio_sha256, analysis_key)).fetchone()[0])
+            else:
+                sid = int(cur.lastrowid)
             self._write_result(c, sid, result)
         return sid
 
@@ -434,7 +524,7 @@ class Store:
         if row.model:
             extra["model"] = row.model
         score, breakdown = row.score, row.breakdown
-        if score is None:
+        if score is None and not row.no_speech:
             # Cut off before the end: score what was saved (phrase rules only), marked provisional.
             from coach.session.evaluate import Evaluator, score as score_findings
 
@@ -444,13 +534,19 @@ class Store:
         if duration is None and utts:
             ends = [u.end for u in utts if u.end is not None]
             duration = max(ends) if ends else None
-        return Result(utterances=utts, findings=findings, score=score, breakdown=breakdown,
-                      file=row.source_file or row.audio_path, duration_s=duration, engine=row.engine, extra=extra)
+        return Result(utterances=utts, findings=findings, score=None if row.no_speech else score, breakdown=breakdown,
+                      file=row.source_file or row.audio_path, duration_s=duration, engine=row.engine, extra=extra,
+                      outcome=row.outcome, truncated=row.truncated)
 
-    def find_hash(self, sha256: str) -> SessionRow | None:
-        """The latest finished session of audio with this content hash."""
-        r = self.conn.execute(f"SELECT {_SESSION_COLS} FROM sessions s WHERE audio_sha256 = ? AND finished = 1 "
-                              "ORDER BY id DESC LIMIT 1", (sha256,)).fetchone()
+    def find_hash(self, sha256: str, analysis_key: str | None = None) -> SessionRow | None:
+        """The latest finished session of audio with this content hash (analysed with these
+        settings, when ``analysis_key`` is given)."""
+        cond, args = "audio_sha256 = ? AND finished = 1", [sha256]
+        if analysis_key is not None:
+            cond += " AND analysis_key = ?"
+            args.append(analysis_key)
+        r = self.conn.execute(f"SELECT {_SESSION_COLS} FROM sessions s WHERE {cond} ORDER BY id DESC LIMIT 1",
+                              args).fetchone()
         return _row(r) if r else None
 
     def known_hashes(self) -> set[str]:
@@ -467,7 +563,7 @@ class Store:
         names = [trainee] if trainee is not None else self.trainee_names()
         for name in names:
             args: list[Any] = [name]
-            conds = ["s.trainee = ?", "s.finished = 1", "s.score IS NOT NULL"]
+            conds = ["s.trainee = ?", "s.finished = 1", "s.score IS NOT NULL", "s.outcome = 'scored'"]
             if since is not None:
                 conds.append("s.started_at >= ?")
                 args.append(since)
@@ -511,6 +607,29 @@ class Store:
         result.breakdown["recovered"] = True
         self.finish_session(session_id, result)
         return result
+
+
+def _score(result: Result) -> float | None:
+    return None if result.outcome == "no_speech" else _num(result.score)
+
+
+def _guarded(method):
+    """SQLite / OS errors of a Store method as one-line StoreErrors naming the database."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise store_error(self.path, exc) from None
+
+    return wrapper
+
+
+for _name in ("create_session", "add_utterance", "finish_session", "save_result", "delete_session", "sessions",
+              "result", "find_hash", "known_hashes", "trainee_names", "trainee_stats", "recover"):
+    setattr(Store, _name, _guarded(getattr(Store, _name)))
 
 
 def since_days(days: int) -> float:

@@ -8,7 +8,9 @@
 after every block), ``utterance`` commits the utterance and its findings at once and
 ``finish`` stores the final result and the audio's SHA-256.  A crash at any point leaves
 every utterance committed before it and a playable WAV; :meth:`Store.recover` finishes
-such a session later.
+such a session later.  A start that failed (no audio block and no utterance ever arrived:
+the microphone could not be opened, the input file was unreadable) leaves no row: ``finish``
+and ``close`` delete such an empty session and its WAV.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class SessionWriter:
         self.wav: GrowingWav | None = None
         self.meta = None
         self._n = 0
+        self._blocks = 0
         self._lock = threading.Lock()  # audio() may come from the audio thread, utterances from another
 
     @property
@@ -74,6 +77,7 @@ class SessionWriter:
 
     def audio(self, block: np.ndarray) -> None:
         with self._lock:
+            self._blocks += 1
             if self.wav is not None and not self.wav.closed:
                 self.wav.write(block)
 
@@ -87,6 +91,8 @@ class SessionWriter:
     def finish(self, result: Result) -> None:
         if self.session_id is None:
             raise RuntimeError("SessionWriter.finish() before start()")
+        if self._discard_if_empty():
+            return
         digest = duration = None
         if self.wav is not None:
             with self._lock:
@@ -103,5 +109,27 @@ class SessionWriter:
         if self.wav is not None:
             with self._lock:
                 self.wav.close()
+        if not self._discard_if_empty() and self._own:
+            self.store.close()
+
+    @property
+    def empty(self) -> bool:
+        """Nothing was recorded: no audio block, no utterance."""
+        return self._blocks == 0 and self._n == 0
+
+    def _discard_if_empty(self) -> bool:
+        """A failed start: remove the session row and its (empty) WAV; True if it was removed."""
+        if self.session_id is None or not self.empty:
+            return False
+        if self.wav is not None:
+            with self._lock:
+                self.wav.close()
+            try:
+                Path(self.wav.path).unlink(missing_ok=True)
+            except OSError:
+                pass
+        self.store.delete_session(self.session_id)
+        self.session_id = None
         if self._own:
             self.store.close()
+        return True

@@ -59,7 +59,7 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
     ``on_utterance(u, findings)`` gets each utterance as it is transcribed, with its phrase
     findings, so the timeline can fill while the analysis runs."""
     from coach.session.live import judge
-    from coach.audio.decode import decode, probe
+    from coach.audio.decode import DecodeStats, decode, probe
 
     info = probe(path)
     channel = settings.clerk_channel if settings and info.channels >= 2 else ""
@@ -74,7 +74,8 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
     if progress:
         progress("正在转写和分析录音…", 0.0)
     utterances = []
-    for u in engine.transcribe(decode(path, channels="mix"), speaker="unknown"):
+    stats = DecodeStats()
+    for u in engine.transcribe(decode(path, channels="mix", stats=stats), speaker="unknown"):
         if cancelled():
             return None
         utterances.append(u)
@@ -87,5 +88,7 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
     from coach.speaker.apply import attribute_file
     from coach.speaker.profile import load_profile
     utterances = attribute_file(path, utterances, evaluator, load_profile(settings.trainee if settings else None))
-    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
-                              duration_s=round(info.duration, 3) if info.duration else None)
+    result = evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
+                                duration_s=round(stats.seconds, 3) if stats.samples else info.duration)
+    result.truncated = stats.truncated or info.truncated
+    return result

@@ -69,13 +69,11 @@ class Settings:
 
     def save(self, path: Path | None = None) -> Path:
         path = path or settings_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from coach.store.files import write_atomic
+
         lines = ["# coach 设置 (written by the app; safe to edit)"]
         lines += [f"{k} = {_toml_str(v)}" for k, v in asdict(self).items()]
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_atomic(path, "\n".join(lines) + "\n")
 
     @property
     def device_arg(self) -> int | str | None:

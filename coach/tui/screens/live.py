@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
+from coach.report.console import verdict
 from coach.schema import Finding, Result
 from coach.session.live import LiveSession
 from coach.tui.messages import AudioLevel, EngineReady, FinalUtterance, ListenDone, PartialText
@@ -140,8 +141,11 @@ class LiveScreen(ListeningScreen):
         if self.result is not None:
             r = self.result
             t.append("\n\n本次得分 ", style="bold")
-            t.append(f"{r.score:g}", style="bold $text-success" if r.score >= 80 else "bold $text-error")
-            t.append("\n（统计为最终结果，含整体检查）\nv 回看", style="dim")
+            t.append(verdict(r.score, r.outcome), style="bold $text-warning" if r.score is None else
+                     "bold $text-success" if r.score >= 80 else "bold $text-error")
+            t.append("
+（统计为最终结果，含整体检查）
+v 回看", style="dim")
         self.query_one("#counts", Static).update(t)
 
     def watch_alert(self, old: tuple[str, str], new: tuple[str, str]) -> None:
@@ -252,7 +256,7 @@ class LiveScreen(ListeningScreen):
         self.counts = dict(self.result.breakdown.get("counts") or count_findings(self.result.findings))
         self.refresh_bindings()
         self._show_counts()
-        self.notify(f"本次自检已结束，得分 {self.result.score:g}。按 v 回看。", timeout=6)
+        self.notify(f"本次自检已结束，得分 {verdict(self.result.score, self.result.outcome)}。按 v 回看。", timeout=6)
 
     # ------------------------------------------------------------------ worker messages
     def on_engine_ready(self, msg: EngineReady) -> None:

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Stat
 from textual.widgets.option_list import Option
 
 from coach.errors import CoachError, InputError
-from coach.report.console import SPEAKER_LABEL, fmt_time
+from coach.report.console import SPEAKER_LABEL, fmt_time, verdict
 from coach.schema import Finding, Result, Utterance
 from coach.tui.listen import explain
 from coach.tui.messages import AnalysisDone, AnalysisProgress, AnalysisUtterance, ListenError, PlaybackState
@@ -91,6 +91,8 @@ def session_row(r) -> Styled:
         t.append(f"  {m}:{sec:02d}", "dim")
     if not r.finished:
         t.append("  未完成", "bold $text-warning")
+    elif r.no_speech:
+        t.append(f"  {verdict(r.score, r.outcome)}", "bold $text-warning")
     elif r.score is not None:
         t.append(f"  {r.score:g} 分", "bold")
     return t
@@ -278,7 +280,7 @@ class ReviewScreen(Screen):
         for f in r.findings:
             counts[category(f)] += 1
         t = Styled()
-        t.append(f"得分 {r.score:g}/100", style="bold")
+        t.append(f"得分 {verdict(r.score, r.outcome)}" + ("" if r.score is None else "/100"), style="bold")
         t.append(f"   ✓ 文明用语 {counts['courtesy']}", style="$text-success")
         t.append(f" · ✗ 忌语 {counts['brush_off']}", style="$text-error")
         t.append(f" · ! 其他问题 {counts['problem']}", style="$text-warning")

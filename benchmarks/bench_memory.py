@@ -1,0 +1,260 @@
+"""Flat memory over long recordings, and crash safety of live sessions under kill -9.
+
+    nice -n 10 python benchmarks/bench_memory.py                      # 5 and 60 min, 20 kills
+    nice -n 10 python benchmarks/bench_memory.py --minutes 5 60 480 --write
+    nice -n 10 python benchmarks/bench_memory.py --minutes 5 --kills 0 --baseline-minutes 5 15   # and as before
+
+1. **memory** — a long mono recording is made by concatenating the dev sessions of
+   ``../shared/audio/dev`` (D01–D10, 16 kHz) over and over to the length asked, written to a
+   temporary WAV.  ``coach analyze FILE --json`` runs on it in a subprocess (stdout discarded);
+   its peak RSS is the kernel's ``ru_maxrss`` for that child (``os.wait4``), together with the
+   wall time.  ``--baseline-minutes`` runs those lengths as coach did before
+   :mod:`coach.asr.native` (oneDNN's default primitive cache 1024, ``COACH_MALLOC=default``);
+   ``--primitive-cache N`` / ``--malloc default`` change one setting for the main runs.
+2. **crash loop** — a live session from a file source (``FileSource(realtime=False)`` into the
+   Whisper engine's ``stream()``, each Final through ``LiveSession.add`` into a
+   :class:`~coach.store.SessionWriter`), killed with SIGKILL at a random moment (after a random
+   number of audio blocks, uniform over the file), ``--kills`` times.  The child reports every
+   block it handed to the writer and every utterance it committed; after each kill the database
+   is reopened and checked: every reported utterance is there with its text, and the WAV holds
+   at least every reported sample, equal to the source audio (16-bit rounding).
+
+The machine's load average (``uptime``) before and after is recorded with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from results_doc import update_section  # noqa: E402
+
+SR = 16000
+
+
+def shared_dev() -> Path:
+    return Path(os.environ.get("COACH_SHARED", REPO.parent / "shared")) / "audio" / "dev"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def make_long(path: Path, minutes: float) -> float:
+    files = sorted(shared_dev().glob("D[0-9][0-9].wav"))
+    if not files:
+        raise SystemExit(f"no dev audio in {shared_dev()}")
+    need, done = int(minutes * 60 * SR), 0
+    with sf.SoundFile(str(path), "w", SR, 1, "PCM_16") as out:
+        while done < need:
+            for f in files:
+                a, sr = sf.read(str(f), dtype="int16")
+                assert sr == SR and a.ndim == 1, f
+                a = a[: need - done]
+                out.write(a)
+                done += len(a)
+                if done >= need:
+                    break
+    return done / SR
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [e.get("PYTHONPATH")])])
+    e.update(extra)
+    return e
+
+
+def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounded") -> dict:
+    wav = tmp / f"long-{minutes:g}min.wav"
+    seconds = make_long(wav, minutes)
+    extra = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": cache} if cache else {}
+    if malloc == "default":
+        extra["COACH_MALLOC"] = "default"
+    before = load()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(wav), "--json"], env=env(**extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wav.unlink()
+    if proc.returncode != 0:
+        raise SystemExit(f"analyze failed on {minutes} min: {err[-2000:]}")
+    return {"minutes": minutes, "audio_s": seconds, "peak_mb": usage.ru_maxrss / 1024, "wall_s": wall,
+            "rtf": wall / seconds, "load_before": before, "load_after": load(), "cache": cache or "16 (coach)", "malloc": malloc}
+
+
+CHILD = textwrap.dedent("""
+    import json, sys
+    from coach.asr import Final, open_engine
+    from coach.audio.sources import FileSource
+    from coach.session.evaluate import Evaluator
+    from coach.session.live import LiveSession, SessionMeta
+    from coach.store import SessionWriter, Store
+
+    db, path = sys.argv[1], sys.argv[2]
+    engine = open_engine("whisper", live=True)
+    writer = SessionWriter(Store(db))
+    live = LiveSession(Evaluator.default(), SessionMeta(kind="live", trainee="crash"), writer)
+    print("SID", writer.session_id, writer.audio_path, flush=True)
+    frames = 0
+
+    def blocks():
+        global frames
+        for b in FileSource(path, realtime=False).blocks():
+            live.audio(b)
+            frames += len(b)
+            print("A", frames, flush=True)
+            yield b
+
+    n = 0
+    for ev in engine.stream(blocks()):
+        if isinstance(ev, Final):
+            live.add(ev.utterance)
+            n += 1
+            print("U", n, json.dumps(ev.utterance.text, ensure_ascii=False), flush=True)
+    live.finish()
+    print("DONE", flush=True)
+""")
+
+
+def crash_loop(kills: int, tmp: Path, seed: int = 12) -> dict:
+    from coach.audio.decode import read
+    from coach.store import Store
+
+    src = shared_dev() / "D01.wav"
+    audio = read(src)
+    n_blocks = None
+    script = tmp / "live_child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    rng = random.Random(seed)
+    rows = []
+    for k in range(kills):
+        db = tmp / f"crash-{k}.db"
+        proc = subprocess.Popen([sys.executable, str(script), str(db), str(src)], env=env(), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        head = proc.stdout.readline().split()
+        assert head and head[0] == "SID", (head, proc.stderr.read()[-2000:])
+        sid, wav = int(head[1]), head[2]
+        # kill after a random number of audio blocks (uniform over the file: 0.1 s blocks)
+        total = n_blocks or int(len(audio) / (SR * 0.1))
+        at = rng.randint(1, total)
+        frames, said, blocks_seen = 0, [], 0
+        for line in proc.stdout:
+            parts = line.rstrip("\n").split(" ", 2)
+            if parts[0] == "A":
+                frames, blocks_seen = int(parts[1]), blocks_seen + 1
+            elif parts[0] == "U":
+                said.append(json.loads(parts[2]))
+            if blocks_seen >= at or parts[0] == "DONE":
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        with Store(db) as store:
+            row = store.session(sid)
+            texts = [u.text for u in store.result(sid).utterances]
+        got, sr = sf.read(wav, dtype="float32")
+        ok_utts = texts[: len(said)] == said
+        ok_audio = sr == SR and len(got) >= frames and bool(np.allclose(got[:frames], audio[:frames], atol=2 / 32768))
+        rows.append({"kill": k + 1, "at_s": frames / SR, "utterances_reported": len(said), "utterances_stored": len(texts),
+                     "audio_reported_s": frames / SR, "audio_stored_s": len(got) / SR, "finished": row.finished,
+                     "ok": ok_utts and ok_audio})
+        print(f"kill {k + 1}: at {frames / SR:.1f} s, {len(said)} utterances reported / {len(texts)} stored, "
+              f"audio {len(got) / SR:.1f} s stored — {'ok' if rows[-1]['ok'] else 'LOST DATA'}", flush=True)
+        db.unlink(missing_ok=True)
+        Path(wav).unlink(missing_ok=True)
+    return {"kills": kills, "ok": sum(r["ok"] for r in rows), "rows": rows}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, nargs="*", default=[5, 60])
+    ap.add_argument("--baseline-minutes", type=float, nargs="*", default=[],
+                    help="also run these lengths with oneDNN's default cache (1024), for comparison")
+    ap.add_argument("--malloc", choices=["bounded", "default"], default="bounded",
+                    help="default: leave glibc malloc as it is (COACH_MALLOC=default)")
+    ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--primitive-cache", metavar="N", help="ONEDNN_PRIMITIVE_CACHE_CAPACITY for the analysis "
+                    "(default: coach's own setting, 16; oneDNN's default is 1024)")
+    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
+    ap.add_argument("--section", default="memory", help="section name in docs/benchmarks.md (default memory)")
+    args = ap.parse_args()
+    out = {"memory": [], "crash": None, "load_start": load()}
+    with tempfile.TemporaryDirectory(prefix="coach-mem-") as d:
+        tmp = Path(d)
+        for m in args.minutes:
+            r = peak_rss(m, tmp, args.primitive_cache, args.malloc)
+            out["memory"].append(r)
+            print(f"{m:g} min: peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s (RTF {r['rtf']:.2f}), "
+                  f"load {r['load_before']} → {r['load_after']}", flush=True)
+        for m in args.baseline_minutes:
+            r = peak_rss(m, tmp, "1024", "default")
+            out["memory"].append(r)
+            print(f"{m:g} min (cache 1024): peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s", flush=True)
+        if args.kills:
+            out["crash"] = crash_loop(args.kills, tmp)
+    out["load_end"] = load()
+    print(json.dumps({k: v for k, v in out.items() if k != "crash"}, indent=1))
+    if args.write:
+        write_doc(out, args.section)
+    return 0
+
+
+def write_doc(out: dict, section: str = "memory") -> None:
+    mem = out["memory"]
+    lines = ["Peak RSS of `coach analyze LONG.wav --json` (one process, default Whisper engine) on a mono",
+             "recording made by concatenating the dev sessions D01–D10 to the length shown.", "",
+             "| audio | peak RSS | wall | RTF | oneDNN primitive cache | malloc | load avg before → after |",
+             "|---:|---:|---:|---:|---|---|---|"]
+    for r in mem:
+        lines.append(f"| {r['minutes']:g} min | {r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | {r['rtf']:.2f} | "
+                     f"{r['cache']} | {r['malloc']} | {r['load_before']} → {r['load_after']} |")
+    ours = [r for r in mem if (r["cache"], r["malloc"]) == (mem[0]["cache"], mem[0]["malloc"])]
+    for group in (ours, [r for r in mem if r not in ours]):
+        if len(group) < 2:
+            continue
+        lo, hi = group[0], group[-1]
+        per_min = (hi["peak_mb"] - lo["peak_mb"]) / (hi["minutes"] - lo["minutes"])
+        lines += ["", f"Growth {lo['minutes']:g} → {hi['minutes']:g} min with primitive cache {lo['cache']}, "
+                      f"malloc {lo['malloc']}: "
+                      f"{hi['peak_mb'] - lo['peak_mb']:+.0f} MB ({per_min:+.2f} MB per audio minute; "
+                      "target ≤ 50 MB from 5 to 60 min)."]
+    c = out.get("crash")
+    if c:
+        lines += ["", f"Crash loop: a live session from a file source (D01, `FileSource(realtime=False)` → "
+                      f"Whisper `stream()` → `LiveSession` → `SessionWriter`) killed with SIGKILL at a random "
+                      f"block, {c['kills']} times: **{c['ok']}/{c['kills']}** reopened with every reported "
+                      "utterance and every reported second of audio.", "",
+                  "| kill | at | utterances reported / stored | audio reported / stored | ok |",
+                  "|---:|---:|---:|---:|---|"]
+        for r in c["rows"]:
+            lines.append(f"| {r['kill']} | {r['at_s']:.1f} s | {r['utterances_reported']} / {r['utterances_stored']} | "
+                         f"{r['audio_reported_s']:.1f} s / {r['audio_stored_s']:.1f} s | {'✓' if r['ok'] else '✗'} |")
+    lines += ["", f"Machine load (1/5/15-min averages): {out['load_start']} at the start, {out['load_end']} at the end "
+                  "(2 cores shared with other agents' work; run under `nice -n 10`)."]
+    title = "Memory over long recordings" + (", and kill -9 crash loop" if c else "")
+    update_section(section, title + ("" if section == "memory" else f" ({section})"), "\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
