@@ -143,9 +143,7 @@ class LiveScreen(ListeningScreen):
             t.append("\n\n本次得分 ", style="bold")
             t.append(verdict(r.score, r.outcome), style="bold $text-warning" if r.score is None else
                      "bold $text-success" if r.score >= 80 else "bold $text-error")
-            t.append("
-（统计为最终结果，含整体检查）
-v 回看", style="dim")
+            t.append("\n（统计为最终结果，含整体检查）\nv 回看", style="dim")
         self.query_one("#counts", Static).update(t)
 
     def watch_alert(self, old: tuple[str, str], new: tuple[str, str]) -> None:
