@@ -218,7 +218,9 @@ async def test_review_fills_timeline_while_analysing_and_plays_to_the_sink(tmp_p
     from pathlib import Path
 
     from coach.tui.screens.review import ReviewScreen
-    clip = Path(__file__).parent / "data" / "practice_clip.ogg"
+    import shutil
+    clip = tmp_path / "practice_clip.ogg"           # the export lands beside the recording
+    shutil.copy(Path(__file__).parent / "data" / "practice_clip.ogg", clip)
     script = [(2.0, "您好，请稍等"), (6.0, "不知道，你去问别人吧"), (11.0, "再见，请慢走")]
     app = make_app(tmp_path, start="review", review=str(clip),
                    engine_factory=lambda live: ScriptedEngine(script, partials=False))
@@ -238,6 +240,7 @@ async def test_review_fills_timeline_while_analysing_and_plays_to_the_sink(tmp_p
         await pilot.press("x")
         await wait_for(pilot, lambda: screen.exported is not None, what="export")
         import json
+        assert screen.exported.parent == tmp_path
         assert json.loads(screen.exported.read_text(encoding="utf-8"))["utterances"]
 
 

@@ -22,9 +22,10 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from coach.errors import CoachError, InputError
+from coach.errors import CoachError, InputError, OutputError
 from coach.report.console import SPEAKER_LABEL, fmt_time, verdict
 from coach.schema import Finding, Result, Utterance
+from coach.store.files import write_atomic
 from coach.tui.listen import explain
 from coach.tui.messages import AnalysisDone, AnalysisProgress, AnalysisUtterance, ListenError, PlaybackState
 from coach.tui.screens.common import ErrorBox
@@ -492,10 +493,8 @@ class ReviewScreen(Screen):
                 if path.exists():
                     continue
                 try:
-                    tmp = path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
-                    os.replace(tmp, path)
-                except OSError:
+                    write_atomic(path, json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+                except OutputError:
                     break
                 self.app.call_from_thread(self.notify, f"已导出：{path}", timeout=6)
                 self.exported = path
