@@ -36,3 +36,14 @@ def models_dir(tmp_path, monkeypatch):
 def _private_voices(tmp_path_factory, monkeypatch):
     """Voice profiles (coach enroll) go to a private folder, never the user's."""
     monkeypatch.setenv("COACH_VOICES_DIR", str(tmp_path_factory.mktemp("voices")))
+
+
+@pytest.fixture
+def app_dirs(tmp_path, monkeypatch):
+    """What the app writes goes to ``tmp_path``: settings, the store, played sound (WAV files in
+    ``played/`` instead of a speaker) and the practice voice cache."""
+    monkeypatch.setenv("COACH_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("COACH_DB", str(tmp_path / "coach.db"))
+    monkeypatch.setenv("COACH_PLAYBACK_SINK", str(tmp_path / "played"))
+    monkeypatch.setenv("COACH_VOICE_CACHE", str(tmp_path / "voices"))
+    return tmp_path

@@ -21,11 +21,8 @@ def anyio_backend():
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("COACH_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("COACH_DB", str(tmp_path / "coach.db"))
-    monkeypatch.setenv("COACH_PLAYBACK_SINK", str(tmp_path / "played"))   # sound goes to WAV files
-    monkeypatch.setenv("COACH_VOICE_CACHE", str(tmp_path / "voices"))
+def _isolated(app_dirs):
+    """Settings, the store, sound and the voice cache in tmp (conftest.app_dirs)."""
 
 
 def styled_as(widget, text: str, *words: str) -> bool:

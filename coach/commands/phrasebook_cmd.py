@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from coach.errors import InputError
-from coach.matcher.coverage import Coverage, is_coverage_header, ratio, read_coverage, score_coverage
+from coach.matcher.coverage import Counts, Coverage, is_coverage_header, ratio, read_coverage, score_coverage
 from coach.phrasebook import Phrasebook, default_dir, load_phrasebook
 from coach.phrasebook.model import STAGE_TITLES as STAGE_LABEL
 from coach.session.evaluate import Evaluator, canonical_hits
@@ -315,32 +315,13 @@ def load_labels(path: str | Path) -> list[Labelled]:
 
 
 @dataclass
-class RuleStats:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float | None:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
-
-    @property
-    def recall(self) -> float | None:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
-
-    @property
-    def support(self) -> int:
-        return self.tp + self.fn
-
-
-@dataclass
 class TestRun:
     phrasebook: Phrasebook
-    rules: dict[tuple[str, str], RuleStats] = field(default_factory=dict)     # (kind, phrase) -> stats
+    rules: dict[tuple[str, str], Counts] = field(default_factory=dict)     # (kind, phrase) -> stats
     predicted: list[dict[str, frozenset[str]]] = field(default_factory=list)  # per labelled line
 
-    def total(self, kind: str, vocab: set[str] | None = None) -> RuleStats:
-        t = RuleStats()
+    def total(self, kind: str, vocab: set[str] | None = None) -> Counts:
+        t = Counts()
         for (k, ph), s in self.rules.items():
             if k == kind and (vocab is None or ph in vocab):
                 t.tp, t.fp, t.fn = t.tp + s.tp, t.fp + s.fp, t.fn + s.fn
@@ -352,9 +333,9 @@ def run_phrasebook(pb: Phrasebook, labels: list[Labelled]) -> TestRun:
     ev = Evaluator(pb)
     run = TestRun(pb)
     for c in pb.courtesies:
-        run.rules.setdefault(("courtesy", c.phrase), RuleStats())
+        run.rules.setdefault(("courtesy", c.phrase), Counts())
     for b in pb.brush_offs:
-        run.rules.setdefault(("brush_off", b.phrase), RuleStats())
+        run.rules.setdefault(("brush_off", b.phrase), Counts())
     for item in labels:
         court, brush = canonical_hits(ev, item.text)
         got = {"courtesy": frozenset(court), "brush_off": frozenset(brush)}
@@ -362,7 +343,7 @@ def run_phrasebook(pb: Phrasebook, labels: list[Labelled]) -> TestRun:
         for kind in KINDS:
             exp = item.expected(kind)
             for ph in got[kind] | exp:
-                s = run.rules.setdefault((kind, ph), RuleStats())
+                s = run.rules.setdefault((kind, ph), Counts())
                 if ph in got[kind] and ph in exp:
                     s.tp += 1
                 elif ph in got[kind]:
@@ -449,7 +430,7 @@ def run_test(args) -> int:
                   key=lambda k: (list(KINDS).index(k[0]), k[1]))
     unknown = []
     for kind, ph in keys:
-        s = new.rules.get((kind, ph), RuleStats())
+        s = new.rules.get((kind, ph), Counts())
         name = Text(ph)
         if ph not in _known(pb, kind):
             name.append(" （规则库中没有）", style="yellow")
@@ -457,7 +438,7 @@ def run_test(args) -> int:
         cells = [KINDS[kind], name, str(s.support), str(s.tp), Text(str(s.fp), style="red" if s.fp else ""),
                  Text(str(s.fn), style="red" if s.fn else ""), _pct(s.precision), _pct(s.recall)]
         if old:
-            o = old.rules.get((kind, ph), RuleStats())
+            o = old.rules.get((kind, ph), Counts())
             cells += [_delta(s.precision, o.precision), _delta(s.recall, o.recall)]
         table.add_row(*cells)
     table.add_section()
