@@ -166,6 +166,23 @@ async def test_settings_saved_as_toml(tmp_path):
     assert Settings.load(path).engine == "auto"
 
 
+async def test_settings_clerk_channel_and_voice_note(tmp_path):
+    """The stereo channel is a setting; the screen says whether the trainee's voice is enrolled."""
+    app = make_app(tmp_path)
+    app.save_settings_enabled = True
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "麦克风" in text_of(app.screen.query_one("#mic-note")), what="mic scan")
+        await pilot.press(*"Li")
+        await wait_for(pilot, lambda: "尚未登记 Li" in text_of(app.screen.query_one("#voice-note")), what="note")
+        app.screen.query_one("#clerk-channel").value = "right"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, HomeScreen)
+        assert "coach enroll" not in text_of(app.screen.query_one("#home-status"))   # stereo: no hint
+    saved = Settings.load(tmp_path / "config" / "settings.toml")
+    assert saved.clerk_channel == "right" and saved.trainee == "Li"
+
+
 async def test_settings_rejects_bad_phrasebook(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

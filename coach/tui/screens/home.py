@@ -56,6 +56,11 @@ class HomeScreen(Screen):
         t.append({"auto": "自动", "whisper": "Whisper", "vosk": "Vosk"}.get(s.engine, s.engine))
         t.append("   规则库：", style="dim")
         t.append(s.phrasebook or "内置")
+        if not s.clerk_channel:
+            from coach.speaker.profile import load_profile
+            if load_profile(s.trainee.strip() or None) is None:
+                t.append("\n提示：单个麦克风自检时，先登记自己的声音（coach enroll），群众说的话就不会算到你头上",
+                         style="$text-warning")
         t.append("\n↑↓ 选择 · Enter 打开 · 数字键直达 · ? 帮助 · Ctrl+P 命令 · q 退出", style="dim")
         return t
 

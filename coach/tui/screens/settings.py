@@ -19,6 +19,18 @@ ENGINE_CHOICES = [("自动（实时用 Vosk，如已安装；否则 Whisper）",
                   ("Vosk（更快，需先安装普通话模型）", "vosk")]
 DEFAULT_MIC = "__default__"
 VOICE_CHOICES = [("情景练习时朗读客户的话", "on"), ("不朗读（只显示文字）", "off")]
+CHANNEL_CHOICES = [("单个麦克风（按声音区分窗口和群众）", ""), ("立体声：左声道是窗口", "left"),
+                   ("立体声：右声道是窗口", "right")]
+
+
+def voice_note(trainee: str) -> str:
+    """Whether the trainee's voice is enrolled (one microphone tells clerk from citizen by it)."""
+    from coach.speaker.profile import load_profile
+    if not trainee.strip():
+        return "填写学员姓名后可登记声音：coach enroll --trainee 姓名（单麦克风时用来区分窗口和群众）"
+    if load_profile(trainee.strip()) is not None:
+        return f"已登记 {trainee.strip()} 的声音：单麦克风录音按声音区分窗口和群众"
+    return f"尚未登记 {trainee.strip()} 的声音：运行 coach enroll --trainee {trainee.strip()}，念 10–30 秒"
 
 
 def list_microphones() -> tuple[list[tuple[str, str]], str | None]:
@@ -60,6 +72,11 @@ class SettingsScreen(Screen):
                 yield Select([("系统默认", DEFAULT_MIC)], value=DEFAULT_MIC, allow_blank=False, id="device")
             yield Static("", id="mic-note", classes="dim")
             with Horizontal(classes="field-row"):
+                yield Label("录音声道")
+                yield Select(CHANNEL_CHOICES, value=s.clerk_channel if s.clerk_channel in ("left", "right") else "",
+                             allow_blank=False, id="clerk-channel")
+            yield Static(Styled(voice_note(s.trainee), style="dim"), id="voice-note")
+            with Horizontal(classes="field-row"):
                 yield Label("朗读")
                 yield Select(VOICE_CHOICES, value=s.voice if s.voice in ("on", "off") else "on",
                              allow_blank=False, id="voice")
@@ -77,6 +94,10 @@ class SettingsScreen(Screen):
         self.query_one("#trainee", Input).focus()
         self.query_one("#mic-note", Static).update(Styled("正在查找麦克风…", style="dim"))
         self._find_mics()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "trainee":
+            self.query_one("#voice-note", Static).update(Styled(voice_note(event.value), style="dim"))
 
     @work(thread=True, exclusive=True, group="mics")
     def _find_mics(self) -> None:
@@ -113,7 +134,7 @@ class SettingsScreen(Screen):
             phrasebook=phrasebook,
             trainee=self.query_one("#trainee", Input).value.strip(),
             voice=str(self.query_one("#voice", Select).value),
-            clerk_channel=s.clerk_channel,   # set in settings.toml or by --clerk-channel; no field here yet
+            clerk_channel=str(self.query_one("#clerk-channel", Select).value),
         )
         changed_pb = new.phrasebook != s.phrasebook
         for k, v in vars(new).items():
