@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from coach.audio.decode import require_channels
 from coach.cli import add_clerk_channel_argument
 from coach.errors import InputError
 
@@ -81,6 +82,11 @@ def store_sink(phrasebook: str | None = None):
 
 
 def _run(args, *, save: bool = True, **kw) -> int:
+    review = kw.get("review")
+    audio = kw.get("input_file") or (review if review and not review.lower().endswith(".json")
+                                     and Path(review).is_file() else None)
+    if audio and getattr(args, "clerk_channel", None):
+        require_channels(audio, args.clerk_channel)   # a mono file has no clerk channel: exit 2, as everywhere
     if not (sys.stdin.isatty() and sys.stdout.isatty()) and not os.environ.get("COACH_FORCE_TUI"):
         if kw.get("start", "home") == "home":          # plain `coach` in a pipe or a script: help
             from coach.cli import build_parser
