@@ -159,3 +159,13 @@ def test_findings_carry_times(ev):
     r = ev.evaluate([U(10.0, 12.0, "clerk", "您好，请稍等")], session=False)
     f = next(f for f in r.findings if f.phrase == "请稍等")
     assert 10.0 < f.start < f.end <= 12.0
+
+
+def test_a_cut_off_recording_is_not_charged_for_its_farewell(ev):
+    """The file ends before the visit did: the farewell may have been said after the cut."""
+    s = [U(0.5, 2.0, "clerk", "您好，请问您办什么业务？"), U(3.0, 6.0, "citizen", "我来办社保卡。"),
+         U(7.0, 9.0, "clerk", "好的，请稍等。")]
+    assert "missing_farewell" in rules(ev.evaluate(s))
+    cut = ev.evaluate(s, truncated=True)
+    assert "missing_farewell" not in rules(cut) and cut.truncated
+    assert cut.score > ev.evaluate(s).score

@@ -139,13 +139,17 @@ class Evaluator:
         return timeline, findings
 
     def evaluate(self, utterances: list[Utterance], *, session: bool = True, file: str | None = None,
-                 engine: str | None = None, duration_s: float | None = None) -> Result:
+                 engine: str | None = None, duration_s: float | None = None,
+                 truncated: bool = False) -> Result:
+        """``truncated``: the recording ends before the visit did (a cut-off file), so a farewell
+        may have been said after it ends: no ``missing_farewell`` is charged."""
         pb = self.phrasebook
         timeline, findings = self.timeline(utterances)
         findings += structure.referrals(timeline, pb)
         findings += structure.speed(timeline, pb)
         if session:
-            findings += structure.greeting_and_farewell(timeline, pb)
+            findings += [f for f in structure.greeting_and_farewell(timeline, pb)
+                         if not (truncated and f.rule == "missing_farewell")]
             findings += structure.waits(timeline, pb)
         findings.sort(key=lambda f: (f.start if f.start is not None else float("inf"),
                                      f.utterance if f.utterance is not None else 1 << 30))
@@ -158,9 +162,9 @@ class Evaluator:
             findings = [f for f in findings if f.type != "structure"]
             return Result(utterances=utterances, findings=findings, score=None,
                           breakdown={**breakdown, "penalties": {}}, file=file, duration_s=duration_s,
-                          engine=engine, outcome="no_speech")
+                          engine=engine, outcome="no_speech", truncated=truncated)
         return Result(utterances=utterances, findings=findings, score=total, breakdown=breakdown,
-                      file=file, duration_s=duration_s, engine=engine)
+                      file=file, duration_s=duration_s, engine=engine, truncated=truncated)
 
 
 @lru_cache(maxsize=1)

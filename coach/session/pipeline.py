@@ -24,7 +24,7 @@ from coach.session.evaluate import Evaluator
 
 
 def hotwords(evaluator: Evaluator) -> list[str]:
-    """The courtesies to bias recognition toward (canonical wordings, no placeholders)."""
+    """The courtesies the recogniser verifies on the audio (canonical wordings, no placeholders)."""
     return [c.phrase for c in evaluator.phrasebook.courtesies if "X" not in c.phrase]
 
 
@@ -49,14 +49,5 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
         from coach.speaker.apply import attribute_file
         utterances = attribute_file(path, utterances, evaluator, profile)
     duration = round(stats.seconds, 3) if stats.samples else info.duration
-    result = evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
-                                duration_s=duration)
-    result.truncated = stats.truncated or info.truncated
-    if result.truncated and not result.no_speech:
-        # The end of the visit is missing from the file: a farewell may have been said, don't charge for it.
-        from coach.session.evaluate import score
-
-        result.findings = [f for f in result.findings if f.rule != "missing_farewell"]
-        result.score, breakdown = score(result.findings, evaluator.phrasebook)
-        result.breakdown = {**result.breakdown, **breakdown}
-    return result
+    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
+                              duration_s=duration, truncated=stats.truncated or info.truncated)

@@ -88,7 +88,6 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
     from coach.speaker.apply import attribute_file
     from coach.speaker.profile import load_profile
     utterances = attribute_file(path, utterances, evaluator, load_profile(settings.trainee if settings else None))
-    result = evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
-                                duration_s=round(stats.seconds, 3) if stats.samples else info.duration)
-    result.truncated = stats.truncated or info.truncated
-    return result
+    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
+                              duration_s=round(stats.seconds, 3) if stats.samples else info.duration,
+                              truncated=stats.truncated or info.truncated)
