@@ -47,3 +47,9 @@ def app_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("COACH_PLAYBACK_SINK", str(tmp_path / "played"))
     monkeypatch.setenv("COACH_VOICE_CACHE", str(tmp_path / "voices"))
     return tmp_path
+
+
+@pytest.fixture
+def anyio_backend():
+    """The app tests (``pytest.mark.anyio``) run on asyncio, as Textual does."""
+    return "asyncio"

@@ -29,12 +29,8 @@ from coach.tui.settings import Settings
 from coach.tui.testing import ScriptedEngine, SilenceSource
 
 SIZE = (100, 30)
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("app_dirs")]   # conftest
 
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 TEST_SCENARIO = '''
 id = "tui_test"
@@ -57,10 +53,6 @@ expect = ["farewell", "apology"]
 hint = "走有送声。"
 '''
 
-
-@pytest.fixture(autouse=True)
-def _isolated(app_dirs):
-    """Settings, the store, sound and the voice cache in tmp (conftest.app_dirs)."""
 
 
 def make_phrasebook(tmp_path: Path, *, hold_s: float | None = None) -> Path:

@@ -12,17 +12,9 @@ from coach.tui.testing import ScriptedEngine, SilenceSource
 
 from test_tui import SIZE, card_ready, make_app, styled_spans, text_of, wait_for
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("app_dirs")]   # conftest
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(app_dirs):
-    """Settings, the store, sound and the voice cache in tmp (conftest.app_dirs)."""
 
 
 def styled_as(widget, text: str, *words: str) -> bool:

@@ -21,17 +21,9 @@ from test_tui import SIZE, coloured, make_phrasebook, text_of, wait_for
 
 CLIP = Path(__file__).parent / "data" / "practice_clip.ogg"
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("app_dirs")]   # conftest
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(app_dirs):
-    """Settings, the store, sound and the voice cache in tmp (conftest.app_dirs)."""
 
 
 @pytest.fixture(scope="module")

@@ -22,16 +22,14 @@ from coach.tui.testing import ScriptedEngine, SilenceSource
 
 from test_tui import make_phrasebook, write_result
 
+pytestmark = pytest.mark.usefixtures("app_dirs")   # conftest: what the app writes goes to tmp
+
 LONG_LINES = [
     (1.0, "您好，请问您要办什么业务？我这边可以帮您先看一下材料，请您稍等片刻，我马上帮您核对一下身份证和户口本。"),
     (2.0, "不知道，这个不归我管，你去问别人吧，那边窗口人多，你自己去排队。"),
     (3.0, "好的,您的业务已经办好了,这是您的回执,请您收好,请慢走,欢迎您对我们的工作提出意见和建议。"),
 ]
 
-
-@pytest.fixture(autouse=True)
-def _isolated(app_dirs):
-    """Settings, the store, sound and the voice cache in tmp (conftest.app_dirs)."""
 
 
 def app_for(tmp_path, script=(), seconds=1.0, **kw) -> CoachApp:
