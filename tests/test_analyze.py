@@ -82,3 +82,14 @@ def test_analyze_cli_bad_file_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) <= 2 and "notes.wav" in err[0]
     assert main(["analyze", str(tmp_path / "missing.wav")]) == 2
+
+
+def test_analysis_reports_each_utterance_and_stops_when_cancelled():
+    """The review screen's worker: every utterance is handed over as it is heard, and a
+    cancelled analysis stops at the next utterance and returns nothing."""
+    path = dev_dir() / "D02.wav"
+    heard = []
+    result = analyze_file(path, engine="whisper", evaluator=Evaluator.default(),
+                          on_utterance=heard.append, cancelled=lambda: len(heard) >= 2)
+    assert result is None
+    assert len(heard) == 2 and all(u.text for u in heard)

@@ -19,7 +19,7 @@ from typing import Callable
 
 from coach.asr import Engine, open_engine, transcribe_file
 from coach.audio.decode import DecodeStats, probe, require_channels
-from coach.schema import Result
+from coach.schema import Result, Utterance
 from coach.session.evaluate import Evaluator
 
 
@@ -28,14 +28,22 @@ def hotwords(evaluator: Evaluator) -> list[str]:
     return [c.phrase for c in evaluator.phrasebook.courtesies if "X" not in c.phrase]
 
 
+class Cancelled(Exception):
+    """Raised inside :func:`analyze_file` when its ``cancelled()`` turns true."""
+
+
 def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_channel: str | None = None,
                  evaluator: Evaluator | None = None, profile=None, attribute: bool = True,
-                 on_progress: Callable[[DecodeStats, float | None], None] | None = None) -> Result:
+                 on_progress: Callable[[DecodeStats, float | None], None] | None = None,
+                 on_utterance: Callable[[Utterance], None] | None = None,
+                 cancelled: Callable[[], bool] = lambda: False) -> Result | None:
     """Analyse one recording; times in seconds from the start of the file.
 
     A mono recording is attributed by voice (``profile``: the clerk's enrolled voice, else
     two-speaker clustering) unless ``attribute`` is false.  ``on_progress(stats,
-    declared_seconds)`` is called after every decoded chunk."""
+    declared_seconds)`` is called after every decoded chunk, ``on_utterance(u)`` as each
+    utterance is transcribed (before attribution; per channel for stereo).  When ``cancelled()``
+    turns true the analysis stops at the next utterance and None is returned."""
     evaluator = evaluator or Evaluator.default()
     info = probe(path)
     require_channels(path, clerk_channel, info)
@@ -44,7 +52,20 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
     stats = DecodeStats()
     if on_progress is not None:
         stats.on_chunk = lambda st: on_progress(st, info.duration)
-    utterances = transcribe_file(path, engine=eng, clerk_channel=clerk_channel, hotwords=words, stats=stats)
+
+    def heard(u: Utterance) -> None:
+        if cancelled():
+            raise Cancelled
+        if on_utterance is not None:
+            on_utterance(u)
+
+    try:
+        utterances = transcribe_file(path, engine=eng, clerk_channel=clerk_channel, hotwords=words,
+                                     stats=stats, on_utterance=heard)
+    except Cancelled:
+        return None
+    if cancelled():
+        return None
     if attribute and clerk_channel is None:
         from coach.speaker.apply import attribute_file
         utterances = attribute_file(path, utterances, evaluator, profile)

@@ -52,42 +52,32 @@ def analyze_file(path: str, engine_factory: Callable[[bool], Any], evaluator: Ev
                  progress: Callable[..., Any] | None = None,
                  cancelled: Callable[[], bool] = lambda: False,
                  on_utterance: Callable[[Any, list], Any] | None = None, settings: Settings | None = None):
-    """Transcribe and judge a whole recording (the review screen's worker): as
-    ``coach.session.pipeline.analyze_file``, with progress, and stoppable between utterances
-    (None when cancelled) so leaving the screen never waits for a long file.  A stereo file with
-    ``settings.clerk_channel`` is split by channel; a mono mix is attributed by voice.
-    ``on_utterance(u, findings)`` gets each utterance as it is transcribed, with its phrase
-    findings, so the timeline can fill while the analysis runs."""
+    """The review screen's worker: :func:`coach.session.pipeline.analyze_file` with the app's
+    engine, clerk channel (stereo files only) and trainee profile, reporting progress in Chinese
+    and each utterance with its phrase findings (``on_utterance(u, findings)``) so the timeline
+    fills while the analysis runs; None when ``cancelled()`` turned true."""
+    from coach.audio.decode import probe
     from coach.session.live import judge
-    from coach.audio.decode import DecodeStats, decode, probe
+    from coach.session.pipeline import analyze_file as analyze
+    from coach.speaker.profile import load_profile
 
     info = probe(path)
-    channel = settings.clerk_channel if settings and info.channels >= 2 else ""
-    if channel:
-        from coach.session.pipeline import analyze_file as analyze_channels
-        if progress:
-            progress("正在按声道转写和分析录音…", 0.0)
-        return analyze_channels(path, engine=engine_factory(False), clerk_channel=channel, evaluator=evaluator)
+    channel = (settings.clerk_channel or None) if settings and info.channels >= 2 else None
     if progress:
         progress("正在加载语音模型…")
     engine = engine_factory(False)
     if progress:
         progress("正在转写和分析录音…", 0.0)
-    utterances = []
-    stats = DecodeStats()
-    for u in engine.transcribe(decode(path, channels="mix", stats=stats), speaker="unknown"):
-        if cancelled():
-            return None
-        utterances.append(u)
+    heard = 0
+
+    def utterance(u) -> None:
+        nonlocal heard
+        heard += 1
         if on_utterance is not None:
             on_utterance(u, judge(evaluator, u))
-        if progress and info.duration and u.end is not None:
-            progress(f"正在转写和分析录音… 已听到 {len(utterances)} 句", min(1.0, u.end / info.duration))
-    if cancelled():
-        return None
-    from coach.speaker.apply import attribute_file
-    from coach.speaker.profile import load_profile
-    utterances = attribute_file(path, utterances, evaluator, load_profile(settings.trainee if settings else None))
-    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{engine.name}:{engine.model}",
-                              duration_s=round(stats.seconds, 3) if stats.samples else info.duration,
-                              truncated=stats.truncated or info.truncated)
+        if progress and info.duration and u.end is not None and channel is None:
+            progress(f"正在转写和分析录音… 已听到 {heard} 句", min(1.0, u.end / info.duration))
+
+    return analyze(path, engine=engine, clerk_channel=channel, evaluator=evaluator,
+                   profile=load_profile(settings.trainee if settings else None),
+                   on_utterance=utterance, cancelled=cancelled)
