@@ -38,7 +38,9 @@ from dev_labels import dev_sessions, shared_dir  # noqa: E402
 
 from coach.audio.decode import read  # noqa: E402
 from coach.session.evaluate import Evaluator  # noqa: E402
-from coach.speaker.attribute import Piece, active_level_db, attribute, text_cue, voice_scores  # noqa: E402
+from coach.schema import Utterance  # noqa: E402
+from coach.speaker.apply import utterance_piece  # noqa: E402
+from coach.speaker.attribute import Piece, active_level_db, attribute, voice_scores  # noqa: E402
 from coach.speaker.embed import SAMPLE_RATE, embed_many  # noqa: E402
 
 SR = SAMPLE_RATE
@@ -241,8 +243,8 @@ def dev_bench(verbose: bool) -> list[str]:
     for s in sessions:
         mono = read(dev / s["files"]["mono"])
         left, _ = read(dev / s["files"]["stereo"], channels="both")
-        pieces = [Piece(mono[int(u["start"] * SR):int(u["end"] * SR)], u["start"], u["end"],
-                        text_cue(ev, u["text"])) for u in s["utterances"]]
+        pieces = [utterance_piece(mono[int(u["start"] * SR):int(u["end"] * SR)],
+                                  Utterance(u["start"], u["end"], "unknown", u["text"]), ev) for u in s["utterances"]]
         data[s["id"]] = (s, pieces, embed_many([p.samples for p in pieces]), left)
     by_voice = defaultdict(list)
     for sid, (s, pieces, e, _) in data.items():

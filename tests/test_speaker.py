@@ -117,6 +117,57 @@ def test_clustering_without_profile_keeps_the_citizen_out():
     assert not wrong
 
 
+def charged_citizen_lines(sid: str, judged: list[Utterance], result) -> list[str]:
+    """Citizen lines (by the labels' times) charged to the clerk: a brush-off or 语速过快."""
+    s = labels(sid)
+
+    def who(u):
+        return max(s["utterances"], key=lambda x: min(u.end, x["end"]) - max(u.start, x["start"]))["speaker"]
+    return [judged[f.utterance].text for f in result.findings
+            if f.speaker in ("clerk", "unknown") and (f.type == "brush_off" or f.rule == "too_fast")
+            and f.utterance is not None and who(judged[f.utterance]) == "citizen"]
+
+
+@pytest.mark.parametrize("sid", [f"D{k:02d}" for k in range(1, 11)])
+def test_without_a_profile_no_citizen_line_is_charged_on_the_mono_mix(sid):
+    # Every dev session's mono mix, no enrolment: two-voice clustering and role cues only.
+    ev = Evaluator.default()
+    utts = label_utterances(sid)
+    judged = attribute_utterances(utts, cut_segments(dev_dir() / f"{sid}.wav", utts), ev, None)
+    assert all(u.speaker in ("clerk", "citizen", "uncertain") and u.speaker_score is not None for u in judged)
+    result = ev.evaluate(judged, session=True)
+    assert charged_citizen_lines(sid, judged, result) == []
+    # an utterance and its findings name the same speaker
+    for f in result.findings:
+        if f.type != "structure" and f.utterance is not None:
+            assert f.speaker == judged[f.utterance].speaker
+
+
+def test_without_a_profile_a_rude_clerk_is_still_charged():
+    # D08: the clerk says no courtesy at all; the brush-offs themselves (the clerk's vocabulary)
+    # and the citizen's complaint tell which voice is the clerk.
+    ev = Evaluator.default()
+    utts = label_utterances("D08")
+    judged = attribute_utterances(utts, cut_segments(dev_dir() / "D08.wav", utts), ev, None)
+    result = ev.evaluate(judged, session=True)
+    charged = {f.phrase for f in result.findings if f.type == "brush_off" and f.speaker == "clerk"}
+    assert len(charged & set(labels("D08")["expect"]["clerk_banned"])) >= 5
+    assert charged_citizen_lines("D08", judged, result) == []
+
+
+def test_without_a_profile_two_voices_and_no_role_cue_are_uncertain():
+    # Two real speakers (the podcast hosts), pieces interleaved, no words: nothing says which one
+    # is the clerk, so every line is 可能是窗口 — shown, never scored, never the citizen charged.
+    from coach.speaker.attribute import Piece, attribute
+
+    f = read(real_dir() / "pod_f_enhanced.wav")
+    m = read(real_dir() / "pod_m_enhanced.wav")
+    pieces = [Piece(x[k * 2 * SR:(k + 1) * 2 * SR]) for k in range(6) for x in (m, f)]
+    got = attribute(pieces)
+    assert {a.speaker for a in got} == {"uncertain"}
+    assert "分不清哪个是窗口" in got[0].reason
+
+
 def test_live_session_attributes_each_final_from_its_audio():
     ev = Evaluator.default()
     s = labels("D03")
