@@ -40,7 +40,7 @@ from coach.audio.decode import read  # noqa: E402
 from coach.session.evaluate import Evaluator  # noqa: E402
 from coach.schema import Utterance  # noqa: E402
 from coach.speaker.apply import utterance_piece  # noqa: E402
-from coach.speaker.attribute import Piece, active_level_db, attribute, voice_scores  # noqa: E402
+from coach.speaker.attribute import Piece, active_level_db, attribute, two_clusters, voice_scores  # noqa: E402
 from coach.speaker.embed import SAMPLE_RATE, embed_many  # noqa: E402
 
 SR = SAMPLE_RATE
@@ -133,6 +133,8 @@ def _babble(pieces: list[np.ndarray], snr: float, rng: np.random.Generator) -> l
     noise = read(shared_dir() / "audio" / "noise" / "noisex92_babble.wav")
     out = []
     for p in pieces:
+        if len(p) >= len(noise):   # a whole session: the 17.7 s of babble looped
+            noise = np.tile(noise, len(p) // len(noise) + 2)
         off = int(rng.integers(0, len(noise) - len(p)))
         n = noise[off:off + len(p)]
         gain = np.sqrt(10 ** (active_level_db(p) / 10) / (float(np.mean(n ** 2)) * 10 ** (snr / 10)))
@@ -180,7 +182,7 @@ def real_bench(verbose: bool, conditions=("clean", "babble10")) -> tuple[list[st
             cpu = time.process_time() - cpu0
             audio_s = (sum(len(p) for ps in c_pieces.values() for p in ps)
                        + sum(len(p) for ps in o_pieces.values() for p in ps)) / SR
-        for mode in ("profile", "cluster"):
+        for mode in ("profile", "cluster", "cluster+cues"):
             tallies = {"tune": Tally(), "held": Tally()}
             scores = {"tune": ([], []), "held": ([], [])}
             purity = {"tune": [0, 0], "held": [0, 0]}   # pieces ≥ 1.5 s grouped right, who is who aside
@@ -197,13 +199,18 @@ def real_bench(verbose: bool, conditions=("clean", "babble10")) -> tuple[list[st
                     order = [x for pair in zip(first, second) for x in pair]
                     n = min(len(first), len(second))
                     order += first[n:] + second[n:]
-                    pieces = [Piece(p) for _, p, _ in order]
+                    # cluster+cues: the clerk's first two pieces carry a clerk-stage courtesy each (as a
+                    # greeting and 请问您办什么业务 would), nothing else has words
+                    cue_at = [i for i, (t, _, _) in enumerate(order) if t == "clerk"][:2] if mode == "cluster+cues" else []
+                    pieces = [Piece(p, words=1.0 if i in cue_at else 0.0) for i, (_, p, _) in enumerate(order)]
                     e = np.stack([x for _, _, x in order])
                     got = attribute(pieces, profiles[ci] if mode == "profile" else None, embeddings=e)
-                    v = voice_scores(e, profiles[ci], np.array([min(p.duration, 4) / 4 for p in pieces]))
-                    flip = {"clerk": "citizen", "citizen": "clerk"}
-                    long_ = [(t, g.speaker) for (t, p, _), g in zip(order, got) if len(p) / SR >= 1.5]
-                    purity[split][0] += max(sum(t == s for t, s in long_), sum(flip[t] == s for t, s in long_))
+                    w = np.array([min(p.duration, 4) / 4 for p in pieces])
+                    v = voice_scores(e, profiles[ci], w)
+                    labels = two_clusters(e, w)
+                    long_ = [(t, int(lab)) for (t, p, _), lab in zip(order, labels) if len(p) / SR >= 1.5]
+                    purity[split][0] += max(sum((t == "clerk") == lab for t, lab in long_),
+                                            sum((t == "clerk") != lab for t, lab in long_))
                     purity[split][1] += len(long_)
                     for (truth, p, _), g, sc in zip(order, got, v):
                         tallies[split].add(truth, g.speaker, len(p) / SR)
@@ -215,7 +222,8 @@ def real_bench(verbose: bool, conditions=("clean", "babble10")) -> tuple[list[st
                 g, i = scores[split]
                 e_txt = f"{eer(g, i):.3f}" if mode == "profile" else \
                     f"– (grouping right {purity[split][0] / max(purity[split][1], 1):.3f})"
-                lines.append(f"| {cond} | {'10 s' if mode == 'profile' else 'none (clustering)'} | {split} "
+                how = {"profile": "10 s", "cluster": "none (clustering)", "cluster+cues": "none, 2 clerk courtesies"}[mode]
+                lines.append(f"| {cond} | {how} | {split} "
                              f"| {tallies[split].row('long')} | {e_txt} | {tallies[split].row('short')} |")
         if cond == "clean":
             # one voice only (a clerk alone): every piece should stay with the clerk
@@ -238,22 +246,27 @@ def real_bench(verbose: bool, conditions=("clean", "babble10")) -> tuple[list[st
 def dev_bench(verbose: bool) -> list[str]:
     dev = shared_dir() / "audio" / "dev"
     sessions = dev_sessions()
-    data = {}
     ev = Evaluator.default()
+    rng = np.random.default_rng(5)   # the same babble mixes as bench_speaker_e2e's
+    data, noisy = {}, {}
     for s in sessions:
         mono = read(dev / s["files"]["mono"])
         left, _ = read(dev / s["files"]["stereo"], channels="both")
-        pieces = [utterance_piece(mono[int(u["start"] * SR):int(u["end"] * SR)],
-                                  Utterance(u["start"], u["end"], "unknown", u["text"]), ev) for u in s["utterances"]]
-        data[s["id"]] = (s, pieces, embed_many([p.samples for p in pieces]), left)
+        for cond, x in (("clean", mono), ("babble10", np.clip(_babble([mono], 10.0, rng)[0], -1, 1))):
+            pieces = [utterance_piece(x[int(u["start"] * SR):int(u["end"] * SR)],
+                                      Utterance(u["start"], u["end"], "unknown", u["text"]), ev) for u in s["utterances"]]
+            (data if cond == "clean" else noisy)[s["id"]] = (s, pieces, embed_many([p.samples for p in pieces]), left)
     by_voice = defaultdict(list)
     for sid, (s, pieces, e, _) in data.items():
         for u, x in zip(s["utterances"], e):
             by_voice[u["voice"]].append((sid, x))
-    lines = ["Dev sessions (TTS voices), labelled utterances cut from the mono mix:", "",
-             "| profile | split | utterances ≥ 1.5 s | accuracy | uncertain | wrong | EER | < 1.5 s: n | acc | unc | wrong |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for mode in ("other", "first10", "cluster"):
+    lines = ["Dev sessions (TTS voices), labelled utterances (the labels' times and text) cut from the mono mix; "
+             "`babble10`: NOISEX-92 babble at 10 dB SNR added to the mix (profiles from clean audio):", "",
+             "| condition | profile | split | utterances ≥ 1.5 s | accuracy | uncertain | wrong | EER | < 1.5 s: n | acc | unc | wrong |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    clean = data
+    for cond, mode in [(c, m) for c in ("clean", "babble10") for m in ("other", "first10", "cluster")]:
+        data = clean if cond == "clean" else noisy
         for split, ids in (("tune", {"D01", "D02", "D03", "D04", "D05"}), ("held", {"D06", "D07", "D08", "D09", "D10"})):
             tally, gen, imp = Tally(), [], []
             skipped = 0
@@ -286,10 +299,10 @@ def dev_bench(verbose: bool) -> list[str]:
                     if profile is not None and u["end"] - u["start"] >= 1.5:
                         (gen if u["speaker"] == "clerk" else imp).append(float(v[k]))
                     if verbose and r.speaker not in (u["speaker"], "uncertain"):
-                        print(f"  dev {mode} {sid} #{k} {u['speaker']} as {r.speaker} ({r.score:+.2f}) {u['text']}")
+                        print(f"  dev {cond} {mode} {sid} #{k} {u['speaker']} as {r.speaker} ({r.score:+.2f}) {u['text']}")
             e_txt = f"{eer(gen, imp):.3f}" if gen and imp else "–"
             note = f" ({skipped} sessions without another session of the clerk voice)" if skipped else ""
-            lines.append(f"| {mode}{note} | {split} | {tally.row('long')} | {e_txt} | {tally.row('short')} |")
+            lines.append(f"| {cond} | {mode}{note} | {split} | {tally.row('long')} | {e_txt} | {tally.row('short')} |")
     return lines
 
 
@@ -325,6 +338,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--e2e", action="store_true", help="also run the dev mono sessions through analyze (Whisper)")
     ap.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
+    ap.add_argument("--asr-cache", type=Path, help="keep / reuse the e2e transcripts here (by file hash)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     lines, cpu, audio_s = real_bench(args.verbose)
@@ -335,7 +349,7 @@ def main() -> int:
               f"({audio_s:.0f} s of real speech pieces embedded in {cpu:.1f} CPU-s; process time of all threads)."]
     if args.e2e:
         from bench_speaker_e2e import e2e_lines
-        lines += ["", *e2e_lines(args.verbose)]
+        lines += ["", *e2e_lines(args.verbose, args.asr_cache)]
     import subprocess
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     lines += ["", f"Machine load at the end of the run: `{load}` (2 cores shared with other agents; the "

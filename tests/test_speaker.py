@@ -165,7 +165,7 @@ def test_without_a_profile_two_voices_and_no_role_cue_are_uncertain():
     pieces = [Piece(x[k * 2 * SR:(k + 1) * 2 * SR]) for k in range(6) for x in (m, f)]
     got = attribute(pieces)
     assert {a.speaker for a in got} == {"uncertain"}
-    assert "分不清哪个是窗口" in got[0].reason
+    assert "分不清两个声音哪个是窗口" in got[0].reason
 
 
 def test_live_session_attributes_each_final_from_its_audio():

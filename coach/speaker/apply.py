@@ -8,7 +8,9 @@
 Only utterances whose speaker is ``unknown`` are attributed (stereo channels already know), and
 only where there is a voice to judge: a span without audio, or quieter than ``SILENT_DBFS``,
 stays ``unknown`` (judged as the clerk, as without attribution).
-Without a profile the recording (live: the session so far) is clustered in two.
+Without a profile the recording (live: the session so far) is clustered in two, and which voice is
+the clerk comes from role cues (:func:`coach.speaker.attribute.role_evidence`); live, the first
+``MIN_CLUSTER_PIECES - 1`` utterances are ``uncertain`` (too few to tell two voices apart).
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ class LiveAttributor:
         self.embeddings.append(embed_many([samples])[0])
         del self.pieces[:-self.history], self.embeddings[:-self.history]
         if self.profile is None and len(self.pieces) < MIN_CLUSTER_PIECES:
-            return u   # too few utterances to cluster yet: judged as the clerk, as without attribution
+            # too few utterances to tell two voices apart yet: possibly the clerk (shown, not scored)
+            return replace(u, speaker="uncertain", speaker_score=0.0)
         got = attribute(self.pieces, self.profile.embedding if self.profile else None,
                         embeddings=np.stack(self.embeddings))
         return _apply(u, got[-1])

@@ -47,6 +47,7 @@ TALK_WEIGHT = 1.0           # per share of the talking time above half
 LEVEL_ROLE_WEIGHT = 0.1     # per dB louder than the recording's median (capped at ±6 dB)
 ROLE_MARGIN = 1.0           # evidence needed to name a group the clerk; below: everything uncertain
 CLUSTER_MARGIN = 0.25       # |score| below this -> uncertain (voice membership ±1 for a typical piece)
+CLERK_LIKENESS = 0.66       # raw cosine to the clerk group's other pieces needed to be called the clerk
 
 # Courtesy stages only the clerk uses; greetings and thanks are said by both sides.
 CLERK_STAGES = {"asking", "waiting", "apology", "referral", "completion", "farewell", "feedback",
@@ -88,8 +89,14 @@ class Attribution:
     reason: str                 # why (Chinese, shown with uncertain findings)
 
 
+UNDECIDED_REASON = "没有登记窗口的声音，分不清两个声音哪个是窗口"
+
+
 def uncertain_reason(duration: float | None, score: float | None) -> str:
-    """Why a speaker is uncertain, in words for the trainee."""
+    """Why a speaker is uncertain, in words for the trainee (a score of exactly 0: the recording
+    was not decided at all — see :func:`attribute`)."""
+    if score == 0.0:
+        return UNDECIDED_REASON
     if duration is not None and duration < MIN_RELIABLE_S:
         return f"这句只有 {duration:.1f} 秒，听不出是谁说的"
     return "声音分不清是窗口还是群众" + (f"，得分 {score:+.2f}" if score is not None else "")
@@ -184,6 +191,32 @@ def two_clusters(emb: np.ndarray, weights: np.ndarray, iterations: int = 20) -> 
     return labels
 
 
+def agglomerate_two(emb: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Labels 0/1 from average-linkage agglomerative clustering of the centred embeddings (cosine),
+    merged down to two groups.  Measured on real speakers (bench_speaker.py): groups pieces right
+    more often than 2-means (0.93 vs 0.91 clean, 0.92 vs 0.90 with babble at 10 dB)."""
+    n = len(emb)
+    if n < 2:
+        return np.zeros(n, int)
+    x = _unit(emb - (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9))
+    sim = (x @ x.T).astype(np.float64)
+    np.fill_diagonal(sim, -np.inf)
+    size = np.ones(n)
+    alive = np.ones(n, bool)
+    label = np.arange(n)
+    for _ in range(n - 2):
+        a, b = np.unravel_index(int(np.argmax(sim)), sim.shape)
+        merged = (size[a] * sim[a] + size[b] * sim[b]) / (size[a] + size[b])
+        sim[a], sim[:, a] = merged, merged
+        sim[a, a] = -np.inf
+        sim[b], sim[:, b] = -np.inf, -np.inf
+        size[a] += size[b]
+        alive[b] = False
+        label[label == b] = a
+    first = np.flatnonzero(alive)[0]
+    return (label != first).astype(int)
+
+
 @dataclass(frozen=True)
 class Split:
     """A recording split in two voices, and which of them is the clerk (no profile)."""
@@ -216,7 +249,7 @@ def role_evidence(pieces: list[Piece], labels: np.ndarray, levels: np.ndarray) -
 
 def split_voices(pieces: list[Piece], emb: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> Split:
     """Two-speaker clustering of one recording, and which group is the clerk."""
-    labels = two_clusters(emb, weights)
+    labels = agglomerate_two(emb, weights)
     if labels.min() == labels.max():
         return Split(labels, int(labels[0]), 0.0, True)
     cents = np.stack([_unit(emb[labels == k].mean(0)) for k in (0, 1)])
@@ -227,33 +260,61 @@ def split_voices(pieces: list[Piece], emb: np.ndarray, weights: np.ndarray, leve
 
 
 def membership(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray, clerk: int) -> np.ndarray:
-    """Per piece, how much nearer the clerk's group than the other's (centred embeddings), scaled so
-    that a typical long piece is about ±1."""
+    """Per piece, how much nearer the clerk's group than the other's (centred embeddings; each
+    piece left out of its own group's centre, which would otherwise flatter it in a small
+    group), scaled so that a typical long piece is about ±1."""
     mean = (emb * weights[:, None]).sum(0) / max(weights.sum(), 1e-9)
     x = _unit(emb - mean)
-    cents = [_unit((x[labels == k] * weights[labels == k, None]).sum(0)) for k in (0, 1)]
-    m = x @ cents[clerk] - x @ cents[1 - clerk]
-    long_ = weights >= 1.0
+    sums = [(x[labels == k] * weights[labels == k, None]).sum(0) for k in (0, 1)]
+    m = np.zeros(len(x))
+    for i in range(len(x)):
+        own = [sums[k] - (x[i] * weights[i] if labels[i] == k else 0.0) for k in (0, 1)]
+        m[i] = x[i] @ _unit(own[clerk]) - x[i] @ _unit(own[1 - clerk])
+    long_ = weights >= 1.5 / 4     # pieces of 1.5 s and more (see _weights)
     scale = float(np.median(np.abs(m[long_]))) if long_.any() else float(np.median(np.abs(m)))
     return m / max(scale, 1e-6)
 
 
 def _cluster_attribution(pieces: list[Piece], emb: np.ndarray, weights: np.ndarray,
                          levels: np.ndarray) -> list[Attribution] | None:
-    """Attribution without a profile; None when the recording holds one voice."""
+    """Attribution without a profile; None when the recording holds one voice (then the clerk's,
+    if the words say so)."""
     split = split_voices(pieces, emb, weights, levels)
     if split.one_voice:
-        return None
+        # One voice: the clerk alone, when the words say so; else (two alike voices?) undecided.
+        said = sum(p.words for p in pieces) + BRUSH_WEIGHT * sum(p.brush for p in pieces)
+        if said < ROLE_MARGIN:
+            return [Attribution("uncertain", 0.0, UNDECIDED_REASON) for _ in pieces]
+        near = clerk_likeness(emb, np.zeros(len(pieces), int), weights, 0)
+        return [Attribution("clerk", 1.0, "录音中只有一个声音") if near[i] >= CLERK_LIKENESS or len(pieces) < 3
+                else Attribution("uncertain", 0.001, uncertain_reason(p.duration, 0.001)) for i, p in enumerate(pieces)]
     if split.evidence < ROLE_MARGIN:
         # Two voices, but nothing says which one is the clerk: show everything as possibly the clerk.
-        why = "没有登记窗口的声音，两个声音分不清哪个是窗口"
-        return [Attribution("uncertain", 0.0, why) for _ in pieces]
+        return [Attribution("uncertain", 0.0, UNDECIDED_REASON) for _ in pieces]
     confidence = min(1.0, split.evidence / (2 * ROLE_MARGIN))
     voice = np.clip(membership(emb, split.labels, weights, split.clerk), -1.5, 1.5)
-    scores = np.array([min(1.0, p.duration / MIN_RELIABLE_S) ** 2 * voice[i] for i, p in enumerate(pieces)])
+    # A piece under MIN_RELIABLE_S has too little voice to go by: it follows a neighbour it is glued
+    # to (turn-taking), else it is uncertain.
+    scores = np.array([voice[i] if p.duration >= MIN_RELIABLE_S else 0.0 for i, p in enumerate(pieces)])
     scores = confidence * _follow_neighbours(pieces, scores)
     scores += WORD_WEIGHT * np.clip([p.words for p in pieces], -2, 2)
-    return _decide(pieces, scores, CLUSTER_MARGIN, "聚类")
+    out = _decide(pieces, scores, CLUSTER_MARGIN, "聚类")
+    # Clerk only when the piece sounds like the clerk's other pieces (raw cosine to their centre,
+    # itself left out): a voice the clustering lumped in with the clerk's stays uncertain.
+    near = clerk_likeness(emb, split.labels, weights, split.clerk)
+    return [Attribution("uncertain", a.score, uncertain_reason(p.duration, a.score))
+            if a.speaker == "clerk" and near[i] < CLERK_LIKENESS else a for i, (a, p) in enumerate(zip(out, pieces))]
+
+
+def clerk_likeness(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray, clerk: int) -> np.ndarray:
+    """Raw cosine of each piece to the centre of the clerk group's other pieces."""
+    member = labels == clerk
+    total = (emb[member] * weights[member, None]).sum(0)
+    out = np.zeros(len(emb))
+    for i in range(len(emb)):
+        rest = total - (emb[i] * weights[i] if member[i] else 0.0)
+        out[i] = float(emb[i] @ _unit(rest)) if np.linalg.norm(rest) > 1e-9 else 0.0
+    return out
 
 
 def _follow_neighbours(pieces: list[Piece], scores: np.ndarray) -> np.ndarray:
@@ -274,9 +335,9 @@ def _follow_neighbours(pieces: list[Piece], scores: np.ndarray) -> np.ndarray:
 def _decide(pieces: list[Piece], scores: np.ndarray, margin: float, how: str) -> list[Attribution]:
     out = []
     for i, p in enumerate(pieces):
-        s = float(scores[i])
+        s = round(float(scores[i]), 3) or 0.001   # exactly 0 means "recording not decided"
         if abs(s) < margin:
-            out.append(Attribution("uncertain", round(s, 3), uncertain_reason(p.duration, s)))
+            out.append(Attribution("uncertain", s, uncertain_reason(p.duration, s)))
         else:
             out.append(Attribution("clerk" if s > 0 else "citizen", round(s, 3), how))
     return out
