@@ -300,3 +300,27 @@ def test_uncertain_brush_off_is_shown_as_possibly_the_clerk():
     (f,) = [f for f in r.findings if f.type == "brush_off"]
     text = finding_text(f).plain
     assert "?忌语" in text and "可能是窗口" in text and "0.6 秒" in text and "不计分" in text
+
+
+def test_batch_review_without_a_profile_stores_who_said_it_and_the_score(tmp_path, capsys):
+    # D07 through the real pipeline (Whisper, no enrolment) into a real session database: the
+    # citizen's 还没到点呢 is never charged, and the store keeps each line's speaker and score.
+    import shutil
+
+    from coach.store import Store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(dev_dir() / "D07.wav", folder / "D07.wav")
+    db = tmp_path / "review.db"
+    assert main(["analyze", str(folder), "--db", str(db), "--out", str(tmp_path / "out"), "--jobs", "1"]) in (0, 1)
+    capsys.readouterr()
+    with Store(db) as store:
+        (row,) = store.sessions()
+        result = store.result(row.id)
+    assert result.utterances and all(u.speaker_score is not None for u in result.utterances)
+    assert {u.speaker for u in result.utterances} <= {"clerk", "citizen", "uncertain"}
+    assert charged_citizen_lines("D07", result.utterances, result) == []
+    for f in result.findings:
+        if f.type != "structure" and f.utterance is not None:
+            assert f.speaker == result.utterances[f.utterance].speaker
