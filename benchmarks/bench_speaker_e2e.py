@@ -6,7 +6,10 @@ no attribution (``unknown``, judged as the clerk: the behaviour before attributi
 without a profile, and a profile from enrolment-like audio: another session of the clerk's voice
 (its own channel of that session's stereo file, up to 30 s) or the first 10 s of the clerk's
 speech in the same session (left channel).  A citizen utterance is *charged* when a brush-off or
-speaking-rate finding against the clerk falls on it (by time overlap with the labels).
+speaking-rate finding against the clerk falls on it: the finding's own time span (the charged words;
+the whole recognised utterance when the finding has none) overlaps that labelled turn most.  Recognised
+utterances can hold two turns (Whisper joins a question and its answer, more often in noise), so the
+words decide, not the utterance.
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def e2e_lines(verbose: bool = False, asr_cache: Path | None = None) -> list[str]
                         if f.speaker in ("clerk", "unknown") and (f.type == "brush_off" or f.rule == "too_fast") \
                                 and f.utterance is not None:
                             u = judged[f.utterance]
-                            if _label_of(s, u.start, u.end) == "citizen":
+                            start, end = (f.start, f.end) if f.start is not None and f.end is not None else (u.start, u.end)
+                            if _label_of(s, start, end) == "citizen":
                                 bad.add(f.utterance)
                                 if verbose:
                                     print(f"  e2e {cond} {mode} {s['id']}: citizen charged {f.rule} in {u.text}")
