@@ -337,7 +337,7 @@ How to read this:
   **Enrol the clerk (`coach enroll`)** for the most decided lines.
 * One voice only without a profile: the lines are the clerk's if the words say so (a courtesy or
   brush-off), else uncertain; practice attributes only with a profile, and live without a profile
-  shows its first 3 lines as uncertain (too few to tell two voices apart).
+  starts clustering from the 4th line (the first 3 are judged as the clerk's, as before attribution).
 * Noise: with babble at 10 dB the held-out accuracy drops (a clean 10 s profile against noisy speech);
   errors go mostly the lenient way (clerk taken for the citizen).
 * Charging: brush-offs and 语速过快 only for `clerk`; an `uncertain` utterance's hits are warnings

@@ -10,7 +10,8 @@ only where there is a voice to judge: a span without audio, or quieter than ``SI
 stays ``unknown`` (judged as the clerk, as without attribution).
 Without a profile the recording (live: the session so far) is clustered in two, and which voice is
 the clerk comes from role cues (:func:`coach.speaker.attribute.role_evidence`); live, the first
-``MIN_CLUSTER_PIECES - 1`` utterances are ``uncertain`` (too few to tell two voices apart).
+``MIN_CLUSTER_PIECES - 1`` utterances stay ``unknown`` (judged as the clerk: on-the-spot feedback for a
+clerk practising alone).
 """
 
 from __future__ import annotations
@@ -116,8 +117,7 @@ class LiveAttributor:
         self.embeddings.append(embed_many([samples])[0])
         del self.pieces[:-self.history], self.embeddings[:-self.history]
         if self.profile is None and len(self.pieces) < MIN_CLUSTER_PIECES:
-            # too few utterances to tell two voices apart yet: possibly the clerk (shown, not scored)
-            return replace(u, speaker="uncertain", speaker_score=0.0)
+            return u   # too few utterances to cluster yet: judged as the clerk, as without attribution
         got = attribute(self.pieces, self.profile.embedding if self.profile else None,
                         embeddings=np.stack(self.embeddings))
         return _apply(u, got[-1])
