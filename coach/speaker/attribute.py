@@ -281,9 +281,10 @@ def _cluster_attribution(pieces: list[Piece], emb: np.ndarray, weights: np.ndarr
     if the words say so)."""
     split = split_voices(pieces, emb, weights, levels)
     if split.one_voice:
-        # One voice: the clerk alone, when the words say so; else (two alike voices?) undecided.
+        # One voice: the clerk alone, unless the words say citizen; a piece that does not sound like
+        # the others (a second voice with too few lines to form a group) stays uncertain.
         said = sum(p.words for p in pieces) + BRUSH_WEIGHT * sum(p.brush for p in pieces)
-        if said < ROLE_MARGIN:
+        if said < 0:
             return [Attribution("uncertain", 0.0, UNDECIDED_REASON) for _ in pieces]
         near = clerk_likeness(emb, np.zeros(len(pieces), int), weights, 0)
         return [Attribution("clerk", 1.0, "录音中只有一个声音") if near[i] >= CLERK_LIKENESS or len(pieces) < 3
