@@ -7,9 +7,12 @@ Evidence, combined into one score per utterance (positive = clerk):
   mean (which cancels the room and the microphone), blended with the raw cosine (which still
   means something when the recording holds one voice only) and with a profile-guided split of
   the recording in two (its threshold moves with the recording, so noise that lowers every
-  cosine alike does not turn the clerk into the citizen).  Without a profile the recording is
-  split in two by clustering, and the cluster that looks more like the clerk (words, level,
-  who opens) becomes the profile.
+  cosine alike does not turn the clerk into the citizen).  Without a profile
+  (:func:`_cluster_attribution`) the recording is split in two voices (average-linkage clustering),
+  :func:`role_evidence` says which is the clerk — courtesies of the clerk's stages and brush-offs
+  in its words, complaints about waiting in the other's, who opens, who talks more, who is louder
+  — and when it does not decide (``ROLE_MARGIN``) every utterance is ``uncertain``; a piece is the
+  clerk's only if it sounds like the clerk's other pieces (``CLERK_LIKENESS``).
 * **words** — the role in the text: courtesies of the clerk's stages (请问您办什么业务, 请稍等,
   请慢走 …) argue for the clerk, complaints about waiting for the citizen (``Matcher.find``);
 * **level** — the clerk sits nearer the microphone: louder than the recording's median;
@@ -277,8 +280,7 @@ def membership(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray, clerk: 
 
 def _cluster_attribution(pieces: list[Piece], emb: np.ndarray, weights: np.ndarray,
                          levels: np.ndarray) -> list[Attribution] | None:
-    """Attribution without a profile; None when the recording holds one voice (then the clerk's,
-    if the words say so)."""
+    """Attribution without a profile of a recording of two pieces or more."""
     split = split_voices(pieces, emb, weights, levels)
     if split.one_voice:
         # One voice: the clerk alone, unless the words say citizen; a piece that does not sound like
@@ -353,10 +355,9 @@ def attribute(pieces: list[Piece], profile: np.ndarray | None = None, *,
     weights = _weights(pieces)
     levels = np.array([p.level_db for p in pieces])
     if profile is None:
-        got = _cluster_attribution(pieces, emb, weights, levels) if len(pieces) >= 2 else None
-        if got is None:  # one voice in the whole recording: nothing to tell apart, keep today's rule
+        if len(pieces) < 2:  # one utterance: nothing to tell apart, judged as the clerk's
             return [Attribution("clerk", 1.0, "录音中只有一个声音") for _ in pieces]
-        return got
+        return _cluster_attribution(pieces, emb, weights, levels)
     profile = np.asarray(profile, np.float32)
     voice = voice_scores(emb, profile, weights)
     if len(emb) >= 2:
