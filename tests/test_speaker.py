@@ -324,3 +324,24 @@ def test_batch_review_without_a_profile_stores_who_said_it_and_the_score(tmp_pat
     for f in result.findings:
         if f.type != "structure" and f.utterance is not None:
             assert f.speaker == result.utterances[f.utterance].speaker
+
+
+def test_an_undecided_recording_still_misses_what_nobody_said():
+    # Every line uncertain (two voices, nobody known to be the clerk): a brush-off is not charged,
+    # but a greeting / farewell that no line holds is missing whoever the clerk was.
+    ev = Evaluator.default()
+    lines = [Utterance(0.0, 3.0, "uncertain", "我来办社保转移。", speaker_score=0.0),
+             Utterance(3.5, 5.0, "uncertain", "把身份证给我。", speaker_score=0.0),
+             Utterance(5.5, 7.0, "uncertain", "不知道。", speaker_score=0.0),
+             Utterance(7.5, 9.0, "uncertain", "明白了，多谢。", speaker_score=0.0),
+             Utterance(9.5, 10.5, "uncertain", "嗯。", speaker_score=0.0)]
+    rules = {f.rule for f in ev.evaluate(lines, session=True).findings if f.type == "structure"}
+    assert {"missing_greeting", "missing_farewell"} <= rules
+    r = ev.evaluate(lines, session=True)
+    assert r.breakdown["counts"]["brush_off"] == 0
+    assert all(f.severity == "warning" for f in r.findings if f.type == "brush_off")
+    # the clerk's greeting may be the second line (the citizen opened), its farewell the last but one
+    polite = [lines[0], Utterance(3.5, 5.0, "uncertain", "您好，把身份证给我。", speaker_score=0.0),
+              lines[2], Utterance(7.5, 9.0, "uncertain", "好的，请慢走。", speaker_score=0.0), lines[4]]
+    rules = {f.rule for f in ev.evaluate(polite, session=True).findings if f.type == "structure"}
+    assert not {"missing_greeting", "missing_farewell"} & rules
