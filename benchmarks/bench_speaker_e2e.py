@@ -190,9 +190,12 @@ def e2e_lines(verbose: bool = False, asr_cache: Path | None = None) -> list[str]
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {n_sessions[key]} | {charged[key]} | {bo_txt} "
                      f"| {prf(c['courtesy'])[2]:.3f} | {prf(c['structure'])[2]:.3f} "
                      f"| {uncertain[key] / max(n_utts[key], 1):.3f} |")
-    lines += ["", "profile_other covers the 8 sessions whose clerk voice speaks in another session "
-              "(D02 and D07 have none), the other rows all 10. `none` = no attribution (every line judged as the "
-              "clerk: the behaviour before attribution); `cluster` = no profile (two-voice clustering + role cues)."]
+    with_other = sorted(sid for sid, p in profiles_of.items() if "profile_other" in p)
+    lines += ["", f"profile_other covers the {len(with_other)} sessions whose clerk voice speaks ≥ 10 s in another "
+              f"session ({', '.join(with_other)}), the other rows all {len(sessions)}. `none` = no attribution (every "
+              "line judged as the clerk: the behaviour before attribution); `cluster` = no profile (two-voice "
+              "clustering + role cues). Brush-off F1 `–`: the split has no brush-off to find (the count of false "
+              "ones instead)."]
     asr_txt = (f"recognition {asr_cpu / asr_audio:.3f} CPU-s per audio second ({asr_audio:.0f} s transcribed in this run)"
                if asr_audio else "recognition not timed in this run (transcripts read from the --asr-cache folder)")
     lines += ["", f"CPU: {asr_txt}; attribution (clustering, decode + embed + decide) "
