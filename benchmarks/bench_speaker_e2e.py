@@ -200,7 +200,9 @@ def e2e_lines(verbose: bool = False, asr_cache: Path | None = None) -> list[str]
               "overlaps most (what perfect attribution would give with these transcripts: the recognition ceiling). "
               "F1 `–`: the split has nothing of that kind to find (the count of false ones instead)."]
     asr_txt = (f"recognition {asr_cpu / asr_audio:.3f} CPU-s per audio second ({asr_audio:.0f} s transcribed in this run)"
-               if asr_audio else "recognition not timed in this run (transcripts read from the --asr-cache folder)")
+               if asr_audio else "recognition not timed in this run: the transcripts were read from the --asr-cache "
+               "folder, written by an earlier run of the same `transcribe_file` call on the same files (matched by "
+               "content hash); a run without --asr-cache transcribes and times it")
     lines += ["", f"CPU: {asr_txt}; attribution (clustering, decode + embed + decide) "
               f"{att_cpu / audio_s:.4f} CPU-s per audio second on top."]
     return lines
