@@ -117,6 +117,57 @@ def test_clustering_without_profile_keeps_the_citizen_out():
     assert not wrong
 
 
+def charged_citizen_lines(sid: str, judged: list[Utterance], result) -> list[str]:
+    """Citizen lines (by the labels' times) charged to the clerk: a brush-off or 语速过快."""
+    s = labels(sid)
+
+    def who(u):
+        return max(s["utterances"], key=lambda x: min(u.end, x["end"]) - max(u.start, x["start"]))["speaker"]
+    return [judged[f.utterance].text for f in result.findings
+            if f.speaker in ("clerk", "unknown") and (f.type == "brush_off" or f.rule == "too_fast")
+            and f.utterance is not None and who(judged[f.utterance]) == "citizen"]
+
+
+@pytest.mark.parametrize("sid", [f"D{k:02d}" for k in range(1, 11)])
+def test_without_a_profile_no_citizen_line_is_charged_on_the_mono_mix(sid):
+    # Every dev session's mono mix, no enrolment: two-voice clustering and role cues only.
+    ev = Evaluator.default()
+    utts = label_utterances(sid)
+    judged = attribute_utterances(utts, cut_segments(dev_dir() / f"{sid}.wav", utts), ev, None)
+    assert all(u.speaker in ("clerk", "citizen", "uncertain") and u.speaker_score is not None for u in judged)
+    result = ev.evaluate(judged, session=True)
+    assert charged_citizen_lines(sid, judged, result) == []
+    # an utterance and its findings name the same speaker
+    for f in result.findings:
+        if f.type != "structure" and f.utterance is not None:
+            assert f.speaker == judged[f.utterance].speaker
+
+
+def test_without_a_profile_a_rude_clerk_is_still_charged():
+    # D08: the clerk says no courtesy at all; the brush-offs themselves (the clerk's vocabulary)
+    # and the citizen's complaint tell which voice is the clerk.
+    ev = Evaluator.default()
+    utts = label_utterances("D08")
+    judged = attribute_utterances(utts, cut_segments(dev_dir() / "D08.wav", utts), ev, None)
+    result = ev.evaluate(judged, session=True)
+    charged = {f.phrase for f in result.findings if f.type == "brush_off" and f.speaker == "clerk"}
+    assert len(charged & set(labels("D08")["expect"]["clerk_banned"])) >= 5
+    assert charged_citizen_lines("D08", judged, result) == []
+
+
+def test_without_a_profile_two_voices_and_no_role_cue_are_uncertain():
+    # Two real speakers (the podcast hosts), pieces interleaved, no words: nothing says which one
+    # is the clerk, so every line is 可能是窗口 — shown, never scored, never the citizen charged.
+    from coach.speaker.attribute import Piece, attribute
+
+    f = read(real_dir() / "pod_f_enhanced.wav")
+    m = read(real_dir() / "pod_m_enhanced.wav")
+    pieces = [Piece(x[k * 2 * SR:(k + 1) * 2 * SR]) for k in range(6) for x in (m, f)]
+    got = attribute(pieces)
+    assert {a.speaker for a in got} == {"uncertain"}
+    assert "分不清两个声音哪个是窗口" in got[0].reason
+
+
 def test_live_session_attributes_each_final_from_its_audio():
     ev = Evaluator.default()
     s = labels("D03")
@@ -249,3 +300,48 @@ def test_uncertain_brush_off_is_shown_as_possibly_the_clerk():
     (f,) = [f for f in r.findings if f.type == "brush_off"]
     text = finding_text(f).plain
     assert "?忌语" in text and "可能是窗口" in text and "0.6 秒" in text and "不计分" in text
+
+
+def test_batch_review_without_a_profile_stores_who_said_it_and_the_score(tmp_path, capsys):
+    # D07 through the real pipeline (Whisper, no enrolment) into a real session database: the
+    # citizen's 还没到点呢 is never charged, and the store keeps each line's speaker and score.
+    import shutil
+
+    from coach.store import Store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(dev_dir() / "D07.wav", folder / "D07.wav")
+    db = tmp_path / "review.db"
+    assert main(["analyze", str(folder), "--db", str(db), "--out", str(tmp_path / "out"), "--jobs", "1"]) in (0, 1)
+    capsys.readouterr()
+    with Store(db) as store:
+        (row,) = store.sessions()
+        result = store.result(row.id)
+    assert result.utterances and all(u.speaker_score is not None for u in result.utterances)
+    assert {u.speaker for u in result.utterances} <= {"clerk", "citizen", "uncertain"}
+    assert charged_citizen_lines("D07", result.utterances, result) == []
+    for f in result.findings:
+        if f.type != "structure" and f.utterance is not None:
+            assert f.speaker == result.utterances[f.utterance].speaker
+
+
+def test_an_undecided_recording_still_misses_what_nobody_said():
+    # Every line uncertain (two voices, nobody known to be the clerk): a brush-off is not charged,
+    # but a greeting / farewell that no line holds is missing whoever the clerk was.
+    ev = Evaluator.default()
+    lines = [Utterance(0.0, 3.0, "uncertain", "我来办社保转移。", speaker_score=0.0),
+             Utterance(3.5, 5.0, "uncertain", "把身份证给我。", speaker_score=0.0),
+             Utterance(5.5, 7.0, "uncertain", "不知道。", speaker_score=0.0),
+             Utterance(7.5, 9.0, "uncertain", "明白了，多谢。", speaker_score=0.0),
+             Utterance(9.5, 10.5, "uncertain", "嗯。", speaker_score=0.0)]
+    rules = {f.rule for f in ev.evaluate(lines, session=True).findings if f.type == "structure"}
+    assert {"missing_greeting", "missing_farewell"} <= rules
+    r = ev.evaluate(lines, session=True)
+    assert r.breakdown["counts"]["brush_off"] == 0
+    assert all(f.severity == "warning" for f in r.findings if f.type == "brush_off")
+    # the clerk's greeting may be the second line (the citizen opened), its farewell the last but one
+    polite = [lines[0], Utterance(3.5, 5.0, "uncertain", "您好，把身份证给我。", speaker_score=0.0),
+              lines[2], Utterance(7.5, 9.0, "uncertain", "好的，请慢走。", speaker_score=0.0), lines[4]]
+    rules = {f.rule for f in ev.evaluate(polite, session=True).findings if f.type == "structure"}
+    assert not {"missing_greeting", "missing_farewell"} & rules

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from coach.schema import Utterance
+from coach.schema import Result, Utterance
 from coach.session.evaluate import Evaluator
 from coach.session.live import LiveSession, SessionMeta
 from coach.store import (SCHEMA_VERSION, SessionWriter, Store, StoreError, file_sha256, migrate,
@@ -114,6 +114,44 @@ def test_migrate_v1_database_to_current(tmp_path):
         assert store.session(sid).phrasebook == "default"
 
 
+def test_migrate_v4_database_keeps_rows_and_stores_speaker_scores(tmp_path):
+    db = tmp_path / "v4.db"
+    conn = connect(db)
+    migrate(conn, target=4)
+    assert schema_version(conn) == 4
+    # A review as version 4 wrote it: utterances without an attribution score.
+    conn.execute("INSERT INTO sessions (trainee, kind, started_at, score, breakdown, duration_s, finished, "
+                 "audio_sha256, analysis_key, outcome) VALUES ('王五', 'review', 1700000000, 90, '{}', 12, 1, "
+                 "'h4', 'whisper|mix|default', 'scored')")
+    conn.execute("INSERT INTO utterances (session_id, idx, start_s, end_s, speaker, text) "
+                 "VALUES (1, 0, 0.5, 2.0, 'uncertain', '不知道')")
+    conn.execute("INSERT INTO findings (session_id, utterance_idx, type, rule, phrase, heard, start_s, end_s, "
+                 "speaker, severity, suggestion) VALUES (1, 0, 'brush_off', 'dont_know', '不知道', '不知道', 0.5, "
+                 "2.0, 'uncertain', 'warning', '可能是窗口')")
+    conn.close()
+
+    with Store(db) as store:
+        assert schema_version(store.conn) == SCHEMA_VERSION == 5
+        cols = {r[1] for r in store.conn.execute("PRAGMA table_info(utterances)")}
+        assert "speaker_score" in cols
+        old = store.result(1)
+        assert old.utterances[0].speaker == "uncertain" and old.utterances[0].speaker_score is None
+        assert old.findings[0].speaker == old.utterances[0].speaker
+        assert store.find_hash("h4", "whisper|mix|default").id == 1
+        # New rows keep the score, through save_result and through a live session's add_utterance.
+        new = Result(utterances=[Utterance(0.0, 1.5, "citizen", "我想办营业执照", speaker_score=-0.42),
+                                 Utterance(2.0, 3.0, "clerk", "您好", speaker_score=0.31),
+                                 Utterance(3.5, 4.0, "unknown", "嗯")],
+                     findings=[], score=100.0, breakdown={})
+        sid = store.save_result(new, trainee="王五")
+        back = store.result(sid)
+        assert [u.speaker_score for u in back.utterances] == [-0.42, 0.31, None]
+        assert [u.speaker for u in back.utterances] == ["citizen", "clerk", "unknown"]
+        live = store.create_session(kind="practice", trainee="王五")
+        store.add_utterance(live, 0, Utterance(0.0, 1.0, "uncertain", "不清楚", speaker_score=0.02))
+        assert store.result(live).utterances[0].speaker_score == 0.02
+
+
 def test_newer_database_is_refused(tmp_path):
     db = tmp_path / "new.db"
     Store(db).close()
@@ -168,7 +206,7 @@ def test_parse_since():
 
 CHILD = textwrap.dedent("""
     import sys, numpy as np
-    from coach.schema import Utterance, Finding
+    from coach.schema import Result, Utterance, Finding
     from coach.session.live import SessionMeta
     from coach.store import Store, SessionWriter
     store = Store(sys.argv[1])
@@ -238,7 +276,7 @@ def test_sigkill_mid_session_keeps_utterances_and_a_playable_wav(tmp_path):
 
 APP = textwrap.dedent("""
     import sys, numpy as np
-    from coach.schema import Utterance
+    from coach.schema import Result, Utterance
     from coach.session.evaluate import Evaluator
     from coach.session.live import LiveSession, SessionMeta
     from coach.store import Store, SessionWriter
@@ -253,7 +291,7 @@ APP = textwrap.dedent("""
 
 BATCH = textwrap.dedent("""
     import sys
-    from coach.schema import Utterance
+    from coach.schema import Result, Utterance
     from coach.session.evaluate import Evaluator
     from coach.store import Store
     ev = Evaluator.default()

@@ -4,7 +4,8 @@ Input is the timeline of utterances with the matcher's hits already placed on it
 (:class:`Timed`).  Every rule charges the clerk only: utterances marked ``citizen`` are
 read for context (a complaint about waiting) but never produce a finding against them, and
 ``uncertain`` ones (speaker attribution could not decide) never cost the clerk anything: their
-courtesies still count as said for greeting, farewell and hold announcement.
+courtesies still count as said for greeting, farewell and hold announcement (and where every line
+is uncertain, a greeting or farewell that none of them holds is missing whoever spoke).
 Rule ids are stable: ``missing_greeting``, ``missing_farewell``, ``unannounced_hold``,
 ``no_apology_after_wait``, ``referral_without_place``, ``too_fast``.
 """
@@ -74,16 +75,23 @@ def _timed(timeline: list[Timed]) -> bool:
 
 
 def greeting_and_farewell(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
+    """来有迎声、走有送声.  When no line is surely the clerk's but some may be (attribution could not
+    tell the two voices apart), the clerk is among those: if none of them greets near the start or
+    says goodbye near the end, the clerk did not either.  The windows then run from the second of
+    them / to the last but one (the clerk's first or last line may be either)."""
+    maybe = [t for t in timeline if t.may_be_clerk]
     clerk = [t for t in timeline if t.is_clerk]
+    undecided = not clerk
+    if undecided:
+        clerk = maybe
     if not clerk:
         return []
     th = pb.thresholds
     out = []
     first, last = clerk[0], clerk[-1]
     if _timed(clerk):
-        t0 = first.utterance.start
-        t1 = last.utterance.end
-        maybe = [t for t in timeline if t.may_be_clerk]
+        t0 = clerk[1 if undecided and len(clerk) > 1 else 0].utterance.start
+        t1 = clerk[-2 if undecided and len(clerk) > 1 else -1].utterance.end
         greeted = any(h.start is not None and h.start <= t0 + th.greeting_window_s
                       and h.hit.kind == "courtesy" and h.hit.entry.stage in GREETING_STAGES
                       for t in maybe for h in t.hits)

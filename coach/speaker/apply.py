@@ -8,7 +8,10 @@
 Only utterances whose speaker is ``unknown`` are attributed (stereo channels already know), and
 only where there is a voice to judge: a span without audio, or quieter than ``SILENT_DBFS``,
 stays ``unknown`` (judged as the clerk, as without attribution).
-Without a profile the recording (live: the session so far) is clustered in two.
+Without a profile the recording (live: the session so far) is clustered in two, and which voice is
+the clerk comes from role cues (:func:`coach.speaker.attribute.role_evidence`); live, the first
+``MIN_CLUSTER_PIECES - 1`` utterances stay ``unknown`` (judged as the clerk: on-the-spot feedback for a
+clerk practising alone).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 
 from coach.audio.decode import decode
 from coach.schema import Utterance
-from coach.speaker.attribute import Attribution, Piece, active_level_db, attribute, text_cue
+from coach.speaker.attribute import Attribution, Piece, active_level_db, attribute, text_cues
 from coach.speaker.embed import SAMPLE_RATE, embed_many
 from coach.speaker.profile import Profile
 
@@ -47,6 +50,11 @@ def cut_segments(path, utterances: Sequence[Utterance]) -> list[np.ndarray]:
     return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
 
 
+def utterance_piece(samples: np.ndarray, u: Utterance, evaluator) -> Piece:
+    words, brush = text_cues(evaluator, u.text)
+    return Piece(samples, u.start, u.end, words, brush=brush)
+
+
 def _apply(u: Utterance, a: Attribution) -> Utterance:
     return replace(u, speaker=a.speaker, speaker_score=a.score)
 
@@ -58,8 +66,7 @@ def attribute_utterances(utterances: Sequence[Utterance], segments: Sequence[np.
     out = list(utterances)
     if not todo:
         return out
-    pieces = [Piece(segments[i], utterances[i].start, utterances[i].end, text_cue(evaluator, utterances[i].text))
-              for i in todo]
+    pieces = [utterance_piece(segments[i], utterances[i], evaluator) for i in todo]
     for i, a in zip(todo, attribute(pieces, profile.embedding if profile else None)):
         out[i] = _apply(utterances[i], a)
     return out
@@ -106,7 +113,7 @@ class LiveAttributor:
         samples = self._span(u.start, u.end)
         if not audible(samples):
             return u
-        self.pieces.append(Piece(samples, u.start, u.end, text_cue(self.evaluator, u.text)).summary())
+        self.pieces.append(utterance_piece(samples, u, self.evaluator).summary())
         self.embeddings.append(embed_many([samples])[0])
         del self.pieces[:-self.history], self.embeddings[:-self.history]
         if self.profile is None and len(self.pieces) < MIN_CLUSTER_PIECES:

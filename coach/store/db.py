@@ -126,7 +126,13 @@ def _v4(c: sqlite3.Connection) -> None:
               "WHERE analysis_key IS NOT NULL")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(c: sqlite3.Connection) -> None:
+    # The speaker attribution score of each utterance on one microphone (> 0 clerk, < 0 citizen;
+    # NULL: not attributed by voice — stereo, text input, or saved before v5).
+    c.execute("ALTER TABLE utterances ADD COLUMN speaker_score REAL")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -393,8 +399,8 @@ class Store:
 
     @staticmethod
     def _insert_utterance(c: sqlite3.Connection, session_id: int, idx: int, u: Utterance) -> None:
-        c.execute("INSERT OR REPLACE INTO utterances (session_id, idx, start_s, end_s, speaker, text) "
-                  "VALUES (?,?,?,?,?,?)", (session_id, idx, u.start, u.end, u.speaker, u.text))
+        c.execute("INSERT OR REPLACE INTO utterances (session_id, idx, start_s, end_s, speaker, text, speaker_score) "
+                  "VALUES (?,?,?,?,?,?,?)", (session_id, idx, u.start, u.end, u.speaker, u.text, _num(u.speaker_score)))
 
     @staticmethod
     def _insert_findings(c: sqlite3.Connection, session_id: int, findings: Iterable[Finding],
@@ -512,8 +518,9 @@ class Store:
         row = self.session(session_id)
         if row is None:
             raise StoreError(f"没有编号为 {session_id} 的会话 / no session {session_id}")
-        utts = [Utterance(r["start_s"], r["end_s"], r["speaker"], r["text"]) for r in self.conn.execute(
-            "SELECT start_s, end_s, speaker, text FROM utterances WHERE session_id = ? ORDER BY idx",
+        utts = [Utterance(r["start_s"], r["end_s"], r["speaker"], r["text"], speaker_score=r["speaker_score"])
+                for r in self.conn.execute(
+            "SELECT start_s, end_s, speaker, text, speaker_score FROM utterances WHERE session_id = ? ORDER BY idx",
             (session_id,))]
         findings = [Finding(type=r["type"], rule=r["rule"], phrase=r["phrase"], heard=r["heard"],
                             start=r["start_s"], end=r["end_s"], speaker=r["speaker"], severity=r["severity"],
