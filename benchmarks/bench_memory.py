@@ -1,13 +1,15 @@
 """Flat memory over long recordings, and crash safety of live sessions under kill -9.
 
     nice -n 10 python benchmarks/bench_memory.py                      # 5 and 60 min, 20 kills
-    nice -n 10 python benchmarks/bench_memory.py --minutes 5 60 480 --write
+    nice -n 10 python benchmarks/bench_memory.py --minutes 5 60 480 --speech-share 0.18 --kills 0 --write --section memory-day
     nice -n 10 python benchmarks/bench_memory.py --minutes 5 --kills 0 --baseline-minutes 5 15   # and as before
 
 1. **memory** — a long mono recording is made by concatenating the dev sessions of
    ``../shared/audio/dev`` (D01–D10, 16 kHz) over and over to the length asked, written to a
-   temporary WAV.  ``coach analyze FILE --json`` runs on it in a subprocess (stdout discarded);
-   its peak RSS is the kernel's ``ru_maxrss`` for that child (``os.wait4``), together with the
+   temporary WAV.  With ``--speech-share S`` the recording is a counter day instead: each session followed by a
+   quiet wait of hall noise (:func:`counter_day`), S of the audio being session audio, every
+   length a prefix of the same stream.  The JSON result gives the share the coach heard.
+   Its peak RSS is the kernel's ``ru_maxrss`` for that child (``os.wait4``), together with the
    wall time.  ``--baseline-minutes`` runs those lengths as coach did before
    :mod:`coach.asr.native` (oneDNN's default primitive cache 1024, ``COACH_MALLOC=default``);
    ``--primitive-cache N`` / ``--malloc default`` change one setting for the main runs.
@@ -74,6 +76,58 @@ def make_long(path: Path, minutes: float) -> float:
     return done / SR
 
 
+# Gap noise of a counter day: canteen babble and street noise (../shared/audio/noise), mixed
+# and looped, at GAP_DBFS RMS — about 33 dB under the dev sessions (about -22 dBFS).
+GAP_NOISE = ("noisex92_babble.wav", "emgse_street.wav")
+GAP_DBFS = -55.0
+
+
+def gap_noise() -> np.ndarray:
+    parts = []
+    for name in GAP_NOISE:
+        a, sr = sf.read(str(shared_dev().parent / "noise" / name), dtype="float32")
+        assert sr == SR and a.ndim == 1, name
+        parts.append(a)
+    n = min(len(a) for a in parts)
+    mix = sum(a[:n] / np.sqrt(np.mean(a[:n] ** 2)) for a in parts)
+    return (mix / np.sqrt(np.mean(mix ** 2)) * 10 ** (GAP_DBFS / 20)).astype(np.float32)
+
+
+def counter_day(speech_share: float, seed: int = 8):
+    """Endless (segment, is_session) stream of a counter day: a dev session (D01–D10 in turn),
+    then a quiet wait of hall noise whose length is the session's length × (1/share − 1),
+    jittered ±30 % (seeded): over a day, ``speech_share`` of the audio is session audio.
+    Every length of the benchmark is a prefix of this one stream, so they are comparable."""
+    files = sorted(shared_dev().glob("D[0-9][0-9].wav"))
+    if not files:
+        raise SystemExit(f"no dev audio in {shared_dev()}")
+    noise, rng, pos = gap_noise(), random.Random(seed), 0
+    while True:
+        for f in files:
+            a, sr = sf.read(str(f), dtype="float32")
+            assert sr == SR and a.ndim == 1, f
+            yield a, True
+            gap = int(len(a) * (1 / speech_share - 1) * rng.uniform(0.7, 1.3))
+            while gap > 0:
+                take = min(gap, len(noise) - pos)
+                yield noise[pos:pos + take], False
+                pos, gap = (pos + take) % len(noise), gap - take
+
+
+def make_counter_day(path: Path, minutes: float, speech_share: float) -> tuple[float, float]:
+    """Write the first ``minutes`` of :func:`counter_day`; returns (seconds, session seconds)."""
+    need, done, session = int(minutes * 60 * SR), 0, 0
+    with sf.SoundFile(str(path), "w", SR, 1, "PCM_16") as out:
+        for seg, is_session in counter_day(speech_share):
+            seg = seg[: need - done]
+            out.write(seg)
+            done += len(seg)
+            session += len(seg) if is_session else 0
+            if done >= need:
+                break
+    return done / SR, session / SR
+
+
 def env(**extra: str) -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [e.get("PYTHONPATH")])])
@@ -81,25 +135,37 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
-def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounded") -> dict:
+def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounded",
+             speech_share: float | None = None) -> dict:
     wav = tmp / f"long-{minutes:g}min.wav"
-    seconds = make_long(wav, minutes)
+    if speech_share:
+        seconds, session_s = make_counter_day(wav, minutes, speech_share)
+    else:
+        seconds = session_s = make_long(wav, minutes)
     extra = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": cache} if cache else {}
     if malloc == "default":
         extra["COACH_MALLOC"] = "default"
     before = load()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(wav), "--json"], env=env(**extra),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
+    out_json = tmp / f"long-{minutes:g}min.json"
+    with open(out_json, "wb") as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(wav), "--json"], env=env(**extra),
+                                stdout=stdout, stderr=subprocess.PIPE, text=True)
+        err = proc.stderr.read()  # progress goes nowhere (not a terminal); read so it cannot block
+        _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    err = proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     wav.unlink()
     if proc.returncode != 0:
         raise SystemExit(f"analyze failed on {minutes} min: {err[-2000:]}")
+    result = json.loads(out_json.read_text(encoding="utf-8"))
+    out_json.unlink()
+    heard = sum(u["end"] - u["start"] for u in result["utterances"] if u["start"] is not None and u["end"] is not None)
     return {"minutes": minutes, "audio_s": seconds, "peak_mb": usage.ru_maxrss / 1024, "wall_s": wall,
-            "rtf": wall / seconds, "load_before": before, "load_after": load(), "cache": cache or "16 (coach)", "malloc": malloc}
+            "rtf": wall / seconds, "load_before": before, "load_after": load(), "cache": cache or "16 (coach)",
+            "malloc": malloc, "composition": f"counter day {speech_share:.0%}" if speech_share else "continuous",
+            "session_share": session_s / seconds, "heard_share": heard / seconds,
+            "utterances": len(result["utterances"]), "duration_s": result["duration_s"]}
 
 
 CHILD = textwrap.dedent("""
@@ -196,6 +262,9 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--primitive-cache", metavar="N", help="ONEDNN_PRIMITIVE_CACHE_CAPACITY for the analysis "
                     "(default: coach's own setting, 16; oneDNN's default is 1024)")
+    ap.add_argument("--speech-share", type=float, metavar="S",
+                    help="build a counter day instead of back-to-back sessions: each dev session followed by a "
+                         "quiet wait of hall noise so that S (e.g. 0.18) of the audio is session audio")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
     ap.add_argument("--section", default="memory", help="section name in docs/benchmarks.md (default memory)")
     args = ap.parse_args()
@@ -203,9 +272,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="coach-mem-") as d:
         tmp = Path(d)
         for m in args.minutes:
-            r = peak_rss(m, tmp, args.primitive_cache, args.malloc)
+            r = peak_rss(m, tmp, args.primitive_cache, args.malloc, args.speech_share)
             out["memory"].append(r)
-            print(f"{m:g} min: peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s (RTF {r['rtf']:.2f}), "
+            print(f"{m:g} min ({r['composition']}, sessions {r['session_share']:.1%}, heard {r['heard_share']:.1%}, "
+                  f"{r['utterances']} utterances): peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s (RTF {r['rtf']:.2f}), "
                   f"load {r['load_before']} → {r['load_after']}", flush=True)
         for m in args.baseline_minutes:
             r = peak_rss(m, tmp, "1024", "default")
@@ -222,23 +292,34 @@ def main() -> int:
 
 def write_doc(out: dict, section: str = "memory") -> None:
     mem = out["memory"]
+    day = [r for r in mem if r.get("composition", "continuous") != "continuous"]
     lines = ["Peak RSS of `coach analyze LONG.wav --json` (one process, default Whisper engine) on a mono",
-             "recording made by concatenating the dev sessions D01–D10 to the length shown.", "",
-             "| audio | peak RSS | wall | RTF | oneDNN primitive cache | malloc | load avg before → after |",
-             "|---:|---:|---:|---:|---|---|---|"]
+             "recording made by concatenating the dev sessions D01–D10 to the length shown."]
+    if day:
+        lines += [f"Composition \"{day[0]['composition']}\": a counter day — each dev session (D01–D10 in turn) is "
+                  "followed by a quiet wait of hall noise (NOISEX-92 canteen babble + street noise, "
+                  f"{GAP_DBFS:.0f} dBFS RMS, about 33 dB under the sessions) of the session's length × (1/share − 1), "
+                  "jittered ±30 % (seeded); every length is a prefix of the same stream. \"sessions\" is the share "
+                  "of the file that is session audio (sessions include their own pauses), \"heard\" the share "
+                  "covered by the utterances the coach recognised (VAD + Whisper)."]
+    lines += ["", "| audio | composition | sessions / heard | utterances | peak RSS | wall | RTF | oneDNN primitive cache | malloc | load avg before → after |",
+              "|---:|---|---:|---:|---:|---:|---:|---|---|---|"]
     for r in mem:
-        lines.append(f"| {r['minutes']:g} min | {r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | {r['rtf']:.2f} | "
+        share = (f"{r['session_share']:.1%} / {r['heard_share']:.1%}" if "session_share" in r else "—")
+        lines.append(f"| {r['minutes']:g} min | {r.get('composition', 'continuous')} | {share} | {r.get('utterances', '—')} | "
+                     f"{r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | {r['rtf']:.2f} | "
                      f"{r['cache']} | {r['malloc']} | {r['load_before']} → {r['load_after']} |")
     ours = [r for r in mem if (r["cache"], r["malloc"]) == (mem[0]["cache"], mem[0]["malloc"])]
     for group in (ours, [r for r in mem if r not in ours]):
         if len(group) < 2:
             continue
-        lo, hi = group[0], group[-1]
-        per_min = (hi["peak_mb"] - lo["peak_mb"]) / (hi["minutes"] - lo["minutes"])
-        lines += ["", f"Growth {lo['minutes']:g} → {hi['minutes']:g} min with primitive cache {lo['cache']}, "
-                      f"malloc {lo['malloc']}: "
-                      f"{hi['peak_mb'] - lo['peak_mb']:+.0f} MB ({per_min:+.2f} MB per audio minute; "
-                      "target ≤ 50 MB from 5 to 60 min)."]
+        for lo, hi in zip(group, group[1:]):
+            per_min = (hi["peak_mb"] - lo["peak_mb"]) / (hi["minutes"] - lo["minutes"])
+            target = ("target ≤ 50 MB from 5 to 60 min" if lo is group[0]
+                      else "target: the same peak, within a few MB")
+            lines += ["", f"Growth {lo['minutes']:g} → {hi['minutes']:g} min with primitive cache {lo['cache']}, "
+                          f"malloc {lo['malloc']}: "
+                          f"{hi['peak_mb'] - lo['peak_mb']:+.0f} MB ({per_min:+.2f} MB per audio minute; {target})."]
     c = out.get("crash")
     if c:
         lines += ["", f"Crash loop: a live session from a file source (D01, `FileSource(realtime=False)` → "
