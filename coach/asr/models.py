@@ -361,11 +361,13 @@ _VERIFIED: set[tuple] = set()
 
 
 def _expected_sha(name: str, folder: Path, rel: str) -> str | None:
-    meta = (_read_manifest(folder).get("files") or {}).get(rel) or {}
-    if meta.get("sha256"):
-        return meta["sha256"]
+    """The pinned sha256 of a known model's weights first (a manifest written from an already
+    damaged copy must not make the damage look right), else the manifest's."""
     spec = REGISTRY.get(name)
-    return spec.sha256 if spec and spec.engine == "whisper" and rel == "model.bin" else None
+    if spec and spec.engine == "whisper" and spec.sha256 and rel == "model.bin":
+        return spec.sha256
+    meta = (_read_manifest(folder).get("files") or {}).get(rel) or {}
+    return meta.get("sha256") or None
 
 
 def check_weights(name: str, folder: Path) -> None:
