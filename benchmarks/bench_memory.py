@@ -6,10 +6,11 @@
 
 1. **memory** — a long mono recording is made by concatenating the dev sessions of
    ``../shared/audio/dev`` (D01–D10, 16 kHz) over and over to the length asked, written to a
-   temporary WAV.  With ``--speech-share S`` the recording is a counter day instead: each session followed by a
-   quiet wait of hall noise (:func:`counter_day`), S of the audio being session audio, every
-   length a prefix of the same stream.  The JSON result gives the share the coach heard.
-   Its peak RSS is the kernel's ``ru_maxrss`` for that child (``os.wait4``), together with the
+   temporary WAV.  With ``--speech-share S`` the recording is a counter day instead: each
+   session followed by a quiet wait of hall noise (:func:`counter_day`), so that S of the audio
+   is session audio, every length a prefix of the same stream.  ``coach analyze FILE --json``
+   runs on the file in a subprocess (its JSON gives the share of the audio the coach heard);
+   its peak RSS is the kernel's ``ru_maxrss`` for that child (``os.wait4``), together with the
    wall time.  ``--baseline-minutes`` runs those lengths as coach did before
    :mod:`coach.asr.native` (oneDNN's default primitive cache 1024, ``COACH_MALLOC=default``);
    ``--primitive-cache N`` / ``--malloc default`` change one setting for the main runs.
