@@ -26,8 +26,9 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "selfcheck"
 CLIP = DATA / "check.ogg"
 TEXT = (DATA / "check.txt").read_text(encoding="utf-8").strip()
 # Whisper-base reads the clip with CER 0.00; a damaged copy gives nothing or non-Mandarin (1.00).
-# Half the characters wrong is far from both: a weak but intact model still passes.
-MAX_CER = 0.5
+# 0.7 leaves a wide margin for a weaker intact model on a synthetic voice (a small Vosk model
+# has not been measured here): only a transcript with less than a third of the text is refused.
+MAX_CER = 0.7
 CACHE_NAME = "model-checks.json"
 
 
