@@ -136,8 +136,29 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
+def _proc_sample(pid: int, wav: Path) -> tuple[float, float] | None:
+    """(peak RSS so far in MB, seconds of audio read so far) of a running child, from /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        hwm = next(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmHWM:")) / 1024
+        pos = 0
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == str(wav):
+                    info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                    pos = max(pos, int(info.split("pos:", 1)[1].split()[0]))
+            except (OSError, ValueError, IndexError):
+                continue
+        return hwm, max(0, pos - 44) / (2 * SR)
+    except (OSError, StopIteration):
+        return None
+
+
 def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounded",
-             speech_share: float | None = None) -> dict:
+             speech_share: float | None = None, max_wall: float | None = None, every: float = 60.0) -> dict:
+    """One ``coach analyze`` run.  While it runs, its peak RSS so far and how far it has read the
+    file are sampled every ``every`` seconds (``series``); past ``max_wall`` seconds it is stopped
+    with SIGTERM and the row is marked partial (the peak is then the peak up to that point)."""
     wav = tmp / f"long-{minutes:g}min.wav"
     if speech_share:
         seconds, session_s = make_counter_day(wav, minutes, speech_share)
@@ -148,25 +169,48 @@ def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounde
         extra["COACH_MALLOC"] = "default"
     before = load()
     t0 = time.perf_counter()
-    out_json = tmp / f"long-{minutes:g}min.json"
-    with open(out_json, "wb") as stdout:
+    out_json, err_txt = tmp / f"long-{minutes:g}min.json", tmp / f"long-{minutes:g}min.err"
+    series, stopped = [], False
+    with open(out_json, "wb") as stdout, open(err_txt, "wb") as stderr:
         proc = subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(wav), "--json"], env=env(**extra),
-                                stdout=stdout, stderr=subprocess.PIPE, text=True)
-        err = proc.stderr.read()  # progress goes nowhere (not a terminal); read so it cannot block
-        _, status, usage = os.wait4(proc.pid, 0)
+                                stdout=stdout, stderr=stderr)
+        next_sample = t0 + every
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.perf_counter()
+            if now >= next_sample:
+                sample = _proc_sample(proc.pid, wav)
+                if sample:
+                    series.append({"wall_s": now - t0, "audio_s": sample[1], "peak_mb": sample[0]})
+                next_sample = now + every
+            if max_wall and now - t0 > max_wall and not stopped:
+                proc.send_signal(signal.SIGTERM)
+                stopped = True
+            time.sleep(1.0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
+    err = err_txt.read_text(encoding="utf-8", errors="replace")
     wav.unlink()
+    err_txt.unlink()
+    row = {"minutes": minutes, "audio_s": seconds, "peak_mb": usage.ru_maxrss / 1024, "wall_s": wall,
+           "load_before": before, "load_after": load(), "cache": cache or "16 (coach)",
+           "malloc": malloc, "composition": f"counter day {speech_share:.0%}" if speech_share else "continuous",
+           "session_share": session_s / seconds, "series": series}
+    if stopped:
+        done = series[-1]["audio_s"] if series else 0.0
+        out_json.unlink()
+        row.update(partial=True, audio_done_s=done, rtf=wall / done if done else float("nan"))
+        return row
     if proc.returncode != 0:
         raise SystemExit(f"analyze failed on {minutes} min: {err[-2000:]}")
     result = json.loads(out_json.read_text(encoding="utf-8"))
     out_json.unlink()
     heard = sum(u["end"] - u["start"] for u in result["utterances"] if u["start"] is not None and u["end"] is not None)
-    return {"minutes": minutes, "audio_s": seconds, "peak_mb": usage.ru_maxrss / 1024, "wall_s": wall,
-            "rtf": wall / seconds, "load_before": before, "load_after": load(), "cache": cache or "16 (coach)",
-            "malloc": malloc, "composition": f"counter day {speech_share:.0%}" if speech_share else "continuous",
-            "session_share": session_s / seconds, "heard_share": heard / seconds,
-            "utterances": len(result["utterances"]), "duration_s": result["duration_s"]}
+    row.update(rtf=wall / seconds, heard_share=heard / seconds, utterances=len(result["utterances"]),
+               duration_s=result["duration_s"])
+    return row
 
 
 CHILD = textwrap.dedent("""
@@ -266,17 +310,31 @@ def main() -> int:
     ap.add_argument("--speech-share", type=float, metavar="S",
                     help="build a counter day instead of back-to-back sessions: each dev session followed by a "
                          "quiet wait of hall noise so that S (e.g. 0.18) of the audio is session audio")
+    ap.add_argument("--max-wall", type=float, metavar="S",
+                    help="stop a run after S seconds of wall time (SIGTERM); its row is marked partial, with "
+                         "the peak and the audio read up to then")
+    ap.add_argument("--rows", type=Path, metavar="FILE",
+                    help="JSON lines: each finished run is appended at once; runs already in FILE are "
+                         "included in --write (a long benchmark done in several invocations)")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
     ap.add_argument("--section", default="memory", help="section name in docs/benchmarks.md (default memory)")
     args = ap.parse_args()
     out = {"memory": [], "crash": None, "load_start": load()}
+    if args.rows and args.rows.is_file():
+        out["memory"] = [json.loads(ln) for ln in args.rows.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        out["load_start"] = out["memory"][0].get("load_before", out["load_start"]) if out["memory"] else out["load_start"]
     with tempfile.TemporaryDirectory(prefix="coach-mem-") as d:
         tmp = Path(d)
         for m in args.minutes:
-            r = peak_rss(m, tmp, args.primitive_cache, args.malloc, args.speech_share)
+            r = peak_rss(m, tmp, args.primitive_cache, args.malloc, args.speech_share, args.max_wall)
             out["memory"].append(r)
-            print(f"{m:g} min ({r['composition']}, sessions {r['session_share']:.1%}, heard {r['heard_share']:.1%}, "
-                  f"{r['utterances']} utterances): peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s (RTF {r['rtf']:.2f}), "
+            if args.rows:
+                with open(args.rows, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(r) + "\n")
+            heard = (f"stopped after {r['audio_done_s'] / 60:.0f} min of audio" if r.get("partial")
+                     else f"heard {r['heard_share']:.1%}, {r['utterances']} utterances")
+            print(f"{m:g} min ({r['composition']}, sessions {r['session_share']:.1%}, {heard}): "
+                  f"peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s (RTF {r['rtf']:.2f}), "
                   f"load {r['load_before']} → {r['load_after']}", flush=True)
         for m in args.baseline_minutes:
             r = peak_rss(m, tmp, "1024", "default")
@@ -306,19 +364,33 @@ def write_doc(out: dict, section: str = "memory") -> None:
     lines += ["", "| audio | composition | sessions / heard | utterances | peak RSS | wall | RTF | oneDNN primitive cache | malloc | load avg before → after |",
               "|---:|---|---:|---:|---:|---:|---:|---|---|---|"]
     for r in mem:
-        share = (f"{r['session_share']:.1%} / {r['heard_share']:.1%}" if "session_share" in r else "—")
-        lines.append(f"| {r['minutes']:g} min | {r.get('composition', 'continuous')} | {share} | {r.get('utterances', '—')} | "
+        share = (f"{r['session_share']:.1%} / " + (f"{r['heard_share']:.1%}" if "heard_share" in r else "—")
+                 if "session_share" in r else "—")
+        audio = f"{r['minutes']:g} min" + (f" (stopped after {r['audio_done_s'] / 60:.0f} min)" if r.get("partial") else "")
+        lines.append(f"| {audio} | {r.get('composition', 'continuous')} | {share} | {r.get('utterances', '—')} | "
                      f"{r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | {r['rtf']:.2f} | "
                      f"{r['cache']} | {r['malloc']} | {r['load_before']} → {r['load_after']} |")
+    for r in mem:
+        series = r.get("series") or []
+        if len(series) >= 3:
+            step = max(1, len(series) // 12)
+            pts = series[::step] + ([series[-1]] if (len(series) - 1) % step else [])
+            lines += ["", f"Peak RSS so far while the {r['minutes']:g} min run read its file (sampled from /proc "
+                          "every minute; audio minutes read → MB): "
+                          + ", ".join(f"{x['audio_s'] / 60:.0f} → {x['peak_mb']:.0f}" for x in pts) + "."]
+    if any(r.get("partial") for r in mem):
+        lines += ["", "A run marked \"stopped\" was ended with SIGTERM at `--max-wall`: its peak is the peak up to "
+                      "the audio read by then, and its RTF is over that audio."]
     ours = [r for r in mem if (r["cache"], r["malloc"]) == (mem[0]["cache"], mem[0]["malloc"])]
     for group in (ours, [r for r in mem if r not in ours]):
         if len(group) < 2:
             continue
         for lo, hi in zip(group, group[1:]):
-            per_min = (hi["peak_mb"] - lo["peak_mb"]) / (hi["minutes"] - lo["minutes"])
+            span = lambda r: r["audio_done_s"] / 60 if r.get("partial") else r["minutes"]  # noqa: E731
+            per_min = (hi["peak_mb"] - lo["peak_mb"]) / max(1e-9, span(hi) - span(lo))
             target = ("target ≤ 50 MB from 5 to 60 min" if lo is group[0]
                       else "target: the same peak, within a few MB")
-            lines += ["", f"Growth {lo['minutes']:g} → {hi['minutes']:g} min with primitive cache {lo['cache']}, "
+            lines += ["", f"Growth {span(lo):.0f} → {span(hi):.0f} min with primitive cache {lo['cache']}, "
                           f"malloc {lo['malloc']}: "
                           f"{hi['peak_mb'] - lo['peak_mb']:+.0f} MB ({per_min:+.2f} MB per audio minute; {target})."]
     c = out.get("crash")
