@@ -104,3 +104,51 @@ def test_disk_full_while_whisper_base_is_assembled_leaves_no_half_model(tmp_path
     ok = coach("transcribe", str(clip(tmp_path / "a.wav")), COACH_MODELS_DIR=str(models))
     assert ok.returncode == 0 and ok.stdout.strip(), ok.stderr[-2000:]     # and the next run assembles it
     assert os.path.getsize(models / "whisper-base" / "model.bin") > 100_000_000
+
+
+# ---------------------------------------------------------------- bounded memory: speaker attribution
+
+def _repeated_session(path, times: int):
+    """D10 (87 s, two voices) ``times`` over, with its labelled utterances shifted each time."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from coach.schema import Utterance
+    from shared import dev_dir
+
+    audio, sr = sf.read(str(dev_dir() / "D10.wav"), dtype="float32")
+    labs = json.loads((dev_dir() / "D10.json").read_text("utf-8"))["utterances"]
+    sf.write(str(path), np.tile(audio, times), sr, subtype="PCM_16")
+    step = len(audio) / sr
+    return [Utterance(u["start"] + k * step, u["end"] + k * step, "unknown", u["text"])
+            for k in range(times) for u in labs]
+
+
+def test_attributing_a_long_recording_streams_in_bounded_memory(tmp_path):
+    """The whole-file attribution used to hold every utterance's audio and run the voice encoder
+    on all of it in one batch (~0.8 MB per 1.25 s of speech): a 60-min counter day peaked at
+    1.2 GB instead of 0.55.  Now its peak must not grow with the recording (tracemalloc sees
+    numpy's buffers), and it decides exactly as the one-batch version on the same audio."""
+    import tracemalloc
+
+    import numpy as np
+
+    from coach.session.evaluate import Evaluator
+    from coach.speaker.apply import attribute_file, attribute_utterances, cut_segments
+
+    ev = Evaluator.default()
+    peaks = {}
+    for times in (2, 8):
+        wav = tmp_path / f"d10x{times}.wav"
+        utts = _repeated_session(wav, times)
+        tracemalloc.start()
+        got = attribute_file(wav, utts, ev)
+        peaks[times] = tracemalloc.get_traced_memory()[1] / 2 ** 20
+        tracemalloc.stop()
+        if times == 2:
+            ref = attribute_utterances(utts, cut_segments(wav, utts), ev)
+            assert [u.speaker for u in got] == [u.speaker for u in ref]
+            np.testing.assert_allclose([u.speaker_score for u in got], [u.speaker_score for u in ref], atol=1e-4)
+    assert peaks[8] < peaks[2] + 16, peaks            # 4× the speech, (about) the same peak
