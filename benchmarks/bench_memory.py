@@ -316,6 +316,7 @@ def main() -> int:
     ap.add_argument("--rows", type=Path, metavar="FILE",
                     help="JSON lines: each finished run is appended at once; runs already in FILE are "
                          "included in --write (a long benchmark done in several invocations)")
+    ap.add_argument("--label", help="a note for this invocation's rows (e.g. which code), shown with them")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
     ap.add_argument("--section", default="memory", help="section name in docs/benchmarks.md (default memory)")
     args = ap.parse_args()
@@ -327,6 +328,8 @@ def main() -> int:
         tmp = Path(d)
         for m in args.minutes:
             r = peak_rss(m, tmp, args.primitive_cache, args.malloc, args.speech_share, args.max_wall)
+            if args.label:
+                r["label"] = args.label
             out["memory"].append(r)
             if args.rows:
                 with open(args.rows, "a", encoding="utf-8") as fh:
@@ -367,7 +370,8 @@ def write_doc(out: dict, section: str = "memory") -> None:
         share = (f"{r['session_share']:.1%} / " + (f"{r['heard_share']:.1%}" if "heard_share" in r else "—")
                  if "session_share" in r else "—")
         audio = f"{r['minutes']:g} min" + (f" (stopped after {r['audio_done_s'] / 60:.0f} min)" if r.get("partial") else "")
-        lines.append(f"| {audio} | {r.get('composition', 'continuous')} | {share} | {r.get('utterances', '—')} | "
+        what = r.get("composition", "continuous") + (f" — {r['label']}" if r.get("label") else "")
+        lines.append(f"| {audio} | {what} | {share} | {r.get('utterances', '—')} | "
                      f"{r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | {r['rtf']:.2f} | "
                      f"{r['cache']} | {r['malloc']} | {r['load_before']} → {r['load_after']} |")
     for r in mem:
@@ -381,8 +385,10 @@ def write_doc(out: dict, section: str = "memory") -> None:
     if any(r.get("partial") for r in mem):
         lines += ["", "A run marked \"stopped\" was ended with SIGTERM at `--max-wall`: its peak is the peak up to "
                       "the audio read by then, and its RTF is over that audio."]
-    ours = [r for r in mem if (r["cache"], r["malloc"]) == (mem[0]["cache"], mem[0]["malloc"])]
-    for group in (ours, [r for r in mem if r not in ours]):
+    groups: dict[tuple, list[dict]] = {}
+    for r in mem:  # growth is compared within one setting (cache, malloc, label: e.g. before a fix)
+        groups.setdefault((r["cache"], r["malloc"], r.get("label")), []).append(r)
+    for (_, _, label), group in groups.items():
         if len(group) < 2:
             continue
         for lo, hi in zip(group, group[1:]):
@@ -391,7 +397,7 @@ def write_doc(out: dict, section: str = "memory") -> None:
             target = ("target ≤ 50 MB from 5 to 60 min" if lo is group[0]
                       else "target: the same peak, within a few MB")
             lines += ["", f"Growth {span(lo):.0f} → {span(hi):.0f} min with primitive cache {lo['cache']}, "
-                          f"malloc {lo['malloc']}: "
+                          f"malloc {lo['malloc']}{', ' + label if label else ''}: "
                           f"{hi['peak_mb'] - lo['peak_mb']:+.0f} MB ({per_min:+.2f} MB per audio minute; {target})."]
     c = out.get("crash")
     if c:
