@@ -316,6 +316,7 @@ def main() -> int:
     ap.add_argument("--rows", type=Path, metavar="FILE",
                     help="JSON lines: each finished run is appended at once; runs already in FILE are "
                          "included in --write (a long benchmark done in several invocations)")
+    ap.add_argument("--note", action="append", default=[], help="a paragraph added to the --write section")
     ap.add_argument("--label", help="a note for this invocation's rows (e.g. which code), shown with them")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
     ap.add_argument("--section", default="memory", help="section name in docs/benchmarks.md (default memory)")
@@ -347,6 +348,7 @@ def main() -> int:
             out["crash"] = crash_loop(args.kills, tmp)
     out["load_end"] = load()
     print(json.dumps({k: v for k, v in out.items() if k != "crash"}, indent=1))
+    out["notes"] = args.note
     if args.write:
         write_doc(out, args.section)
     return 0
@@ -410,6 +412,8 @@ def write_doc(out: dict, section: str = "memory") -> None:
         for r in c["rows"]:
             lines.append(f"| {r['kill']} | {r['at_s']:.1f} s | {r['utterances_reported']} / {r['utterances_stored']} | "
                          f"{r['audio_reported_s']:.1f} s / {r['audio_stored_s']:.1f} s | {'✓' if r['ok'] else '✗'} |")
+    for note in out.get("notes") or []:
+        lines += ["", note]
     lines += ["", f"Machine load (1/5/15-min averages): {out['load_start']} at the start, {out['load_end']} at the end "
                   "(2 cores shared with other agents' work; run under `nice -n 10`)."]
     title = "Memory over long recordings" + (", and kill -9 crash loop" if c else "")
