@@ -95,7 +95,7 @@ def gap_noise() -> np.ndarray:
 
 
 def counter_day(speech_share: float, seed: int = 8):
-    """Endless (segment, is_session) stream of a counter day: a dev session (D01–D10 in turn),
+    """Endless (segment, session name or None) stream of a counter day: a dev session (D01–D10 in turn),
     then a quiet wait of hall noise whose length is the session's length × (1/share − 1),
     jittered ±30 % (seeded): over a day, ``speech_share`` of the audio is session audio.
     Every length of the benchmark is a prefix of this one stream, so they are comparable."""
@@ -107,19 +107,23 @@ def counter_day(speech_share: float, seed: int = 8):
         for f in files:
             a, sr = sf.read(str(f), dtype="float32")
             assert sr == SR and a.ndim == 1, f
-            yield a, True
+            yield a, f.stem
             gap = int(len(a) * (1 / speech_share - 1) * rng.uniform(0.7, 1.3))
             while gap > 0:
                 take = min(gap, len(noise) - pos)
-                yield noise[pos:pos + take], False
+                yield noise[pos:pos + take], None
                 pos, gap = (pos + take) % len(noise), gap - take
 
 
-def make_counter_day(path: Path, minutes: float, speech_share: float) -> tuple[float, float]:
-    """Write the first ``minutes`` of :func:`counter_day`; returns (seconds, session seconds)."""
+def make_counter_day(path: Path, minutes: float, speech_share: float,
+                     sessions: list | None = None) -> tuple[float, float]:
+    """Write the first ``minutes`` of :func:`counter_day`; returns (seconds, session seconds).
+    ``sessions`` (a list) gets (name, start second) of every session in the file."""
     need, done, session = int(minutes * 60 * SR), 0, 0
     with sf.SoundFile(str(path), "w", SR, 1, "PCM_16") as out:
         for seg, is_session in counter_day(speech_share):
+            if is_session and sessions is not None:
+                sessions.append((is_session, done / SR))
             seg = seg[: need - done]
             out.write(seg)
             done += len(seg)
@@ -211,6 +215,48 @@ def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounde
     row.update(rtf=wall / seconds, heard_share=heard / seconds, utterances=len(result["utterances"]),
                duration_s=result["duration_s"])
     return row
+
+
+ATTRIBUTE_CHILD = textwrap.dedent("""
+    import json, sys
+    from coach.schema import Utterance
+    from coach.session.evaluate import Evaluator
+    from coach.speaker.apply import attribute_file
+    utts = [Utterance(*u) for u in json.load(open(sys.argv[2], encoding="utf-8"))]
+    got = attribute_file(sys.argv[1], utts, Evaluator.default())
+    print(sum(u.speaker_score is not None for u in got))
+""")
+
+
+def attribution_peak(minutes: float, tmp: Path, speech_share: float) -> dict:
+    """Only the whole-file speaker attribution of ``coach analyze`` (no recogniser): the counter
+    day's labelled utterances (dev JSON, at each session's place) through
+    :func:`coach.speaker.apply.attribute_file`, in a child process; its peak RSS."""
+    wav, utt_json, script = tmp / f"attr-{minutes:g}min.wav", tmp / "utts.json", tmp / "attr_child.py"
+    placed: list = []
+    seconds, session_s = make_counter_day(wav, minutes, speech_share, placed)
+    utts = []
+    for name, at in placed:
+        for u in json.loads((shared_dev() / f"{name}.json").read_text(encoding="utf-8"))["utterances"]:
+            if at + u["end"] <= seconds:
+                utts.append((at + u["start"], at + u["end"], "unknown", u["text"]))
+    utt_json.write_text(json.dumps(utts, ensure_ascii=False), encoding="utf-8")
+    script.write_text(ATTRIBUTE_CHILD, encoding="utf-8")
+    before, t0 = load(), time.perf_counter()
+    log = tmp / "attr.out"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen([sys.executable, str(script), str(wav), str(utt_json)], env=env(),
+                                stdout=fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    wav.unlink()
+    out = log.read_text(encoding="utf-8", errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"attribution failed on {minutes} min: {out[-2000:]}")
+    return {"minutes": minutes, "utterances": len(utts), "attributed": int(out.split()[-1]),
+            "peak_mb": usage.ru_maxrss / 1024,
+            "speech_s": sum(e - s for s, e, *_ in utts), "wall_s": wall, "load_before": before, "load_after": load(),
+            "session_share": session_s / seconds}
 
 
 CHILD = textwrap.dedent("""
@@ -316,6 +362,9 @@ def main() -> int:
     ap.add_argument("--rows", type=Path, metavar="FILE",
                     help="JSON lines: each finished run is appended at once; runs already in FILE are "
                          "included in --write (a long benchmark done in several invocations)")
+    ap.add_argument("--attribution-only", action="store_true",
+                    help="with --speech-share: measure only the whole-file speaker attribution (labelled "
+                         "utterances, no recogniser) at each --minutes")
     ap.add_argument("--note", action="append", default=[], help="a paragraph added to the --write section")
     ap.add_argument("--label", help="a note for this invocation's rows (e.g. which code), shown with them")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md (section --section)")
@@ -327,7 +376,13 @@ def main() -> int:
         out["load_start"] = out["memory"][0].get("load_before", out["load_start"]) if out["memory"] else out["load_start"]
     with tempfile.TemporaryDirectory(prefix="coach-mem-") as d:
         tmp = Path(d)
-        for m in args.minutes:
+        for m in (args.minutes if args.attribution_only else []):
+            r = attribution_peak(m, tmp, args.speech_share or 0.18)
+            out.setdefault("attribution", []).append(r)
+            print(f"{m:g} min attribution only: {r['utterances']} utterances ({r['speech_s'] / 60:.0f} min of speech), "
+                  f"peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s, load {r['load_before']} → {r['load_after']}",
+                  flush=True)
+        for m in ([] if args.attribution_only else args.minutes):
             r = peak_rss(m, tmp, args.primitive_cache, args.malloc, args.speech_share, args.max_wall)
             if args.label:
                 r["label"] = args.label
