@@ -378,6 +378,8 @@ def main() -> int:
         tmp = Path(d)
         for m in (args.minutes if args.attribution_only else []):
             r = attribution_peak(m, tmp, args.speech_share or 0.18)
+            if args.label:
+                r["label"] = args.label
             out.setdefault("attribution", []).append(r)
             print(f"{m:g} min attribution only: {r['utterances']} utterances ({r['speech_s'] / 60:.0f} min of speech), "
                   f"peak RSS {r['peak_mb']:.0f} MB, wall {r['wall_s']:.0f} s, load {r['load_before']} → {r['load_after']}",
@@ -467,6 +469,16 @@ def write_doc(out: dict, section: str = "memory") -> None:
         for r in c["rows"]:
             lines.append(f"| {r['kill']} | {r['at_s']:.1f} s | {r['utterances_reported']} / {r['utterances_stored']} | "
                          f"{r['audio_reported_s']:.1f} s / {r['audio_stored_s']:.1f} s | {'✓' if r['ok'] else '✗'} |")
+    attr = out.get("attribution") or []
+    if attr:
+        lines += ["", "Whole-file speaker attribution alone (`--attribution-only`: the counter day's labelled "
+                      "utterances through `coach.speaker.apply.attribute_file`, no recogniser), peak RSS of the child:", "",
+                  "| audio | code | utterances | speech | peak RSS | wall | load avg before → after |",
+                  "|---:|---|---:|---:|---:|---:|---|"]
+        for r in attr:
+            lines.append(f"| {r['minutes']:g} min | {r.get('label') or 'this version'} | {r['utterances']} | "
+                         f"{r['speech_s'] / 60:.0f} min | {r['peak_mb']:.0f} MB | {r['wall_s']:.0f} s | "
+                         f"{r['load_before']} → {r['load_after']} |")
     for note in out.get("notes") or []:
         lines += ["", note]
     lines += ["", f"Machine load (1/5/15-min averages): {out['load_start']} at the start, {out['load_end']} at the end "
