@@ -3,6 +3,7 @@
     nice -n 10 python benchmarks/bench_memory.py                      # 5 and 60 min, 20 kills
     nice -n 10 python benchmarks/bench_memory.py --minutes 5 60 480 --speech-share 0.18 --kills 0 --write --section memory-day
     nice -n 10 python benchmarks/bench_memory.py --minutes 5 --kills 0 --baseline-minutes 5 15   # and as before
+    nice -n 10 python benchmarks/bench_memory.py --minutes 5 60 480 --speech-share 0.18 --attribution-only --kills 0
 
 1. **memory** — a long mono recording is made by concatenating the dev sessions of
    ``../shared/audio/dev`` (D01–D10, 16 kHz) over and over to the length asked, written to a
