@@ -443,10 +443,11 @@ def write_doc(out: dict, section: str = "memory") -> None:
                           "every minute; audio minutes read → MB): "
                           + ", ".join(f"{x['audio_s'] / 60:.0f} → {x['peak_mb']:.0f}" for x in pts) + "."]
     if any(r.get("partial") for r in mem):
-        lines += ["", "A run marked \"stopped\" was ended with SIGTERM at `--max-wall`: its peak is the peak up to "
-                      "the audio read by then, and its RTF is over that audio."]
+        lines += ["", "A run marked \"stopped\" was ended before the end of its file (SIGTERM at `--max-wall`, or by "
+                      "hand): its peak is the peak up to the audio read by then, and its RTF is over that audio; it is "
+                      "left out of the growth figures."]
     groups: dict[tuple, list[dict]] = {}
-    for r in mem:  # growth is compared within one setting (cache, malloc, label: e.g. before a fix)
+    for r in (r for r in mem if not r.get("partial")):  # growth within one setting (cache, malloc, label)
         groups.setdefault((r["cache"], r["malloc"], r.get("label")), []).append(r)
     for (_, _, label), group in groups.items():
         if len(group) < 2:
