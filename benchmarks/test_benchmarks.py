@@ -42,3 +42,22 @@ def test_homophones_keep_pinyin_and_change_char():
                 assert a != b
                 pa, pb = lazy_pinyin(a, style=Style.NORMAL)[0], lazy_pinyin(b, style=Style.NORMAL)[0]
                 assert pa == pb or pb in __import__("corrupt")._fuzzy_syllables(pa)
+
+
+def test_counter_day_lengths_are_prefixes_of_one_stream_with_the_share_asked(tmp_path):
+    import numpy as np
+    import pytest
+    import soundfile as sf
+
+    import bench_memory
+
+    if not bench_memory.shared_dev().is_dir():
+        pytest.skip("no shared dev audio")
+    short, long = tmp_path / "a.wav", tmp_path / "b.wav"
+    bench_memory.make_counter_day(short, 2, 0.18)
+    _, session_s = bench_memory.make_counter_day(long, 30, 0.18)
+    a, b = sf.read(str(short), dtype="int16")[0], sf.read(str(long), dtype="int16")[0]
+    assert len(a) == 2 * 60 * 16000 and np.array_equal(a, b[: len(a)])
+    assert abs(session_s / 1800 - 0.18) < 0.05
+    gap = b[int(28.2 * 16000): int(28.2 * 16000) + 16000]          # inside the first wait (D01 is 28.1 s)
+    assert 20 * np.log10(np.sqrt(np.mean((gap / 32768.0) ** 2))) == pytest.approx(bench_memory.GAP_DBFS, abs=3)

@@ -170,8 +170,11 @@ def test_models_commands(models_dir, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(models_dir)
     assert main(["models", "install", str(fake_vosk(tmp_path / "vosk-model-cn-0.22"))]) == 0
     assert "vosk-cn" in capsys.readouterr().out
-    assert main(["models", "verify", "vosk-cn"]) == 0
-    assert "正常" in capsys.readouterr().out
+    # its files match its manifest, but a layout without a real model cannot pass the Mandarin
+    # self-check that verify runs on models without a pinned hash (coach/asr/selfcheck.py)
+    assert main(["models", "verify", "vosk-cn"]) == 2
+    err = capsys.readouterr().err
+    assert "vosk-cn" in err and "Traceback" not in err
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert "vosk-cn" in out and "whisper-base" in out

@@ -35,7 +35,8 @@ def open_engine(
     ``auto`` picks an installed Mandarin Vosk model for live mode and Whisper otherwise
     (:func:`coach.asr.models.resolve`).  ``settings`` go to :class:`WhisperSettings`
     (e.g. ``beam_size=2``) or to :class:`VoskEngine` (``grammar=[...]``).  Engines are cached
-    per process and arguments.
+    per process and arguments.  A Mandarin model without a pinned hash is checked on a known
+    clip at its first use (:mod:`coach.asr.selfcheck`).
     """
     if isinstance(engine, Engine):
         return engine
@@ -56,6 +57,9 @@ def open_engine(
         from coach.asr.vosk import VoskEngine
 
         eng = VoskEngine(r.path, model=r.model, hotwords=hotwords, **settings)
+    from coach.asr.selfcheck import check
+
+    check(eng, r.model, r.path)  # a model without a known-good hash must still hear Mandarin (once)
     _ENGINES[key] = eng
     return eng
 

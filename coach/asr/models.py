@@ -260,6 +260,9 @@ def assemble_whisper_base(dest: Path | None = None, *, progress: Callable[[int],
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=dest.parent))
     try:
+        from coach.store.files import new_dir_mode
+
+        os.chmod(tmp, new_dir_mode())  # the model folder, once renamed: readable as the umask says
         h = hashlib.sha256()
         with open(tmp / "model.bin", "wb") as out:
             for part in parts:
@@ -358,11 +361,13 @@ _VERIFIED: set[tuple] = set()
 
 
 def _expected_sha(name: str, folder: Path, rel: str) -> str | None:
-    meta = (_read_manifest(folder).get("files") or {}).get(rel) or {}
-    if meta.get("sha256"):
-        return meta["sha256"]
+    """The pinned sha256 of a known model's weights first (a manifest written from an already
+    damaged copy must not make the damage look right), else the manifest's."""
     spec = REGISTRY.get(name)
-    return spec.sha256 if spec and spec.engine == "whisper" and rel == "model.bin" else None
+    if spec and spec.engine == "whisper" and spec.sha256 and rel == "model.bin":
+        return spec.sha256
+    meta = (_read_manifest(folder).get("files") or {}).get(rel) or {}
+    return meta.get("sha256") or None
 
 
 def check_weights(name: str, folder: Path) -> None:

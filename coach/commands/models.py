@@ -58,7 +58,9 @@ def run_install(args) -> int:
 
 
 def run_verify(args) -> int:
-    from coach.asr.models import is_installed, list_models, verify
+    from coach.asr import selfcheck
+    from coach.asr.factory import open_engine
+    from coach.asr.models import is_installed, list_models, model_path, verify
 
     names = [args.name] if args.name else [s.name for s in list_models() if s.installed]
     if not names:
@@ -66,7 +68,12 @@ def run_verify(args) -> int:
         return 0
     for name in names:
         if args.name or is_installed(name):
-            print(verify(name))
+            line = verify(name)
+            if selfcheck.needed(name):  # no known-good hash: the model must also still hear Mandarin
+                selfcheck.forget(model_path(name))
+                open_engine(model=name)                     # checks it again on the known clip
+                line += f"；普通话自检录音字错率 {selfcheck.passed(model_path(name)):.0%}"
+            print(line)
     return 0
 
 

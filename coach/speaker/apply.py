@@ -30,24 +30,44 @@ from coach.speaker.profile import Profile
 
 SILENT_DBFS = -55.0
 MIN_CLUSTER_PIECES = 4     # live without a profile: utterances heard before clustering starts
+EMBED_BATCH_S = 60.0       # whole files: seconds of speech embedded at a time (bounded memory)
 
 
 def audible(samples: np.ndarray) -> bool:
     return len(samples) >= SAMPLE_RATE // 10 and active_level_db(samples) > SILENT_DBFS
 
 
-def cut_segments(path, utterances: Sequence[Utterance]) -> list[np.ndarray]:
-    """The mono mix of each utterance's span, decoded in one streaming pass (memory: the spans)."""
+def iter_segments(path, utterances: Sequence[Utterance]):
+    """``(index, samples)`` of each utterance's span (mono mix), yielded as soon as the decoder is
+    past its end, in one streaming pass: memory is the spans still open, not the recording."""
     spans = [(int(round((u.start or 0) * SAMPLE_RATE)), int(round((u.end or 0) * SAMPLE_RATE))) for u in utterances]
-    parts: list[list[np.ndarray]] = [[] for _ in spans]
-    at = 0
+    order = sorted(range(len(spans)), key=lambda k: spans[k][0])
+    parts: dict[int, list[np.ndarray]] = {}
+    nxt, at = 0, 0
     for chunk in decode(path, channels="mix", chunk_seconds=10.0):
         lo, hi = at, at + len(chunk)
-        for k, (s, e) in enumerate(spans):
+        while nxt < len(order) and spans[order[nxt]][0] < hi:
+            parts[order[nxt]] = []
+            nxt += 1
+        for k in list(parts):
+            s, e = spans[k]
             if s < hi and e > lo:
                 parts[k].append(chunk[max(s, lo) - lo:min(e, hi) - lo])
+            if e <= hi:
+                got = parts.pop(k)
+                yield k, np.concatenate(got) if got else np.zeros(0, np.float32)
         at = hi
-    return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
+    for k in list(parts) + order[nxt:]:          # spans past the end of the audio: what there is
+        got = parts.pop(k, [])
+        yield k, np.concatenate(got) if got else np.zeros(0, np.float32)
+
+
+def cut_segments(path, utterances: Sequence[Utterance]) -> list[np.ndarray]:
+    """The mono mix of each utterance's span, decoded in one streaming pass (memory: the spans)."""
+    out = [np.zeros(0, np.float32)] * len(utterances)
+    for k, samples in iter_segments(path, utterances):
+        out[k] = samples
+    return out
 
 
 def utterance_piece(samples: np.ndarray, u: Utterance, evaluator) -> Piece:
@@ -73,9 +93,36 @@ def attribute_utterances(utterances: Sequence[Utterance], segments: Sequence[np.
 
 
 def attribute_file(path, utterances: Sequence[Utterance], evaluator, profile: Profile | None = None) -> list[Utterance]:
+    """:func:`attribute_utterances` on a recording of any length in bounded memory: each span is
+    embedded (in batches of about ``EMBED_BATCH_S`` seconds of speech) as the decoder passes it,
+    and only its embedding, duration and level are kept — not its audio."""
+    out = list(utterances)
     if not any(u.speaker == "unknown" and u.start is not None and u.end is not None for u in utterances):
-        return list(utterances)
-    return attribute_utterances(utterances, cut_segments(path, utterances), evaluator, profile)
+        return out
+    kept: dict[int, tuple[Piece, np.ndarray]] = {}
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def flush() -> None:
+        for (k, samples), emb in zip(pending, embed_many([x for _, x in pending])):
+            u = utterances[k]
+            kept[k] = (Piece(samples, u.start, u.end, text_cue(evaluator, u.text)).summary(), emb)
+        pending.clear()
+
+    for k, samples in iter_segments(path, utterances):
+        if utterances[k].speaker == "unknown" and audible(samples):
+            pending.append((k, samples))
+            if sum(len(x) for _, x in pending) >= EMBED_BATCH_S * SAMPLE_RATE:
+                flush()
+    if pending:
+        flush()
+    todo = sorted(kept)
+    if not todo:
+        return out
+    got = attribute([kept[k][0] for k in todo], profile.embedding if profile else None,
+                    embeddings=np.stack([kept[k][1] for k in todo]))
+    for k, a in zip(todo, got):
+        out[k] = _apply(utterances[k], a)
+    return out
 
 
 class LiveAttributor:

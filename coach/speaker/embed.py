@@ -25,6 +25,7 @@ PARTIAL_FRAMES = 160
 # Partial utterances per second.  Resemblyzer uses 1.3; 0.8 measured as accurate (bench_speaker.py)
 # at 60 % of the cost.
 RATE = 0.8
+ENCODE_BATCH = 64          # mel partials per encoder pass (embed_many)
 TARGET_DBFS = -30.0
 WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "speaker" / "ge2e.npz"
 INT16_MAX = 2 ** 15 - 1
@@ -135,7 +136,10 @@ def embed_many(wavs: list[np.ndarray], rate: float = RATE) -> np.ndarray:
     if not wavs:
         return np.zeros((0, 256), np.float32)
     parts = [_partials(w, rate) for w in wavs]
-    partial = encode_partials(np.concatenate(parts))
+    mels = np.concatenate(parts)
+    # The encoder's working memory is ~0.8 MB per partial (gates of 160 steps × 3 layers):
+    # batches of ENCODE_BATCH keep it bounded for any number or length of utterances.
+    partial = np.concatenate([encode_partials(mels[i:i + ENCODE_BATCH]) for i in range(0, len(mels), ENCODE_BATCH)])
     out, at = [], 0
     for p in parts:
         mean = partial[at:at + len(p)].mean(axis=0)

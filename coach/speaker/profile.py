@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,19 +83,9 @@ def enrol(samples: np.ndarray, trainee: str = "", *, source: str = "录音") -> 
 
 
 def save_profile(profile: Profile) -> Path:
-    path = profile_path(profile.trainee)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(profile.to_json(), fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from coach.store.files import write_atomic
+
+    return write_atomic(profile_path(profile.trainee), json.dumps(profile.to_json(), ensure_ascii=False))
 
 
 def _read(path: Path) -> Profile | None:

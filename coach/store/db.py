@@ -180,6 +180,11 @@ _SQLITE_REASON = (
 def store_error(path: str | os.PathLike, exc: BaseException, action: str = "会话数据库出错") -> "StoreError":
     """A sqlite3/OS error on the database ``path`` as one line naming the file and the problem."""
     name = getattr(exc, "sqlite_errorname", "") or ""
+    folder = Path(path).parent
+    if name.startswith("SQLITE_CANTOPEN") and folder.is_dir() and not Path(path).exists() \
+            and not os.access(folder, os.W_OK):
+        return StoreError(f"{path}: {action}：文件夹 {folder} 没有写入权限，无法新建数据库 / "
+                          "no write permission in the folder, cannot create the database")
     for prefix, reason in _SQLITE_REASON:
         if name.startswith(prefix):
             return StoreError(f"{path}: {action}：{reason}（{exc}）")

@@ -41,6 +41,11 @@ def _umask() -> int:
     return mask
 
 
+def new_dir_mode() -> int:
+    """The mode ``mkdir`` would give a new folder under the user's umask (``mkdtemp`` gives 0700)."""
+    return 0o777 & ~_umask()
+
+
 def _new_file_mode(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)  # keep the mode of the file we replace

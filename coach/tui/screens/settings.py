@@ -143,8 +143,8 @@ class SettingsScreen(Screen):
             self.app.reset_phrasebook()
         try:
             path = self.app.save_settings()
-        except OSError as exc:
-            self.query_one(ErrorBox).show_error(f"无法保存设置：{exc}", "检查配置目录的写权限")
+        except (OSError, CoachError) as exc:
+            self.query_one(ErrorBox).show_error(f"无法保存设置：{getattr(exc, 'message', exc)}", "检查配置目录的写权限")
             return
         self.app.notify(f"设置已保存{'：' + str(path) if path else ''}", timeout=3)
         self.app.pop_screen()
