@@ -104,8 +104,7 @@ def attribute_file(path, utterances: Sequence[Utterance], evaluator, profile: Pr
 
     def flush() -> None:
         for (k, samples), emb in zip(pending, embed_many([x for _, x in pending])):
-            u = utterances[k]
-            kept[k] = (Piece(samples, u.start, u.end, text_cue(evaluator, u.text)).summary(), emb)
+            kept[k] = (utterance_piece(samples, utterances[k], evaluator).summary(), emb)
         pending.clear()
 
     for k, samples in iter_segments(path, utterances):
