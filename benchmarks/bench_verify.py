@@ -30,7 +30,7 @@ from minimal_pairs import clips  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
 from coach.asr import open_engine  # noqa: E402
-from coach.asr.verify import Margins  # noqa: E402
+from coach.asr.verify import Candidate, Margins, screened  # noqa: E402
 from coach.session.evaluate import Evaluator  # noqa: E402
 from coach.session.pipeline import hotwords  # noqa: E402
 
@@ -155,7 +155,9 @@ def simulate(text: str, logs: list, m: Margins) -> str:
     """The clip's text after forced choice with margins ``m`` (from gains logged with margins
     +inf, i.e. on the free text): phrase edits/alternatives first, then interjections."""
     by_orig: dict[str, tuple[list, list]] = {}
-    for kind, target, orig, cand, gain in logs:
+    for kind, target, orig, cand, gain, stats in logs:
+        if screened(Candidate(cand, kind, target), orig, stats.get("screen"), m):
+            continue  # not asked
         by_orig.setdefault(orig, ([], []))[kind in ("interjection", "lone")].append((gain - m.of(kind), cand))
     for orig, (phrases, interjections) in by_orig.items():
         new = orig

