@@ -100,7 +100,12 @@ def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
     top = max(scored)
     print(f"tune: margins phrase {top[3]} interjection {top[4]}: worst rate {top[0]}, mean {top[1]}, "
           f"[said ok, said, not-said ok, not said] {top[5]}")
-    return Margins(phrase=top[3], interjection=top[4], alternative=top[3], lone=top[4])
+    m = Margins(phrase=top[3], interjection=top[4], alternative=top[3], lone=top[4])
+    inter = [x for *_, logs in rows for x in logs if x[0] == "interjection"]
+    asked = [x for x in inter if not screened(Candidate(x[3], x[0], x[1]), x[2], x[5].get("screen"), m)]
+    print(f"screen (Margins.screen {m.screen}, screen_abs {m.screen_abs}, screen_top {m.screen_top}; "
+          f"decisions above include it): {len(asked)} of {len(inter)} interjection competitors scored")
+    return m
 
 
 def _tune_rows(snrs: list[float | None]) -> list:

@@ -212,8 +212,9 @@ def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer,
 
     Cost: one align per competitor asked, plus one for the free text.  Interjection insertions are
     first screened by one forced decode of the shared text before the utterance (the model's
-    next-token distribution there): an interjection the model gives less than ``margins.screen``
-    (log-probability relative to the decoder's own first token) is not asked.  With ``log``
+    next-token distribution there): only the ``margins.screen_top`` interjections the model rates
+    likeliest there are asked, and only if their log-probability is ≥ ``margins.screen_abs`` and
+    ≥ the free text's first token's + ``margins.screen`` (:func:`screened`).  With ``log``
     every competitor is scored (so the logged gains are complete) but the decision is the same."""
     if not cands:
         return texts[index]
@@ -226,7 +227,7 @@ def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer,
         if k is not None:
             nxt = scorer.next_logprobs(encoder_output, head)
             first = float(nxt[scorer.tokens(head + text)[k]])
-    stats = {c: _screen_stat(scorer, head, c.text, nxt, first) for c in cands}
+    stats = {c: _screen_stat(scorer, head, c.text, nxt, first) if c.kind == "interjection" else None for c in cands}
     if nxt is not None:  # only the screen_top interjections the model rates likeliest next
         rank = sorted({c.target for c in cands if c.kind == "interjection" and stats[c] is not None},
                       key=lambda w: -max(stats[c] for c in cands if c.target == w and stats[c] is not None))
@@ -244,8 +245,9 @@ def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer,
         gain = v - ll[0]
         if log is not None:
             log.append((c.kind, c.target, text, c.text, round(gain, 3), {"first": first, "screen": stats[c]}))
-        if not screened(c, text, stats[c], margins) and gain > margins.of(c.kind) and gain - margins.of(c.kind) > gain_best:
-            best, gain_best = c.text, gain - margins.of(c.kind)
+        over = gain - margins.of(c.kind)
+        if not screened(c, text, stats[c], margins) and over > 0 and over > gain_best:
+            best, gain_best = c.text, over
     return best
 
 
