@@ -95,10 +95,6 @@ class WhisperSettings:
     # standalone syllables Whisper drops or rewrites; 嗯 competes so that a hum is not read as 喂
     interjections: tuple[str, ...] = ("喂", "哎", "嘿", "嗯")
     margins: Margins = field(default_factory=Margins)
-    # An utterance after a shorter pause (speech to speech) continues the one before it in the
-    # window: no interjection is inserted at its start (a clerk's turn on the clerk channel starts
-    # after >= 3.0 s in the tune sessions D01-D05; a sound-alike first character is still asked)
-    opening_gap_s: float = 1.5
     nbest: int = 3  # beam hypotheses kept for verification (≤ beam_size)
     # A decode this unsure is noise: babble alone decodes at -1.7 to -3.4, clerk speech in babble
     # 5 dB / chatter 10 dB at -0.2 to -0.6 (docs/benchmarks.md "hearing"); a sampled fallback
@@ -319,8 +315,7 @@ class WhisperEngine(Engine):
             context = [t or "" for t in texts]
             for i, t in enumerate(texts):
                 if t:
-                    opens = i == 0 or group[i].speech_start - group[i - 1].speech_end >= s.opening_gap_s * SAMPLE_RATE
-                    context[i] = texts[i] = self._verified(context, i, raw, interjections=opens)
+                    context[i] = texts[i] = self._verified(context, i, raw)
         for g, at, got, text in zip(group, where, pieces, texts):
             if text is None:
                 self.stats["redecoded"] += 1  # Whisper skipped (part of) this utterance
@@ -342,24 +337,19 @@ class WhisperEngine(Engine):
     def _verifies(self, speaker: Speaker) -> bool:
         return self.settings.verify and speaker != "citizen"
 
-    def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (),
-                  interjections: bool = True) -> str:
+    def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = ()) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
-        questions, so that a 喂 does not compete with a 您好).  ``interjections=False``: the
-        utterance goes on from the one before it (no ``opening_gap_s`` pause), so only a
-        sound-alike first character is asked about (为 → 喂), not an interjection inserted."""
+        questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
+        opening interjection, also one that follows the previous one closely in its window: in
+        babble the VAD bridges a turn's pause (D08 at 5 dB: 哎 after 0.55 s), and skipping those
+        lost it (docs/benchmarks.md "hearing", cheaper verification)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
         targets = list(self.hotwords) + list(s.interjections)
-
-        def opening(t: str) -> list:
-            found = interjection_edits(t, s.interjections)
-            return found if interjections else [c for c in found if not c.text.endswith(t)]
-
         for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets),
-                      opening):
+                      lambda t: interjection_edits(t, s.interjections)):
             found = cands(texts[index])
             if found:
                 self.stats["verified"] += 1
