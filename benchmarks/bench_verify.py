@@ -30,7 +30,7 @@ from minimal_pairs import clips  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
 from coach.asr import open_engine  # noqa: E402
-from coach.asr.verify import Margins  # noqa: E402
+from coach.asr.verify import Candidate, Margins, screened  # noqa: E402
 from coach.session.evaluate import Evaluator  # noqa: E402
 from coach.session.pipeline import hotwords  # noqa: E402
 
@@ -100,7 +100,12 @@ def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
     top = max(scored)
     print(f"tune: margins phrase {top[3]} interjection {top[4]}: worst rate {top[0]}, mean {top[1]}, "
           f"[said ok, said, not-said ok, not said] {top[5]}")
-    return Margins(phrase=top[3], interjection=top[4], alternative=top[3], lone=top[4])
+    m = Margins(phrase=top[3], interjection=top[4], alternative=top[3], lone=top[4])
+    inter = [x for *_, logs in rows for x in logs if x[0] == "interjection"]
+    asked = [x for x in inter if not screened(Candidate(x[3], x[0], x[1]), x[2], x[5].get("screen"), m)]
+    print(f"screen (Margins.screen {m.screen}, screen_abs {m.screen_abs}, screen_top {m.screen_top}; "
+          f"decisions above include it): {len(asked)} of {len(inter)} interjection competitors scored")
+    return m
 
 
 def _tune_rows(snrs: list[float | None]) -> list:
@@ -155,7 +160,9 @@ def simulate(text: str, logs: list, m: Margins) -> str:
     """The clip's text after forced choice with margins ``m`` (from gains logged with margins
     +inf, i.e. on the free text): phrase edits/alternatives first, then interjections."""
     by_orig: dict[str, tuple[list, list]] = {}
-    for kind, target, orig, cand, gain in logs:
+    for kind, target, orig, cand, gain, stats in logs:
+        if screened(Candidate(cand, kind, target), orig, stats.get("screen"), m):
+            continue  # not asked
         by_orig.setdefault(orig, ([], []))[kind in ("interjection", "lone")].append((gain - m.of(kind), cand))
     for orig, (phrases, interjections) in by_orig.items():
         new = orig

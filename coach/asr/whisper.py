@@ -196,7 +196,7 @@ class WhisperEngine(Engine):
         self._prompt_tokens = self.tokenizer.encode(" " + prompt) if prompt else []
         self.stats = {"segments": 0, "windows": 0, "dropped": 0, "redecoded": 0, "verified": 0, "changed": 0}
         self.scorer = Scorer(self.whisper, self.tokenizer)
-        self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain) per competitor
+        self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
     # ------------------------------------------------------------ public API
     def transcribe(
@@ -340,7 +340,10 @@ class WhisperEngine(Engine):
     def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = ()) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
-        questions, so that a 喂 does not compete with a 您好)."""
+        questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
+        opening interjection, also one that follows the previous one closely in its window: in
+        babble the VAD bridges a turn's pause (D08 at 5 dB: 哎 after 0.55 s), and skipping those
+        lost it (docs/benchmarks.md "hearing", cheaper verification)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
@@ -365,7 +368,7 @@ class WhisperEngine(Engine):
         ll = self.scorer.loglik(raw.encoder_output, raw.frames, [""] + list(s.interjections), eot=True)
         gains = [v - ll[0] for v in ll[1:]]
         if self.verify_log is not None:
-            self.verify_log.extend(("lone", w, "", w, round(g, 3)) for w, g in zip(s.interjections, gains))
+            self.verify_log.extend(("lone", w, "", w, round(g, 3), {}) for w, g in zip(s.interjections, gains))
         k = int(np.argmax(gains))
         return s.interjections[k] if gains[k] > s.margins.lone else None
 
