@@ -21,6 +21,7 @@ sys.path.insert(0, str(HERE))
 
 from results_doc import update_section  # noqa: E402
 
+from coach.matcher import fallback as fb  # noqa: E402
 from coach.matcher.coverage import Coverage, ratio, read_coverage, score_coverage  # noqa: E402
 from coach.phrasebook import load_phrasebook  # noqa: E402
 from coach.session.evaluate import Evaluator  # noqa: E402
@@ -70,8 +71,11 @@ def main() -> int:
     if args.write and parts != list(PARTS):
         ap.error("--write needs both parts")
 
-    matcher = Evaluator(load_phrasebook()).matcher
-    covs = {p: score_coverage(matcher, read_coverage(DATA / f"{p}.tsv")) for p in parts}
+    matcher = Evaluator(load_phrasebook(), fallback=False).matcher
+    data = {p: read_coverage(DATA / f"{p}.tsv") for p in parts}
+    covs = {p: score_coverage(matcher, data[p]) for p in parts}
+    model = fb.default_model()
+    with_fb = {p: score_coverage(matcher, data[p], model) for p in parts} if model else {}
     lines = [
         "Corpus: `benchmarks/data/coverage/` (see its README: split by source; rules authored from "
         "`author.tsv` only, `test.tsv` measured only). Matcher of the default phrasebook; one line = "
@@ -82,6 +86,15 @@ def main() -> int:
         "| courtesy recall (right stage) | false brush-off rate (benign + neutral) | courtesy lines flagged as brush-off |",
         "|---|---|---|---|---|---|---|",
         *(summary_rows(p, c) for p, c in covs.items()),
+        *(summary_rows(f"{p} + fallback", c) for p, c in with_fb.items()),
+        "",
+        (f"Rows `+ fallback`: the statistical fallback (`coach/matcher/fallback.py`, model "
+         f"`coach/data/fallback/model.json`, trained by `benchmarks/train_fallback.py` on `author.tsv` only; "
+         f"threshold {model.threshold:.2f} chosen by leave-one-source-out CV for ≤ {model.meta.get('target_false', 0):.0%} "
+         f"false on author benign + neutral) flags a line the matcher found nothing in as a `warning` "
+         f"(family `fallback`, so it counts for \"any family\" only). "
+         f"{'On by default' if fb.ENABLED_BY_DEFAULT else 'Off by default'} in `coach check`/`analyze`."
+         if model else "No fallback model (`coach/data/fallback/model.json` missing)."),
         "",
         "Targets (issue 8, on test): brush-off recall ≥ 0.90, courtesy recall ≥ 0.90, false brush-off rate ≤ 0.02.",
         "",
