@@ -34,7 +34,7 @@ MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "fallback" / "mod
 NGRAMS = (1, 3)
 # Default on/off for Evaluator (see docs/benchmarks.md "coverage": shipped only if it raises
 # held-out brush-off recall without pushing the false rate above 2 %).
-ENABLED_BY_DEFAULT = False
+ENABLED_BY_DEFAULT = True
 RULE = "fallback"
 SUGGESTION = "这句话听起来像服务忌语（统计模型判断，规则库里没有这种说法），请复核；确属忌语可补进规则库。"
 
