@@ -158,18 +158,22 @@ def train(lines, phrasebook=None, *, c: float = 16.0, target_false: float = 0.01
             oof[i] = float(p)
     threshold = choose_threshold(oof, labels, negatives, target_false)
     pos = [p for p, y in zip(oof, labels) if y == 1]
-    model = _pipeline(c).fit(keys, labels)
-    vec, clf = model.steps[0][1], model.steps[1][1]
-    vocab = vec.vocabulary_
-    idf = {g: float(vec.idf_[j]) for g, j in vocab.items()}
-    weights = {g: float(clf.coef_[0][j]) for g, j in vocab.items()}
     n_neg = sum(negatives)
     meta = {"c": c, "target_false": target_false, "lines": len(lines), "examples": len(keys),
             "cv": "leave one source out",
             "cv_recall": round(sum(p >= threshold for p in pos) / max(len(pos), 1), 4),
             "cv_false": round(sum(p >= threshold for p, n in zip(oof, negatives) if n) / max(n_neg, 1), 4)}
-    return Fallback(idf=idf, weights=weights, intercept=float(clf.intercept_[0]), threshold=threshold, meta=meta)
+    return export(_pipeline(c).fit(keys, labels), threshold, meta)
 
 
-__all__ = ["Fallback", "MODEL_PATH", "ENABLED_BY_DEFAULT", "RULE", "SUGGESTION", "default_model",
+def export(pipeline, threshold: float, meta: dict | None = None) -> Fallback:
+    """A fitted TF-IDF + logistic-regression pipeline as a :class:`Fallback` (plain numbers)."""
+    vec, clf = pipeline.steps[0][1], pipeline.steps[1][1]
+    vocab = vec.vocabulary_
+    return Fallback(idf={g: float(vec.idf_[j]) for g, j in vocab.items()},
+                    weights={g: float(clf.coef_[0][j]) for g, j in vocab.items()},
+                    intercept=float(clf.intercept_[0]), threshold=threshold, meta=meta or {})
+
+
+__all__ = ["Fallback", "MODEL_PATH", "export", "ENABLED_BY_DEFAULT", "RULE", "SUGGESTION", "default_model",
            "load", "train", "training_set", "choose_threshold", "text_key"]
