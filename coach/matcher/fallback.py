@@ -36,6 +36,7 @@ NGRAMS = (1, 3)
 # held-out brush-off recall without pushing the false rate above 2 %).
 ENABLED_BY_DEFAULT = True
 RULE = "fallback"
+PHRASE = "疑似忌语（统计判断）"
 SUGGESTION = "这句话听起来像服务忌语（统计模型判断，规则库里没有这种说法），请复核；确属忌语可补进规则库。"
 
 
@@ -175,5 +176,5 @@ def export(pipeline, threshold: float, meta: dict | None = None) -> Fallback:
                     intercept=float(clf.intercept_[0]), threshold=threshold, meta=meta or {})
 
 
-__all__ = ["Fallback", "MODEL_PATH", "export", "ENABLED_BY_DEFAULT", "RULE", "SUGGESTION", "default_model",
+__all__ = ["Fallback", "MODEL_PATH", "export", "ENABLED_BY_DEFAULT", "RULE", "PHRASE", "SUGGESTION", "default_model",
            "load", "train", "training_set", "choose_threshold", "text_key"]

@@ -154,7 +154,7 @@ class Evaluator:
         if p < model.threshold:
             return []
         speaker = "clerk" if u.speaker == "unknown" else u.speaker
-        return [Finding(type="brush_off", rule=_fallback.RULE, phrase=None, heard=u.text,
+        return [Finding(type="brush_off", rule=_fallback.RULE, phrase=_fallback.PHRASE, heard=u.text,
                         start=u.start, end=u.end, speaker=speaker, severity="warning",
                         suggestion=_fallback.SUGGESTION, utterance=index, score=round(p, 3))]
 
