@@ -138,12 +138,16 @@ class Coverage:
         return self._rate(("courtesy",), lambda o: bool(o.brush))
 
 
-def score_coverage(matcher: Matcher, lines: list[Line]) -> Coverage:
+def score_coverage(matcher: Matcher, lines: list[Line], fallback=None) -> Coverage:
+    """``fallback``: a :class:`coach.matcher.fallback.Fallback`; a line the matcher found nothing
+    in that it flags counts as a brush-off of family ``fallback`` (as ``Evaluator`` reports it)."""
     cov = Coverage()
     for line in lines:
         hits = matcher.find(line.text)
         brush = frozenset(h.family for h in hits if h.kind == "brush_off")
         stages = frozenset(h.entry.stage for h in hits if h.kind == "courtesy" and h.entry.stage)
+        if fallback is not None and not hits and fallback.flags(line.text):
+            brush = frozenset({"fallback"})
         cov.outcomes.append(Outcome(line, brush, stages))
         labelled = {("brush_off", line.family)} if line.label == "brush_off" and line.family else set()
         if line.label == "courtesy" and line.family:

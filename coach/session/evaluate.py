@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from coach.matcher import fallback as _fallback
 from coach.matcher.matcher import Hit, Matcher
 from coach.rules import structure
 from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
@@ -87,8 +88,8 @@ def score(findings: list[Finding], pb: Phrasebook) -> tuple[float, dict]:
     counts = {"courtesy": 0, "brush_off": 0, "near_miss": 0, "structure": 0}
     said: list[str] = []
     for f in findings:
-        if f.speaker == "uncertain":  # shown as 可能是窗口, neither credited nor charged
-            continue
+        if f.speaker == "uncertain" or f.rule == _fallback.RULE:
+            continue  # 可能是窗口 / a statistical guess: shown, neither credited nor charged
         if f.type == "courtesy" and f.rule != "near_miss":
             counts["courtesy"] += 1
             if f.phrase not in said:
@@ -108,8 +109,13 @@ def score(findings: list[Finding], pb: Phrasebook) -> tuple[float, dict]:
 class Evaluator:
     """A phrasebook compiled once, applied to many sessions."""
 
-    def __init__(self, phrasebook: Phrasebook, scenario: Scenario | None = None):
+    def __init__(self, phrasebook: Phrasebook, scenario: Scenario | None = None,
+                 fallback: bool | None = None):
+        """``fallback``: also report utterances the matcher found nothing in that the statistical
+        fallback (``coach.matcher.fallback``) scores as likely brush-offs, as uncharged warnings;
+        ``None`` = the shipped default (``fallback.ENABLED_BY_DEFAULT``)."""
         self.phrasebook = phrasebook
+        self.fallback = _fallback.ENABLED_BY_DEFAULT if fallback is None else fallback
         extra = scenario.brush_offs if scenario else ()
         self.matcher = Matcher.from_phrasebook(phrasebook, extra)
         self.intents = Matcher(structure.entries_for(phrasebook.referral_intents, "intent", "referral"),
@@ -133,10 +139,24 @@ class Evaluator:
                 f = hit_finding(h, u, i, times)
                 findings.append(f)
                 timed_hits.append(TimedHit(h, f.start, f.end))
+            if clerk and not hits and self.fallback and u.text.strip():
+                findings += self._fallback_finding(u, i)
             intents = self.intents.find(u.text) if clerk else []
             complaint = u.speaker != "clerk" and bool(self.complaints.find(u.text))
             timeline.append(Timed(i, u, timed_hits, intents, complaint))
         return timeline, findings
+
+    def _fallback_finding(self, u: Utterance, index: int) -> list[Finding]:
+        model = _fallback.default_model()      # read lazily, once
+        if model is None:
+            return []
+        p = model.probability(u.text)
+        if p < model.threshold:
+            return []
+        speaker = "clerk" if u.speaker == "unknown" else u.speaker
+        return [Finding(type="brush_off", rule=_fallback.RULE, phrase=_fallback.PHRASE, heard=u.text,
+                        start=u.start, end=u.end, speaker=speaker, severity="warning",
+                        suggestion=_fallback.SUGGESTION, utterance=index, score=round(p, 3))]
 
     def evaluate(self, utterances: list[Utterance], *, session: bool = True, file: str | None = None,
                  engine: str | None = None, duration_s: float | None = None,

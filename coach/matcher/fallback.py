@@ -1,0 +1,180 @@
+"""Statistical fallback (issue 8 step 4): a character n-gram classifier for brush-offs the
+phrasebook has no wording or pattern for.
+
+The phrasebook judges by wordings and shapes; a spoken paraphrase nobody wrote down slips
+through.  This module scores an utterance the matcher found *nothing* in (no brush-off, no
+courtesy) with a logistic regression over character 1–3-grams (TF-IDF, sublinear tf) and
+reports it as a ``warning`` — never a violation, never charged in the score — when the
+probability reaches a threshold.
+
+* **Training** (:func:`train`, needs scikit-learn) uses a labelled coverage corpus
+  (``brush_off`` = 1; ``courtesy``/``benign``/``neutral`` = 0) plus the phrasebook's canonical
+  brush-off and courtesy wordings.  The threshold is chosen by cross-validation **grouped by
+  source** (one source's lines are never in both the training and the scored fold): the lowest
+  probability whose out-of-fold false rate on benign + neutral lines is ≤ ``target_false``.
+* **The shipped model** is plain JSON (``coach/data/fallback/model.json``: n-grams, IDF,
+  weights, threshold) written by ``python benchmarks/train_fallback.py`` from
+  ``benchmarks/data/coverage/author.tsv``.  Scoring it needs no scikit-learn (numpy-free
+  arithmetic on a dict) and the file is read lazily, once, on the first utterance that needs it,
+  so ``coach check`` start-up does not change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from coach.phrasebook.normalize import normalize
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "fallback" / "model.json"
+NGRAMS = (1, 3)
+# Default on/off for Evaluator (see docs/benchmarks.md "coverage": shipped only if it raises
+# held-out brush-off recall without pushing the false rate above 2 %).
+ENABLED_BY_DEFAULT = True
+RULE = "fallback"
+PHRASE = "疑似忌语（统计判断）"
+SUGGESTION = "这句话听起来像服务忌语（统计模型判断，规则库里没有这种说法），请复核；确属忌语可补进规则库。"
+
+
+def text_key(text: str) -> str:
+    """What the classifier sees: the matcher's normalised characters (no punctuation/spaces)."""
+    return normalize(text).chars
+
+
+def ngrams(s: str) -> Counter:
+    lo, hi = NGRAMS
+    return Counter(s[i:i + n] for n in range(lo, hi + 1) for i in range(len(s) - n + 1))
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A trained model: ``weights``/``idf`` per n-gram, ``intercept``, decision ``threshold``."""
+    idf: dict[str, float]
+    weights: dict[str, float]
+    intercept: float
+    threshold: float
+    meta: dict
+
+    def probability(self, text: str) -> float:
+        """P(brush-off) for one utterance (same arithmetic as the scikit-learn pipeline)."""
+        counts = ngrams(text_key(text))
+        vec = {g: (1.0 + math.log(c)) * self.idf[g] for g, c in counts.items() if g in self.idf}
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        z = self.intercept
+        if norm:
+            z += sum(v * self.weights.get(g, 0.0) for g, v in vec.items()) / norm
+        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+    def flags(self, text: str) -> bool:
+        return self.probability(text) >= self.threshold
+
+    def to_json(self) -> dict:
+        return {"format": 1, "ngrams": list(NGRAMS), "threshold": self.threshold,
+                "intercept": self.intercept, "meta": self.meta,
+                "features": {g: [round(self.idf[g], 6), round(self.weights.get(g, 0.0), 6)]
+                             for g in sorted(self.idf)}}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Fallback":
+        feats = d["features"]
+        return cls(idf={g: v[0] for g, v in feats.items()},
+                   weights={g: v[1] for g, v in feats.items() if v[1]},
+                   intercept=float(d["intercept"]), threshold=float(d["threshold"]), meta=d.get("meta", {}))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        tmp.replace(path)
+
+
+def load(path: str | Path = MODEL_PATH) -> Fallback:
+    return Fallback.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Fallback | None:
+    """The shipped model, read once; ``None`` when the file is missing (fallback off)."""
+    return load(MODEL_PATH) if MODEL_PATH.is_file() else None
+
+
+def training_set(lines, phrasebook=None) -> tuple[list[str], list[int], list[str]]:
+    """(texts, labels, groups) from coverage lines (+ the phrasebook's canonical wordings).
+    Groups are the line's source (public sources S… pooled as one group per source id)."""
+    texts, labels, groups = [], [], []
+    for ln in lines:
+        texts.append(ln.text)
+        labels.append(1 if ln.label == "brush_off" else 0)
+        groups.append(ln.source or "?")
+    if phrasebook is not None:
+        for kind, entries in (("brush_off", phrasebook.brush_offs), ("courtesy", phrasebook.courtesies)):
+            for e in entries:
+                for w in (e.phrase, *e.variants):
+                    if w and "X" not in w:
+                        texts.append(w)
+                        labels.append(1 if kind == "brush_off" else 0)
+                        groups.append("phrasebook")
+    return texts, labels, groups
+
+
+def _pipeline(c: float):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    return make_pipeline(
+        TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True, lowercase=False),
+        LogisticRegression(C=c, class_weight="balanced", max_iter=5000))
+
+
+def choose_threshold(probs, labels, negatives, target_false: float) -> float:
+    """Lowest threshold (on a 0.01 grid) whose false rate on ``negatives`` is ≤ ``target_false``."""
+    neg = [p for p, n in zip(probs, negatives) if n]
+    for k in range(1, 100):
+        t = k / 100
+        if sum(p >= t for p in neg) <= target_false * len(neg):
+            return t
+    return 0.99
+
+
+def train(lines, phrasebook=None, *, c: float = 16.0, target_false: float = 0.01) -> Fallback:
+    """Train on coverage ``lines`` (and the phrasebook's wordings); threshold by grouped CV."""
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    texts, labels, groups = training_set(lines, phrasebook)
+    keys = [text_key(t) for t in texts]
+    negatives = [False] * len(keys)
+    for i, ln in enumerate(lines):          # benign + neutral lines (the false-rate base)
+        negatives[i] = ln.label in ("benign", "neutral")
+    oof = [0.0] * len(keys)
+    for tr, te in LeaveOneGroupOut().split(keys, labels, groups):
+        ytr = [labels[i] for i in tr]
+        if len(set(ytr)) < 2:
+            continue
+        model = _pipeline(c).fit([keys[i] for i in tr], ytr)
+        for i, p in zip(te, model.predict_proba([keys[i] for i in te])[:, 1]):
+            oof[i] = float(p)
+    threshold = choose_threshold(oof, labels, negatives, target_false)
+    pos = [p for p, y in zip(oof, labels) if y == 1]
+    n_neg = sum(negatives)
+    meta = {"c": c, "target_false": target_false, "lines": len(lines), "examples": len(keys),
+            "cv": "leave one source out",
+            "cv_recall": round(sum(p >= threshold for p in pos) / max(len(pos), 1), 4),
+            "cv_false": round(sum(p >= threshold for p, n in zip(oof, negatives) if n) / max(n_neg, 1), 4)}
+    return export(_pipeline(c).fit(keys, labels), threshold, meta)
+
+
+def export(pipeline, threshold: float, meta: dict | None = None) -> Fallback:
+    """A fitted TF-IDF + logistic-regression pipeline as a :class:`Fallback` (plain numbers)."""
+    vec, clf = pipeline.steps[0][1], pipeline.steps[1][1]
+    vocab = vec.vocabulary_
+    return Fallback(idf={g: float(vec.idf_[j]) for g, j in vocab.items()},
+                    weights={g: float(clf.coef_[0][j]) for g, j in vocab.items()},
+                    intercept=float(clf.intercept_[0]), threshold=threshold, meta=meta or {})
+
+
+__all__ = ["Fallback", "MODEL_PATH", "export", "ENABLED_BY_DEFAULT", "RULE", "PHRASE", "SUGGESTION", "default_model",
+           "load", "train", "training_set", "choose_threshold", "text_key"]

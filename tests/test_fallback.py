@@ -1,0 +1,113 @@
+"""The statistical fallback (issue 8 step 4): real scikit-learn training on the authoring part of
+the coverage corpus, the JSON model's arithmetic against scikit-learn's, held-out behaviour on a
+source left out of training, and how ``Evaluator`` reports it (uncharged warnings, lazy load)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from coach.matcher import fallback as fb
+from coach.matcher.coverage import read_coverage
+from coach.phrasebook import load_phrasebook
+from coach.schema import Utterance
+from coach.session.evaluate import Evaluator
+
+AUTHOR = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "coverage" / "author.tsv"
+LEFT_OUT = "batch 5"       # P3/N3 lines written last: held out of the training below
+
+
+def _note(line) -> str:
+    return NOTES.get(line.id, "")
+
+
+def _notes() -> dict[str, str]:
+    with AUTHOR.open(encoding="utf-8") as fh:
+        return {r["id"]: r["note"] for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)}
+
+
+NOTES = _notes()
+
+
+@pytest.fixture(scope="module")
+def lines():
+    return read_coverage(AUTHOR)
+
+
+@pytest.fixture(scope="module")
+def split(lines):
+    train = [ln for ln in lines if _note(ln) != LEFT_OUT]
+    held = [ln for ln in lines if _note(ln) == LEFT_OUT]
+    assert held and any(ln.label == "brush_off" for ln in held) and any(ln.label == "benign" for ln in held)
+    return train, held
+
+
+@pytest.fixture(scope="module")
+def trained(split):
+    return fb.train(split[0], load_phrasebook(), target_false=0.01)
+
+
+def test_threshold_is_chosen_by_grouped_cv_within_the_false_rate(trained):
+    assert 0 < trained.threshold < 1
+    assert trained.meta["cv"] == "leave one source out"
+    assert trained.meta["cv_false"] <= 0.01
+    assert trained.meta["cv_recall"] > 0.3
+
+
+def test_generalises_to_lines_it_never_saw(trained, split):
+    held = split[1]
+    pos = [ln for ln in held if ln.label == "brush_off"]
+    neg = [ln for ln in held if ln.label in ("benign", "neutral")]
+    recall = sum(trained.flags(ln.text) for ln in pos) / len(pos)
+    false = sum(trained.flags(ln.text) for ln in neg) / len(neg)
+    assert recall >= 0.5, recall
+    assert false <= 0.05, false
+
+
+def test_json_model_scores_exactly_like_the_sklearn_pipeline(split, tmp_path):
+    texts, labels, _ = fb.training_set(split[0])
+    keys = [fb.text_key(t) for t in texts]
+    pipe = fb._pipeline(16.0).fit(keys, labels)
+    model = fb.export(pipe, 0.5)
+    path = tmp_path / "m.json"
+    model.save(path)
+    loaded = fb.load(path)
+    probe = [ln.text for ln in split[1]][:60] + ["", "您好", "zz不存在的字"]
+    want = pipe.predict_proba([fb.text_key(t) for t in probe])[:, 1]
+    for t, w in zip(probe, want):
+        assert abs(loaded.probability(t) - w) < 1e-4, t
+
+
+def test_evaluator_reports_unmatched_likely_brush_offs_as_uncharged_warnings(lines):
+    model = fb.default_model()
+    assert model is not None, "shipped model coach/data/fallback/model.json missing"
+    on = Evaluator(load_phrasebook(), fallback=True)
+    off = Evaluator(load_phrasebook(), fallback=False)
+    # a brush-off paraphrase the phrasebook has no wording for, which the model flags
+    missed = [ln.text for ln in lines if ln.label == "brush_off" and not on.matcher.find(ln.text)
+              and model.flags(ln.text)]
+    assert missed
+    text = missed[0]
+    res = on.evaluate([Utterance(0.0, 2.0, "clerk", text)], session=False)
+    found = [f for f in res.findings if f.rule == fb.RULE]
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].type == "brush_off"
+    assert res.score == 100.0                       # shown, never charged
+    assert not [f for f in off.evaluate([Utterance(0.0, 2.0, "clerk", text)], session=False).findings
+                if f.rule == fb.RULE]
+    # the citizen's words are never judged; a line with a matcher hit gets no fallback finding
+    assert not on.evaluate([Utterance(0.0, 2.0, "citizen", text)], session=False).findings
+    assert not [f for f in on.evaluate([Utterance(0.0, 1.0, "clerk", "您好，请坐")], session=False).findings
+                if f.rule == fb.RULE]
+
+
+def test_benign_lines_of_the_corpus_are_rarely_flagged(lines):
+    model = fb.default_model()
+    on = Evaluator(load_phrasebook(), fallback=True)
+    neg = [ln for ln in lines if ln.label in ("benign", "neutral")]
+    flagged = [ln for ln in neg
+               if any(f.rule == fb.RULE for f in on.evaluate([Utterance(None, None, "clerk", ln.text)],
+                                                              session=False).findings)]
+    assert len(flagged) <= 0.02 * len(neg), [ln.text for ln in flagged]
+    assert model.meta["cv_false"] <= model.meta["target_false"]
