@@ -129,17 +129,6 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
     if at >= 0 and (not text_breaks or not any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
                                                for k in range(1, m))):
         return [(0.0, at, at + m)]   # verbatim (the usual case): nothing can beat it
-    # Substitution costs of every pattern character against every text character.  Each
-    # pattern character is either paired with one text character or deleted, and insertions
-    # and clause crossings only add, so the sum of each character's cheapest choice bounds the
-    # cost from below: where even that is too dear there is nothing to align.
-    rows = [list(map(_COSTS[ch].__getitem__, text)) for ch in pattern]
-    lower = 0.0
-    for row in rows:
-        best = min(row)
-        lower += best if best < DELETE else DELETE
-    if lower > max_cost + 1e-6:
-        return []
     # Only cells that can stay within the budget are computed (costs only grow along a path):
     # in each row, from the first to one past the last cell of the row above that is within
     # it, then on through insertions while they stay within it.  Every other cell is beyond
@@ -151,7 +140,7 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
     prev_start = list(range(n + 1))
     lo_prev, hi_prev = 0, n           # the cells of the row above within the budget lie here
     for i in range(1, m + 1):
-        crow = rows[i - 1]
+        costs = _COSTS[pattern[i - 1]]
         inner = i < m
         cross_diag = CROSS_CLAUSE if i > 1 and not pb[i - 1] else 0.0
         cross_ins = CROSS_CLAUSE if inner and not pb[i] else 0.0
@@ -165,7 +154,7 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
         for j in range(max(1, lo_prev), n + 1):
             brk = tb[j - 1]
             if j <= last:
-                c = prev[j - 1] + crow[j - 1] + (cross_diag if brk else 0.0)
+                c = prev[j - 1] + costs[text[j - 1]] + (cross_diag if brk else 0.0)
                 st = prev_start[j - 1]
                 d = prev[j] + DELETE
                 if d < c:
@@ -268,8 +257,8 @@ class Matcher:
             if e.kind == "brush_off":
                 fam_exc.setdefault(e.family or e.id, []).extend(
                     (f"{e.id} exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns)
-        # (label, pattern, and what it needs: see Pattern.may_match) per entry
-        self._exception_patterns: dict[int, list[tuple[str, Pattern, frozenset, tuple]]] = {}
+        # (label, pattern, its place in the set of benign contexts) per entry
+        self._exception_patterns: dict[int, list[tuple[str, Pattern, int]]] = {}
         for ei, e in enumerate(self.entries):
             own = [(f"exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns]
             if e.kind == "brush_off":
@@ -277,7 +266,16 @@ class Matcher:
                 own += [x for x in fam_exc.get(fam, ()) if x[1] not in e.exception_patterns]
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
-            self._exception_patterns[ei] = [(label, p, p.needs, p.needs_one_of) for label, p in own]
+            self._exception_patterns[ei] = own
+        # All benign-context patterns in one RE2 set: one pass says which can match at all.
+        slot: dict[int, int] = {}
+        for own in self._exception_patterns.values():
+            for _, p in own:
+                slot.setdefault(id(p), len(slot))
+        distinct = {id(p): p for own in self._exception_patterns.values() for _, p in own}
+        self._exception_set = PatternSet([distinct[k] for k in slot])
+        for ei, own in self._exception_patterns.items():
+            self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -368,8 +366,7 @@ class Matcher:
             raw.setdefault((ei, "phrase"), []).append((1.0, s, e, "pattern " + pat.source))
 
         hits: list[Hit] = []
-        present: set[str] | None = None       # the text's sound characters (for benign contexts)
-        seen: dict[int, list[tuple[int, int]]] = {}   # benign-context pattern -> its spans here
+        possible: set[int] | None = None      # benign-context patterns that match somewhere
         for (ei, role), spans in raw.items():
             entry = self.entries[ei]
             kind = entry.kind if role == "phrase" else "near_miss"
@@ -378,9 +375,9 @@ class Matcher:
                     continue
                 a, b = norm.span_to_original(s, e)
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
-                if present is None:
-                    present = set(sounds)
-                reason = self._excepted(ei, norm, subj, s, e, present, seen)
+                if possible is None and self._exception_patterns[ei]:
+                    possible = self._exception_set.candidates(subj)
+                reason = self._excepted(ei, norm, subj, s, e, possible)
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
@@ -395,21 +392,15 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
-    def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int, present: set[str],
-                  seen: dict[int, list[tuple[int, int]]]) -> str | None:
+    def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int,
+                  possible: set[int] | None) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None.
-
-        ``present`` holds the text's sound characters: a pattern that needs others cannot
-        match, so its regexes do not run.  ``seen`` keeps each pattern's spans in this text
-        (hits of one family share their contexts)."""
+        ``possible``: the benign-context patterns that match somewhere in the text."""
         t = norm.chars
-        for label, pat, needs, needs_one_of in self._exception_patterns[ei]:
-            if not needs <= present or any(map(present.isdisjoint, needs_one_of)):
-                continue     # the pattern needs a sound the text does not have (Pattern.may_match)
-            spans = seen.get(id(pat))
-            if spans is None:
-                spans = seen[id(pat)] = list(pat.spans(subj))
-            for xs, xe in spans:
+        for label, pat, slot in self._exception_patterns[ei]:
+            if slot not in possible:
+                continue
+            for xs, xe in pat.spans(subj):
                 if xs < e and s < xe:
                     return label
         for form in self._exceptions[ei]:

@@ -304,20 +304,8 @@ class Pattern:
     letters: frozenset = frozenset()       # every character the pattern writes (sets included)
     has_gap: bool = False                  # a …… gap: the pattern may run across clause punctuation
     min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
-    needs: frozenset = frozenset()         # sound characters every match (either form) contains
-    needs_one_of: tuple = ()               # sets of sound characters: every match contains one of each
     tree: tuple = ()                       # the parsed pattern (for :class:`PatternSet`'s own regexes)
     sets: Mapping = field(default_factory=dict, repr=False)
-
-    def may_match(self, sounds: "set[str] | frozenset[str]") -> bool:
-        """False where the pattern cannot match a text whose sound form has only ``sounds``
-        (a cheap literal prefilter: no regex runs)."""
-        if not self.needs <= sounds:
-            return False
-        for one_of in self.needs_one_of:
-            if one_of.isdisjoint(sounds):
-                return False
-        return True
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
@@ -417,41 +405,7 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     if text_rx.search(b"") is not None:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
     return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
-                   _crosses(tree), max(1, _min_bytes(tree, sets)), *_sound_clauses(_needs(tree, sets)), tree, sets)
-
-
-def _needs(node, sets) -> list[frozenset]:
-    """What every match of the text form contains, as clauses: each clause is a set of
-    characters of which at least one occurs in the match.  A literal needs each of its
-    characters; a sequence needs what each part needs; an alternation (or a set) needs one
-    character picked from every alternative (clauses built from the first, the last and a
-    middle character of each alternative's needs); optional parts, gaps and anchors need
-    nothing."""
-    kind = node[0]
-    if kind == "lit":
-        return [frozenset(c) for c in node[1]]
-    if kind == "seq":
-        return [c for n in node[1] for c in _needs(n, sets)]
-    if kind in ("alt", "set"):
-        alts = [_needs(n, sets) for n in node[1]] if kind == "alt" else \
-            [[frozenset(c) for c in w] for w in sets[node[1]]]
-        if not all(alts):
-            return []
-        picks = {(0,), (-1,), (None,)}
-        out = []
-        for (k,) in picks:
-            out.append(frozenset().union(*(a[len(a) // 2 if k is None else k] for a in alts)))
-        return sorted(set(out), key=len)
-    if kind == "rep":
-        return _needs(node[1], sets)
-    return []                   # opt, gap, bol, eol
-
-
-def _sound_clauses(clauses: list[frozenset]) -> tuple[frozenset, tuple[frozenset, ...]]:
-    """Clauses over sound characters: (characters every match needs, clauses of alternatives)."""
-    mapped = {frozenset(map(sound_char, c)) for c in clauses}
-    units = frozenset(next(iter(c)) for c in mapped if len(c) == 1)
-    return units, tuple(sorted((c for c in mapped if len(c) > 1 and not c & units), key=len))
+                   _crosses(tree), max(1, _min_bytes(tree, sets)), tree, sets)
 
 
 def _crosses(node) -> bool:
