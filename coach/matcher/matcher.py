@@ -11,10 +11,12 @@ small semi-global edit distance whose substitution cost knows how Mandarin sound
 * a phrase character missing         ``DELETE``
 
 A phrase of *m* characters matches where the cost is at most ``(1 - match_score) * m``.
-An inverted index over pinyin syllables keeps the alignment to the few phrases whose sounds
-occur in the text, so matching stays fast.  Entries' *patterns* (the phrasebook's pattern
-language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the text and on its sound
-form, all at once through one RE2 set per form that says which of them can match at all.
+Only a few wordings are aligned at all: one RE2 set over the text's accent-tolerant sounds,
+one byte per character (the *sieve*, :func:`_sieve_regex`), names the wordings whose sounds
+occur in order closely enough for a match to be possible.  Entries' *patterns* (the
+phrasebook's pattern language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the
+text and on its sound form; one RE2 set over the sound form says which of them can match at
+all, and another does the same for the benign contexts.
 
 A hit is dropped when it overlaps a benign context: one of the entry's ``exceptions`` or
 ``exception_patterns``, its family's ``exception_patterns``, or a ``context.toml`` rule for
@@ -39,7 +41,7 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import Pattern, PatternSet, Subject, regex_set
+from coach.phrasebook.patterns import Pattern, PatternSet, SoundAlphabet, Subject, regex_set
 
 _INF = float("inf")
 HOMOPHONE = 0.2
@@ -245,7 +247,7 @@ class Matcher:
         # patterns worth running.
         self._pattern_owner: list[tuple[int, Pattern]] = [
             (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
-        self._pattern_set = PatternSet([pat for _, pat in self._pattern_owner])
+        self._pattern_set = None      # built below, sharing one alphabet with the benign contexts
         # Benign contexts per entry: (label, pattern): its own, then those of its family (the
         # family's and its other entries'), then the context rules for the family.
         fam_exc: dict[str, list[tuple[str, Pattern]]] = {}
@@ -273,7 +275,10 @@ class Matcher:
             for _, p in own:
                 slot.setdefault(id(p), len(slot))
         distinct = {id(p): p for own in self._exception_patterns.values() for _, p in own}
-        self._exception_set = PatternSet([distinct[k] for k in slot])
+        patterns = [pat for _, pat in self._pattern_owner]
+        alphabet = SoundAlphabet(patterns + list(distinct.values()))
+        self._pattern_set = PatternSet(patterns, alphabet)
+        self._exception_set = PatternSet([distinct[k] for k in slot], alphabet)
         for ei, own in self._exception_patterns.items():
             self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
         self._exceptions: dict[int, list[_Form]] = {}

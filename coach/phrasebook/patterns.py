@@ -246,13 +246,15 @@ class Subject:
     ``chars[k]``: there the bytes carry :data:`BREAK`, which no literal, set or plain gap
     matches, so only a ``……`` gap runs across a clause boundary."""
 
-    __slots__ = ("chars", "sounds", "chars_b", "sounds_b", "sounds_marked", "_cuts", "_unmarked")
+    __slots__ = ("chars", "sounds", "chars_b", "sounds_b", "sounds_marked", "_cuts", "_unmarked",
+                 "_coded", "_coded_by")
 
     def __init__(self, chars: str, sounds: str, breaks: tuple[bool, ...] = ()):
         self.chars, self.sounds = chars, sounds
         cuts = [k for k, b in enumerate(breaks) if b and 0 < k < len(chars)] if any(breaks) else ()
         self._cuts = cuts
         self._unmarked = None
+        self._coded_by = None       # the SoundAlphabet that encoded it last, and its bytes
         if cuts:
             self.sounds_marked = _marked(sounds, cuts)
             self.chars_b, self.sounds_b = _marked(chars, cuts).encode(), self.sounds_marked.encode()
@@ -472,7 +474,7 @@ def regex_set(regexes: list[str], *, one_byte: bool = False):
     return s
 
 
-class _SoundAlphabet(dict):
+class SoundAlphabet(dict):
     """The set's alphabet: one byte per sound character its patterns write (the most used ones;
     any others share a byte, as do characters no pattern writes), :data:`BREAK` its own.  With
     one byte per character RE2's set automaton stays small and quick; a shared byte only lets
@@ -506,7 +508,11 @@ class _SoundAlphabet(dict):
         return _emit(p.tree, p.sets, sound_char, frag=self.frag)
 
     def encode(self, subj: Subject) -> bytes:
-        return bytes(map(self.__getitem__, subj.sounds_marked))
+        """The subject's sound form (clause breaks marked), one byte per character (kept on the
+        subject: sets that share this alphabet encode it once)."""
+        if subj._coded_by is not self:
+            subj._coded, subj._coded_by = bytes(map(self.__getitem__, subj.sounds_marked)), self
+        return subj._coded
 
 
 class PatternSet:
@@ -517,9 +523,10 @@ class PatternSet:
     so is the subject's sound text), so the sound set's answer covers both forms.
     """
 
-    def __init__(self, patterns: list[Pattern]):
+    def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None):
+        """``alphabet``: one shared with other sets (built over all their patterns)."""
         self.patterns = patterns
-        self._alphabet = _SoundAlphabet(patterns)
+        self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
         self._sound = regex_set([self._alphabet.regex(p) for p in patterns], one_byte=True)
 
     def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
