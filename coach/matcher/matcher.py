@@ -434,10 +434,6 @@ def _one_per_family(hits: list[Hit], order: dict[str, int]) -> list[Hit]:
     return kept
 
 
-# Forms whose sieve would have more alternatives than this are always aligned.
-_MAX_SIEVE_ALTERNATIVES = 200
-
-
 class _Alphabet(dict):
     """The sieve's alphabet: one byte per accent-tolerant syllable (:func:`coarse_char`), the
     syllables the forms use most each a byte of their own, all others (and syllables no form
@@ -467,40 +463,22 @@ class _Alphabet(dict):
 
 
 def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
-    """A regex over :func:`coarse_text` that matches wherever ``form`` can match (a necessary
-    condition, so a form it rules out is not aligned at all), or None where it would be too big.
+    """A regex over the text's sounds that matches wherever ``form`` can match (a necessary
+    condition, so a form it rules out is not aligned at all), or None where there is none.
 
     An alignment within ``max_cost`` pairs every phrase character but at most ``max_missing``
     of them with a text character of the same accent-tolerant sound, in order (any other
     pairing costs ``SUBSTITUTE``, a dropped character ``DELETE``: no cheaper than the budget
     allows ``max_missing`` of).  Between two paired neighbours stand only inserted characters,
-    at most ``max_cost // INSERT`` of them, plus one per missing character between them (a
-    substitution takes a text character).  So: for every choice of missing characters, the
-    others' sounds in order with bounded gaps.
+    at most ``max_cost // INSERT`` of them.  Cut the phrase into ``max_missing + 1`` runs of
+    neighbours: one of them misses nothing, so its sounds occur in order with such gaps.
     """
-    from itertools import combinations
-    from math import comb
-
     m, k = len(form.sounds), form.max_missing
-    if comb(m, min(k, m)) > _MAX_SIEVE_ALTERNATIVES:
-        return None
-    inserts = int(form.max_cost // INSERT)
-    alternatives = []
-    for missing in combinations(range(m), min(k, m)):
-        parts: list[str] = []
-        gap = 0
-        for i, syl in enumerate(form.sounds):
-            if i in missing:
-                gap += 1
-                continue
-            if parts:
-                parts.append(f".{{0,{inserts + gap}}}")
-            parts.append(alphabet.regex(syl))
-            gap = 0
-        if not parts:
-            return None          # everything may be missing: no condition at all
-        alternatives.append("".join(parts))
-    return "|".join(alternatives)
+    if m < k + 1:
+        return None              # every character may be missing: no condition at all
+    gap = f".{{0,{int(form.max_cost // INSERT)}}}"
+    cuts = [m * r // (k + 1) for r in range(k + 2)]
+    return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
 
 
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:

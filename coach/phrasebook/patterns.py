@@ -195,17 +195,24 @@ def _set_regex(words: tuple[str, ...], char: Callable[[str], str]) -> str:
 
 
 def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str], cache: dict | None = None,
-          frag: Callable[[str], str] | None = None) -> str:
+          frag: Callable[[str], str] | None = None, memo: dict | None = None) -> str:
     """The regex of a syntax tree: ``char`` maps each character (identity for the text form,
     :func:`sound_char` for the sound form).  ``frag``, if given, writes each character's
-    regex instead (the one-byte alphabet of :class:`PatternSet`)."""
+    regex instead (the one-byte alphabet of :class:`PatternSet`; ``memo`` keeps each set's
+    regex)."""
     if frag is None:
         frag = lambda c: _esc(char(c))  # noqa: E731
         lit = lambda w: _esc("".join(map(char, w)))  # noqa: E731
         set_regex = lambda words: _set_regex(words, char)  # noqa: E731
     else:
         lit = lambda w: "".join(map(frag, w))  # noqa: E731
-        set_regex = lambda words: "(?:" + "|".join(sorted({lit(w) for w in words})) + ")"  # noqa: E731
+        memo = {} if memo is None else memo
+
+        def set_regex(words):
+            out = memo.get(words)
+            if out is None:
+                out = memo[words] = "(?:" + "|".join(sorted({lit(w) for w in words})) + ")"
+            return out
     if cache is None:
         cache = {"filler": "[" + "".join(sorted({frag(c) for c in FILLERS})) + "]?", "lit": lit, "set": set_regex}
     return _emit_node(node, sets, cache)
@@ -486,8 +493,7 @@ class SoundAlphabet(dict):
         super().__init__()
         freq: dict[str, int] = {}
         for p in patterns:
-            for c in _letters(p.tree, p.sets):
-                s = sound_char(c)
+            for s in {sound_char(c) for c in p.letters}:
                 freq[s] = freq.get(s, 0) + 1
         for c in FILLERS:                       # between almost any two parts: a byte each
             s = sound_char(c)
@@ -496,16 +502,21 @@ class SoundAlphabet(dict):
         codes = [b for b in range(1, self.SHARED) if b not in reserved]
         self.codes = dict(zip(sorted(freq, key=lambda s: (-freq[s], s)), codes))
         self[BREAK] = ord(BREAK)
+        self._frags: dict[str, str] = {}
+        self._sets: dict = {}            # a set's regex, once per set (patterns share sets)
 
     def __missing__(self, ch: str) -> int:
         code = self[ch] = self.codes.get(ch, self.SHARED)
         return code
 
     def frag(self, ch: str) -> str:
-        return f"\\x{self.codes.get(sound_char(ch), self.SHARED):02x}"
+        out = self._frags.get(ch)
+        if out is None:
+            out = self._frags[ch] = f"\\x{self.codes.get(sound_char(ch), self.SHARED):02x}"
+        return out
 
     def regex(self, p: Pattern) -> str:
-        return _emit(p.tree, p.sets, sound_char, frag=self.frag)
+        return _emit(p.tree, p.sets, sound_char, frag=self.frag, memo=self._sets)
 
     def encode(self, subj: Subject) -> bytes:
         """The subject's sound form (clause breaks marked), one byte per character (kept on the
