@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 import time
@@ -113,8 +114,12 @@ def main() -> int:
         bp, br, bf = prf(total["brush_off"])
         lines.append(f"| {rate:.0%} | {cp:.3f} | {cr:.3f} | {cf:.3f} | {bp:.3f} | {br:.3f} | {bf:.3f} "
                      f"| {hard} / {cats['hard_negative'] * len(seeds)} |")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     ups = speed(ev, [r["text"] for r in rows])
-    lines += ["", f"Speed: {ups:,.0f} utterances/s on one core (matcher only, clean corpus, warm caches; CPU time of one process)."]
+    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines += ["", f"Speed: {ups:,.0f} utterances/s on one core (matcher only, clean corpus, warm caches; CPU time of one process).",
+              f"Load before / after the speed run: `{load}` / `{load_after}` (1/5/15-min load average; "
+              "other processes share the 2 cores, so the figure is pessimistic)."]
     report = "\n".join(lines)
     print(report)
     if args.write:
