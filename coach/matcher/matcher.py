@@ -243,8 +243,8 @@ class Matcher:
                 sieves.append(rx)
         self._sieve = regex_set(sieves, one_byte=True)
         # Patterns run on the text and on its sound form, so a homophone slip inside a pattern
-        # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set per form picks the few
-        # patterns worth running.
+        # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set over the sound form (a
+        # text-form match is a sound-form match too) picks the few patterns worth running.
         self._pattern_owner: list[tuple[int, Pattern]] = [
             (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
         self._pattern_set = None      # built below, sharing one alphabet with the benign contexts
