@@ -65,3 +65,82 @@ def test_hit_carries_heard_text_and_span(matcher):
     assert hit.heard == "請您稍等"
     assert text[hit.start:hit.end] == hit.heard
     assert 0.8 <= hit.score < 1.0 or hit.score == 1.0
+
+
+# ---------------------------------------------------------------- the sieve (speed, issue 8)
+
+def _variants(texts):
+    """Each text, and each with one character replaced by a homophone, a near-homophone or an
+    unrelated character, one dropped and one doubled: the slips the fuzzy step must survive."""
+    swaps = {"管": "关", "您": "你", "稍": "烧", "请": "轻", "窗": "床", "号": "好", "清": "亲",
+             "是": "四", "办": "半", "知": "之", "道": "到", "等": "灯", "再": "在", "见": "件"}
+    out = []
+    for t in texts:
+        out.append(t)
+        for i, c in enumerate(t):
+            if c in swaps:
+                out.append(t[:i] + swaps[c] + t[i + 1:])
+        if len(t) > 3:
+            k = len(t) // 2
+            out += [t[:k] + t[k + 1:], t[:k] + t[k] + t[k:], t[:k] + "喔" + t[k + 1:]]
+    return out
+
+
+def _clerk_texts():
+    import csv
+    from pathlib import Path
+    corpus = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "clerk_utterances.tsv"
+    with corpus.open(encoding="utf-8") as fh:
+        return [r["text"] for r in csv.DictReader(fh, delimiter="\t")]
+
+
+def test_the_sieve_never_rules_out_a_form_that_aligns(matcher):
+    # The sieve must be a necessary condition: every form that aligns anywhere in the text
+    # within its budget is among the forms it lets through.
+    from coach.phrasebook.normalize import normalize
+    texts = _variants(_clerk_texts()[::3])
+    checked = aligned = 0
+    for text in texts:
+        norm = normalize(text)
+        if not norm.chars:
+            continue
+        passed = {fi for fi, _, _ in matcher._windows(norm.chars)}
+        hit = matcher._sieve.Match(matcher._alphabet.encode(norm.chars)) or []
+        sieved = {matcher._sieve_forms[k] for k in hit} | set(matcher._unsieved)
+        assert passed <= sieved
+        for fi, form in enumerate(matcher._forms):
+            checked += 1
+            if align(form.chars, norm.chars, form.max_cost, norm.breaks, form.breaks):
+                aligned += 1
+                assert fi in sieved, (text, form.chars)
+    assert aligned > 100 and checked > 100_000     # the check saw real matches, many of them fuzzy
+
+
+def test_the_sieve_reads_one_byte_per_character(matcher):
+    data = matcher._alphabet.encode("您好请稍等")
+    assert len(data) == 5
+    # homophones and accent pairs (是/四, 年/连) share their byte; unrelated characters do not
+    assert matcher._alphabet.encode("是") == matcher._alphabet.encode("四")
+    assert matcher._alphabet.encode("好") != matcher._alphabet.encode("等")
+
+
+def test_a_small_alphabet_shares_bytes_and_still_finds_every_match():
+    # A phrasebook with more syllables than a byte holds: the rarest share one byte, which only
+    # lets more forms through the sieve; the matches stay those of the alignment.
+    from coach.phrasebook.model import Entry
+    from coach.matcher import matcher as mm
+    letters = [chr(c) for c in range(0x4E00, 0x9FA5)] + [chr(c) for c in range(0x3B1, 0x3CA)] \
+        + [chr(c) for c in range(0x430, 0x450)]          # Han, then Greek and Cyrillic letters
+    seen, words = set(), []
+    for c in letters:                  # 3-character wordings of distinct syllables: > 254 of them
+        if mm.coarse(c) not in seen:
+            seen.add(mm.coarse(c))
+            words.append(c)
+    phrases = ["".join(words[k:k + 3]) for k in range(0, len(words) - 3, 3)]
+    assert len(seen) > 300
+    entries = [Entry(id=f"e{k}", kind="courtesy", phrase=p) for k, p in enumerate(phrases)]
+    m = Matcher(entries, 0.6)
+    assert len(m._alphabet.codes) < len({c for p in phrases for c in mm.coarse_text(p)})
+    for p in phrases[:: 7]:
+        text = "好的" + p[0] + "嗯" + p[1:] + "谢谢"          # one inserted character
+        assert p in {h.phrase for h in m.find(text)}, p

@@ -34,3 +34,10 @@ def test_sound_text_makes_homophones_equal():
     assert sound_text("不归我管") == sound_text("不归我关")
     assert sound_text("看不清楚") == sound_text("看不清除")
     assert sound_text("您好") != sound_text("你好")
+
+
+def test_quick_normalisation_agrees_with_the_character_by_character_one():
+    from coach.phrasebook.normalize import _normalize_slow
+    for text in ["您好，请问您要办什么业务？", "請稍等……好的", "ﬁ㎏，。 a , b…—\n ﬀ test", "，，您好", "",
+                 "。", "a。b", "①②号", "Ⅻ号窗口", "㈠请", "喂？喂！", "  请 稍 等  ", "3号、4号；5号"]:
+        assert normalize(text) == _normalize_slow(text), text

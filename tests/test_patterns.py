@@ -189,3 +189,19 @@ def test_validate_rejects_what_check_would_crash_on(pbdir, capsys):
     err = capsys.readouterr().err.strip()
     assert "courtesies.toml" in err and "x.y" in err and "\n" not in err
     assert main(["--phrasebook", str(pbdir), "check", "您好"]) == 2
+
+
+def test_pattern_set_over_one_byte_sounds_keeps_every_match():
+    # The set reads one byte per sound character; it must still name every pattern whose text
+    # or sound form matches (its own regexes then decide), and clause breaks stay breaks.
+    from coach.phrasebook.patterns import Subject
+    ps = Matcher.from_phrasebook(load_phrasebook())._pattern_set
+    texts = ["不归我关，请您稍等", "这个我也不太清楚，我帮您问问", "别急，什么事", "你去投诉好了", "规定就是这样，有意见找领导去",
+             "看不清除", "您走好，有事随时打电话给我", "喂，听得见吗", "我就这态度"]
+    for text in texts:
+        norm = normalize(text)
+        subj = Subject(norm.chars, sound_text(norm.chars), norm.breaks)
+        real = {k for k, p in enumerate(ps.patterns)
+                if p.text_rx.search(subj.chars_b) or p.sound_rx.search(subj.sounds_b)}
+        assert real <= ps.candidates(subj), text
+        assert {k for k, _ in ps.spans(subj)} <= real

@@ -11,10 +11,12 @@ small semi-global edit distance whose substitution cost knows how Mandarin sound
 * a phrase character missing         ``DELETE``
 
 A phrase of *m* characters matches where the cost is at most ``(1 - match_score) * m``.
-An inverted index over pinyin syllables keeps the alignment to the few phrases whose sounds
-occur in the text, so matching stays fast.  Entries' *patterns* (the phrasebook's pattern
-language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the text and on its sound
-form, all at once through one RE2 set per form that says which of them can match at all.
+Only a few wordings are aligned at all: one RE2 set over the text's accent-tolerant sounds,
+one byte per character (the *sieve*, :func:`_sieve_regex`), names the wordings whose sounds
+occur in order closely enough for a match to be possible.  Entries' *patterns* (the
+phrasebook's pattern language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the
+text and on its sound form; one RE2 set over the sound form says which of them can match at
+all, and another does the same for the benign contexts.
 
 A hit is dropped when it overlaps a benign context: one of the entry's ``exceptions`` or
 ``exception_patterns``, its family's ``exception_patterns``, or a ``context.toml`` rule for
@@ -30,6 +32,8 @@ from coach.phrasebook.normalize import (
     CLAUSE_MARKS,
     Normalized,
     coarse,
+    coarse_char,
+    coarse_text,
     fold_char,
     normalize,
     sound_text,
@@ -37,8 +41,9 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import Pattern, PatternSet, Subject
+from coach.phrasebook.patterns import Pattern, PatternSet, SoundAlphabet, Subject, regex_set
 
+_INF = float("inf")
 HOMOPHONE = 0.2
 NEAR_HOMOPHONE = 0.42
 SUBSTITUTE = 1.5
@@ -123,39 +128,59 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
     if m == 0 or n == 0:
         return []
     at = text.find(pattern)
-    if at >= 0 and not any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
-                           for k in range(1, m) if text_breaks):
+    if at >= 0 and (not text_breaks or not any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
+                                               for k in range(1, m))):
         return [(0.0, at, at + m)]   # verbatim (the usual case): nothing can beat it
-    tb = text_breaks or (False,) * n
+    # Only cells that can stay within the budget are computed (costs only grow along a path):
+    # in each row, from the first to one past the last cell of the row above that is within
+    # it, then on through insertions while they stay within it.  Every other cell is beyond
+    # the budget whatever its exact value, so it is left at infinity: each cell within the
+    # budget, and where its best path starts, comes out as the full table would have it.
+    tb = text_breaks if text_breaks and any(text_breaks) else (False,) * n
     pb = pattern_breaks or (False,) * m
     prev = [0.0] * (n + 1)            # free start anywhere in the text
     prev_start = list(range(n + 1))
+    lo_prev, hi_prev = 0, n           # the cells of the row above within the budget lie here
     for i in range(1, m + 1):
         costs = _COSTS[pattern[i - 1]]
         inner = i < m
         cross_diag = CROSS_CLAUSE if i > 1 and not pb[i - 1] else 0.0
         cross_ins = CROSS_CLAUSE if inner and not pb[i] else 0.0
-        cur = [i * DELETE] + [0.0] * n
+        cur = [_INF] * (n + 1)
         cur_start = [0] * (n + 1)
-        best_row = cur[0]
-        for j in range(1, n + 1):
+        cur[0] = i * DELETE
+        lo = hi = -1
+        if cur[0] <= max_cost:
+            lo = hi = 0
+        last = min(n, hi_prev + 1)
+        for j in range(max(1, lo_prev), n + 1):
             brk = tb[j - 1]
-            c = prev[j - 1] + costs[text[j - 1]] + (cross_diag if brk else 0.0)
-            s = prev_start[j - 1]
-            d = prev[j] + DELETE
-            if d < c:
-                c, s = d, prev_start[j]
-            if inner:
-                e = cur[j - 1] + INSERT + (cross_ins if brk else 0.0)
-                if e < c:
-                    c, s = e, cur_start[j - 1]
+            if j <= last:
+                c = prev[j - 1] + costs[text[j - 1]] + (cross_diag if brk else 0.0)
+                st = prev_start[j - 1]
+                d = prev[j] + DELETE
+                if d < c:
+                    c, st = d, prev_start[j]
+                if inner:
+                    e = cur[j - 1] + INSERT + (cross_ins if brk else 0.0)
+                    if e < c:
+                        c, st = e, cur_start[j - 1]
+            else:                     # past the row above: only an insertion can get here
+                if not inner:
+                    break
+                c = cur[j - 1] + INSERT + (cross_ins if brk else 0.0)
+                if c > max_cost:
+                    break
+                st = cur_start[j - 1]
             cur[j] = c
-            cur_start[j] = s
-            if c < best_row:
-                best_row = c
-        if best_row > max_cost:
+            cur_start[j] = st
+            if c <= max_cost:
+                if lo < 0:
+                    lo = j
+                hi = j
+        if lo < 0:
             return []
-        prev, prev_start = cur, cur_start
+        prev, prev_start, lo_prev, hi_prev = cur, cur_start, lo, hi
     found = sorted(
         ((prev[j], prev_start[j], j) for j in range(1, n + 1) if prev[j] <= max_cost and prev_start[j] < j),
         key=lambda x: (x[0], -(x[2] - x[1])),
@@ -165,16 +190,6 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
         if all(e <= cs or s >= ce for _, cs, ce in chosen):
             chosen.append((cost, s, e))
     return chosen
-
-
-# Everyday characters: their syllables occur in almost any sentence, so they make poor anchors
-# for the index (a form indexed under "shi" would be aligned against nearly every utterance).
-_EVERYDAY = frozenset(coarse(c) for c in (
-    "的一是不了人我在有他这中大来上个到说们为和你地出道也时得就那要下以会着去过家对可里后小"
-    "么多天能好都然没于起还发成事只作当想看无开手用主行方又如前所本见经头面同已从动两长知样现"
-    "分但身些与意进把法此实回理点月明其种声全工己话儿者向情正定问力给等几很最间新什打便位因被"
-    "走四第门相次再真听气少关先五太万别处才场书比住通目报立马张难数件安表车白应路叫常提感何更"
-    "反合放做系或及今各任至记边直服请办您就吗吧呢啊"))
 
 
 @dataclass(frozen=True)
@@ -195,7 +210,7 @@ class _Form:
     breaks: tuple[bool, ...]
     max_cost: float
     max_missing: int                       # positions whose sound may be absent from the text
-    sounds: tuple[str, ...]                # accent-tolerant syllable per position
+    sounds: str                            # accent-tolerant syllable per position (coarse_text)
     all_sounds: frozenset[str]
     max_span: int                          # longest stretch of text a match can cover
 
@@ -213,17 +228,26 @@ class Matcher:
             forms += [self._make_form(ei, "phrase", w) for w in dict.fromkeys((entry.phrase, *entry.variants))]
             forms += [self._make_form(ei, "near_miss", w) for w in entry.near_misses]
         self._forms: list[_Form] = [f for f in forms if f]
-        self._index = self._build_index(self._forms)
-        self._index_keys = frozenset(self._index)
-        # Largest gap between adjacent characters of a pair-indexed form (its affordable insertions).
-        self._max_gap = 1 + max((f.max_span - len(f.chars) for f in self._forms
-                                 if f.max_missing == 0 and len(f.chars) >= 2), default=0)
+        # One RE2 set over the text's sounds, one byte per character, says which forms can
+        # match at all (the sieve): only those are aligned.
+        self._alphabet = _Alphabet(f.sounds for f in self._forms)
+        self._sieve_forms: list[int] = []
+        self._unsieved: list[int] = []
+        sieves = []
+        for fi, form in enumerate(self._forms):
+            rx = _sieve_regex(form, self._alphabet)
+            if rx is None:
+                self._unsieved.append(fi)
+            else:
+                self._sieve_forms.append(fi)
+                sieves.append(rx)
+        self._sieve = regex_set(sieves, one_byte=True)
         # Patterns run on the text and on its sound form, so a homophone slip inside a pattern
-        # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set per form picks the few
-        # patterns worth running.
+        # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set over the sound form (a
+        # text-form match is a sound-form match too) picks the few patterns worth running.
         self._pattern_owner: list[tuple[int, Pattern]] = [
             (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
-        self._pattern_set = PatternSet([pat for _, pat in self._pattern_owner])
+        self._pattern_set = None      # built below, sharing one alphabet with the benign contexts
         # Benign contexts per entry: (label, pattern): its own, then those of its family (the
         # family's and its other entries'), then the context rules for the family.
         fam_exc: dict[str, list[tuple[str, Pattern]]] = {}
@@ -235,7 +259,8 @@ class Matcher:
             if e.kind == "brush_off":
                 fam_exc.setdefault(e.family or e.id, []).extend(
                     (f"{e.id} exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns)
-        self._exception_patterns: dict[int, list[tuple[str, Pattern]]] = {}
+        # (label, pattern, its place in the set of benign contexts) per entry
+        self._exception_patterns: dict[int, list[tuple[str, Pattern, int]]] = {}
         for ei, e in enumerate(self.entries):
             own = [(f"exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns]
             if e.kind == "brush_off":
@@ -244,19 +269,18 @@ class Matcher:
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
             self._exception_patterns[ei] = own
-        # All benign-context patterns in one RE2 set per form: one pass says which can match.
-        # (one set per kind: most lines have courtesy hits only, whose exceptions are few)
-        self._exception_set: dict[str, PatternSet] = {}
-        self._exception_slot: dict[str, dict[int, int]] = {}
-        for kind in ("courtesy", "brush_off"):
-            distinct: dict[int, Pattern] = {}
-            for ei, own in self._exception_patterns.items():
-                if self.entries[ei].kind == kind:
-                    for _, pat in own:
-                        distinct.setdefault(id(pat), pat)
-            pset = PatternSet(list(distinct.values()))
-            self._exception_set[kind] = pset
-            self._exception_slot[kind] = {id(p): k for k, p in enumerate(pset.patterns)}
+        # All benign-context patterns in one RE2 set: one pass says which can match at all.
+        slot: dict[int, int] = {}
+        for own in self._exception_patterns.values():
+            for _, p in own:
+                slot.setdefault(id(p), len(slot))
+        distinct = {id(p): p for own in self._exception_patterns.values() for _, p in own}
+        patterns = [pat for _, pat in self._pattern_owner]
+        alphabet = SoundAlphabet(patterns + list(distinct.values()))
+        self._pattern_set = PatternSet(patterns, alphabet)
+        self._exception_set = PatternSet([distinct[k] for k in slot], alphabet)
+        for ei, own in self._exception_patterns.items():
+            self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -275,39 +299,10 @@ class Matcher:
         max_cost = (1.0 - self.threshold) * len(norm.chars) + 1e-9
         # A position whose sound is absent costs at least a deletion or a substitution.
         max_missing = int(max_cost // min(DELETE, SUBSTITUTE))
-        sounds = tuple(coarse(c) for c in norm.chars)
+        sounds = coarse_text(norm.chars)
         max_span = len(norm.chars) + int(max_cost // INSERT)
         return _Form(ei, role, norm.chars, norm.breaks, max_cost, max_missing, sounds,
                      frozenset(sounds), max_span)
-
-    @staticmethod
-    def _build_index(forms: list[_Form]) -> dict:
-        """Index every form so that the text's sounds find each form that could match it.
-
-        A form that allows no missing character is indexed under its rarest pair of adjacent
-        sounds: a match keeps both, at most ``max_gap`` characters apart (the insertions it can
-        afford).  Other forms are indexed under their ``max_missing + 1`` rarest sounds, of
-        which a match keeps at least one.  Keys are a syllable or a (syllable, syllable) pair.
-        """
-        freq: dict[str, int] = {}
-        for form in forms:
-            for syl in form.sounds:
-                freq[syl] = freq.get(syl, 0) + 1
-
-        def rarity(syl: str) -> tuple:
-            return (syl in _EVERYDAY, freq[syl])
-
-        index: dict = {}
-        for fi, form in enumerate(forms):
-            m = len(form.sounds)
-            if form.max_missing == 0 and m >= 2:
-                p = min(range(m - 1), key=lambda k: (rarity(form.sounds[k]), rarity(form.sounds[k + 1]), k))
-                index.setdefault((form.sounds[p], form.sounds[p + 1]), []).append(fi)
-                continue
-            order = sorted(range(m), key=lambda k: (rarity(form.sounds[k]), k))
-            for k in order[: form.max_missing + 1]:
-                index.setdefault(form.sounds[k], []).append(fi)
-        return index
 
     def warm_up(self) -> None:
         """Load what the first utterance would otherwise wait for (jieba's dictionary, ~1 s)."""
@@ -316,35 +311,36 @@ class Matcher:
     # -- matching
     def _windows(self, text: str) -> list[tuple[int, int, int]]:
         """(form, lo, hi) for every form that could match, with the stretch of text to align."""
-        sounds = list(map(coarse, text))
-        where: dict[str, list[int]] = {}
-        for j, syl in enumerate(sounds):
-            where.setdefault(syl, []).append(j)
-        present = set(where)
-        keys: set = set(present)
-        for g in range(1, self._max_gap + 1):
-            keys.update(zip(sounds, sounds[g:]))
-        seen: set[int] = set()
+        found = self._unsieved
+        if self._sieve is not None:
+            hit = self._sieve.Match(self._alphabet.encode(text))
+            if hit:
+                found = sorted(map(self._sieve_forms.__getitem__, hit))
+                if self._unsieved:
+                    found = sorted(found + self._unsieved)
+        if not found:
+            return []
+        sounds = coarse_text(text)
+        present = set(sounds)
         out = []
-        forms, index, n = self._forms, self._index, len(text)
-        for key in keys & self._index_keys:
-            for fi in index[key]:
-                if fi in seen:
+        forms, n = self._forms, len(text)
+        for fi in found:
+            form = forms[fi]
+            alls = form.all_sounds
+            if form.max_missing == 0:
+                if not alls <= present:
                     continue
-                seen.add(fi)
-                form = forms[fi]
-                if form.max_missing == 0:
-                    if not form.all_sounds <= present:
-                        continue
-                else:
-                    absent = form.all_sounds - present
-                    if absent and (len(absent) > form.max_missing
-                                   or sum(x in absent for x in form.sounds) > form.max_missing):
-                        continue
-                pos = sorted(j for x in form.all_sounds if x in where for j in where[x])
-                window = _window(form, pos, n)
-                if window is not None:
-                    out.append((fi, *window))
+            else:
+                absent = alls - present
+                if absent and (len(absent) > form.max_missing
+                               or sum(x in absent for x in form.sounds) > form.max_missing):
+                    continue
+            pos = [j for j, x in enumerate(sounds) if x in alls]
+            if len(pos) < len(form.chars) - form.max_missing:
+                continue
+            window = _window(form, pos, n)
+            if window is not None:
+                out.append((fi, *window))
         return out
 
     def find(self, text: str) -> list[Hit]:
@@ -375,7 +371,7 @@ class Matcher:
             raw.setdefault((ei, "phrase"), []).append((1.0, s, e, "pattern " + pat.source))
 
         hits: list[Hit] = []
-        possible: dict[str, set[int]] = {}    # per kind: benign-context patterns that match somewhere
+        possible: set[int] | None = None      # benign-context patterns that match somewhere
         for (ei, role), spans in raw.items():
             entry = self.entries[ei]
             kind = entry.kind if role == "phrase" else "near_miss"
@@ -384,11 +380,9 @@ class Matcher:
                     continue
                 a, b = norm.span_to_original(s, e)
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
-                ekind = entry.kind
-                if ekind not in possible and self._exception_patterns[ei]:
-                    possible[ekind] = self._exception_set[ekind].candidates(subj) \
-                        if ekind in self._exception_set else set()
-                reason = self._excepted(ei, norm, subj, s, e, possible.get(ekind, set()))
+                if possible is None and self._exception_patterns[ei]:
+                    possible = self._exception_set.candidates(subj)
+                reason = self._excepted(ei, norm, subj, s, e, possible)
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
@@ -403,12 +397,13 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.kind))
         return hits
 
-    def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int, possible: set[int]) -> str | None:
-        """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None."""
+    def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int,
+                  possible: set[int] | None) -> str | None:
+        """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None.
+        ``possible``: the benign-context patterns that match somewhere in the text."""
         t = norm.chars
-        slot = self._exception_slot.get(self.entries[ei].kind, {})
-        for label, pat in self._exception_patterns[ei]:
-            if slot.get(id(pat)) not in possible:
+        for label, pat, slot in self._exception_patterns[ei]:
+            if slot not in possible:
                 continue
             for xs, xe in pat.spans(subj):
                 if xs < e and s < xe:
@@ -439,6 +434,53 @@ def _one_per_family(hits: list[Hit], order: dict[str, int]) -> list[Hit]:
     return kept
 
 
+class _Alphabet(dict):
+    """The sieve's alphabet: one byte per accent-tolerant syllable (:func:`coarse_char`), the
+    syllables the forms use most each a byte of their own, all others (and syllables no form
+    uses) one shared byte.  A shared byte only lets the sieve pass more, never fewer."""
+
+    SHARED = 255
+
+    def __init__(self, sounds):
+        super().__init__()
+        freq: dict[str, int] = {}
+        for form_sounds in sounds:
+            for syl in form_sounds:
+                freq[syl] = freq.get(syl, 0) + 1
+        codes = [b for b in range(1, self.SHARED) if b != 0x0A]     # '.' does not take a newline
+        ranked = sorted(freq, key=lambda syl: (-freq[syl], syl))
+        self.codes = dict(zip(ranked, codes))
+
+    def __missing__(self, ch: str) -> int:
+        code = self[ch] = self.codes.get(coarse_char(ch), self.SHARED)
+        return code
+
+    def encode(self, text: str) -> bytes:
+        return bytes(map(self.__getitem__, text))
+
+    def regex(self, syl: str) -> str:
+        return f"\\x{self.codes.get(syl, self.SHARED):02x}"
+
+
+def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
+    """A regex over the text's sounds that matches wherever ``form`` can match (a necessary
+    condition, so a form it rules out is not aligned at all), or None where there is none.
+
+    An alignment within ``max_cost`` pairs every phrase character but at most ``max_missing``
+    of them with a text character of the same accent-tolerant sound, in order (any other
+    pairing costs ``SUBSTITUTE``, a dropped character ``DELETE``: no cheaper than the budget
+    allows ``max_missing`` of).  Between two paired neighbours stand only inserted characters,
+    at most ``max_cost // INSERT`` of them.  Cut the phrase into ``max_missing + 1`` runs of
+    neighbours: one of them misses nothing, so its sounds occur in order with such gaps.
+    """
+    m, k = len(form.sounds), form.max_missing
+    if m < k + 1:
+        return None              # every character may be missing: no condition at all
+    gap = f".{{0,{int(form.max_cost // INSERT)}}}"
+    cuts = [m * r // (k + 1) for r in range(k + 2)]
+    return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
+
+
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
     """The stretch of text where ``form`` could match, or None where it cannot.
 
@@ -463,6 +505,8 @@ def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
 
 
 def _best_disjoint(spans: list[tuple[float, int, int, str]]) -> list[tuple[float, int, int, str]]:
+    if len(spans) == 1:
+        return spans
     chosen: list[tuple[float, int, int, str]] = []
     for span in sorted(spans, key=lambda x: (-x[0], -(x[2] - x[1]))):
         _, s, e, _ = span

@@ -93,9 +93,26 @@ def sound_char(ch: str) -> str:
     return _SOUND_REPS.setdefault(syllable(ch), ch)
 
 
+class _PerChar(dict):
+    """A memo of a per-character function that maps whole strings at C speed (``map`` over the
+    dict's own lookup; only a character seen for the first time calls the function)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, ch: str) -> str:
+        out = self[ch] = self.fn(ch)
+        return out
+
+
+_SOUND_CHARS = _PerChar(sound_char)
+_FOLDED = _PerChar(fold_char)
+
+
 def sound_text(chars: str) -> str:
     """``chars`` with every character replaced by its syllable's representative (same length)."""
-    return "".join(map(sound_char, chars))
+    return "".join(map(_SOUND_CHARS.__getitem__, chars))
 
 
 @lru_cache(maxsize=65536)
@@ -113,6 +130,22 @@ def coarse(ch: str) -> str:
     if s.endswith("ng") and len(s) > 2:
         s = s[:-1]
     return s
+
+
+_COARSE_REPS: dict[str, str] = {}
+
+
+def coarse_char(ch: str) -> str:
+    """One fixed character per accent-tolerant syllable (:func:`coarse`): 是, 四 -> same."""
+    return _COARSE_REPS.setdefault(coarse(ch), ch)
+
+
+_COARSE_CHARS = _PerChar(coarse_char)
+
+
+def coarse_text(chars: str) -> str:
+    """``chars`` with every character replaced by its accent-tolerant syllable's representative."""
+    return "".join(map(_COARSE_CHARS.__getitem__, chars))
 
 
 # Clause punctuation: a phrase rarely runs across it (您别急，什么… is not 急什么).  Spaces are
@@ -142,6 +175,20 @@ class Normalized:
 
 
 def normalize(text: str) -> Normalized:
+    folded = list(map(_FOLDED.__getitem__, text))
+    chars = "".join(folded)
+    index = [i for i, f in enumerate(folded) if f]
+    if len(chars) != len(index):     # a character folds to several (a ligature, ㎏): the long way
+        return _normalize_slow(text)
+    breaks = [False] * len(index)
+    for k in range(1, len(index)):
+        a, b = index[k - 1], index[k]
+        if b - a > 1 and not CLAUSE_MARKS.isdisjoint(text[a + 1:b]):
+            breaks[k] = True
+    return Normalized(original=text, chars=chars, index=tuple(index), breaks=tuple(breaks))
+
+
+def _normalize_slow(text: str) -> Normalized:
     chars: list[str] = []
     index: list[int] = []
     breaks: list[bool] = []

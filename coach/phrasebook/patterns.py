@@ -31,7 +31,7 @@ load time; an error in either names the pattern.  Groups never capture, so no en
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterator, Mapping
 
@@ -194,30 +194,52 @@ def _set_regex(words: tuple[str, ...], char: Callable[[str], str]) -> str:
     return "(?:" + "|".join(map(_esc, forms)) + ")"
 
 
-def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str], cache: dict | None = None) -> str:
+def _emit(node, sets: Mapping[str, tuple[str, ...]], char: Callable[[str], str], cache: dict | None = None,
+          frag: Callable[[str], str] | None = None, memo: dict | None = None) -> str:
+    """The regex of a syntax tree: ``char`` maps each character (identity for the text form,
+    :func:`sound_char` for the sound form).  ``frag``, if given, writes each character's
+    regex instead (the one-byte alphabet of :class:`PatternSet`; ``memo`` keeps each set's
+    regex)."""
+    if frag is None:
+        frag = lambda c: _esc(char(c))  # noqa: E731
+        lit = lambda w: _esc("".join(map(char, w)))  # noqa: E731
+        set_regex = lambda words: _set_regex(words, char)  # noqa: E731
+    else:
+        lit = lambda w: "".join(map(frag, w))  # noqa: E731
+        memo = {} if memo is None else memo
+
+        def set_regex(words):
+            out = memo.get(words)
+            if out is None:
+                out = memo[words] = "(?:" + "|".join(sorted({lit(w) for w in words})) + ")"
+            return out
     if cache is None:
-        cache = {"filler": "[" + "".join(sorted({_esc(char(c)) for c in FILLERS})) + "]?"}
+        cache = {"filler": "[" + "".join(sorted({frag(c) for c in FILLERS})) + "]?", "lit": lit, "set": set_regex}
+    return _emit_node(node, sets, cache)
+
+
+def _emit_node(node, sets, cache: dict) -> str:
     kind = node[0]
     if kind == "lit":
-        return _esc("".join(map(char, node[1])))
+        return cache["lit"](node[1])
     if kind == "seq":
         items = node[1]
         out = []
         for k, n in enumerate(items):
             if k and _skips_filler(items[k - 1], n):
                 out.append(cache["filler"])
-            out.append(_emit(n, sets, char, cache))
+            out.append(_emit_node(n, sets, cache))
         return "".join(out)
     if kind == "alt":
-        return "(?:" + "|".join(_emit(n, sets, char, cache) for n in node[1]) + ")"
+        return "(?:" + "|".join(_emit_node(n, sets, cache) for n in node[1]) + ")"
     if kind == "set":
-        return _set_regex(sets[node[1]], char)
+        return cache["set"](sets[node[1]])
     if kind == "gap":   # BREAK stands between clauses in the subject: only …… may take it
         return f"{'.' if node[3] else '[^' + BREAK + ']'}{{{node[1]},{node[2]}}}"
     if kind == "opt":
-        return f"(?:{_emit(node[1], sets, char, cache)})?"
+        return f"(?:{_emit_node(node[1], sets, cache)})?"
     if kind == "rep":
-        return f"(?:{_emit(node[1], sets, char, cache)}){{1,{MAX_REPEAT}}}"
+        return f"(?:{_emit_node(node[1], sets, cache)}){{1,{MAX_REPEAT}}}"
     if kind == "bol":
         return "^"
     return "$"
@@ -231,27 +253,34 @@ class Subject:
     ``chars[k]``: there the bytes carry :data:`BREAK`, which no literal, set or plain gap
     matches, so only a ``……`` gap runs across a clause boundary."""
 
-    __slots__ = ("chars", "sounds", "chars_b", "sounds_b", "_unmarked")
+    __slots__ = ("chars", "sounds", "chars_b", "sounds_b", "sounds_marked", "_cuts", "_unmarked",
+                 "_coded", "_coded_by")
 
     def __init__(self, chars: str, sounds: str, breaks: tuple[bool, ...] = ()):
         self.chars, self.sounds = chars, sounds
-        cuts = [k for k, b in enumerate(breaks) if b and 0 < k < len(chars)]
+        cuts = [k for k, b in enumerate(breaks) if b and 0 < k < len(chars)] if any(breaks) else ()
+        self._cuts = cuts
+        self._unmarked = None
+        self._coded_by = None       # the SoundAlphabet that encoded it last, and its bytes
         if cuts:
-            self.chars_b, self.sounds_b = _marked(chars, cuts).encode(), _marked(sounds, cuts).encode()
-            # marked position -> characters of ``chars`` before it (a marker is not one)
-            self._unmarked, n, at = [], 0, set(k + j for j, k in enumerate(cuts))
-            for m in range(len(chars) + len(cuts) + 1):
-                self._unmarked.append(n)
-                n += m not in at
+            self.sounds_marked = _marked(sounds, cuts)
+            self.chars_b, self.sounds_b = _marked(chars, cuts).encode(), self.sounds_marked.encode()
         else:
             self.chars_b, self.sounds_b = chars.encode(), sounds.encode()
-            self._unmarked = None
+            self.sounds_marked = sounds
 
     def char_span(self, data: bytes, s: int, e: int) -> tuple[int, int]:
         a = len(data[:s].decode())
         b = a + len(data[s:e].decode())
-        if self._unmarked is None:
+        if not self._cuts:
             return a, b
+        if self._unmarked is None:
+            # marked position -> characters of ``chars`` before it (a marker is not one)
+            cuts = self._cuts
+            self._unmarked, n, at = [], 0, set(k + j for j, k in enumerate(cuts))
+            for m in range(len(self.chars) + len(cuts) + 1):
+                self._unmarked.append(n)
+                n += m not in at
         return self._unmarked[a], self._unmarked[b]
 
 
@@ -284,6 +313,8 @@ class Pattern:
     letters: frozenset = frozenset()       # every character the pattern writes (sets included)
     has_gap: bool = False                  # a …… gap: the pattern may run across clause punctuation
     min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
+    tree: tuple = ()                       # the parsed pattern (for :class:`PatternSet`'s own regexes)
+    sets: Mapping = field(default_factory=dict, repr=False)
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
@@ -297,22 +328,26 @@ class Pattern:
         if not found:
             yield from self.sound_spans(subj)
 
-    def _matches(self, rx, data: bytes) -> Iterator[tuple[int, int]]:
+    def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> Iterator[tuple[int, int]]:
         """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
-        the wrapper's finditer, and no search where too little text is left)."""
+        the wrapper's finditer, and no search where too little text is left).  ``first``: the
+        first match, ``search_span(rx, data)``, when the caller has it already."""
         pos, n = 0, len(data)
+        span = first
         while n - pos >= self.min_bytes:
-            mo = rx.search(data, pos)
-            if mo is None:
-                return
-            s, e = mo.span()
+            if span is None:
+                span = search_span(rx, data, pos)
+                if span is None:
+                    return
+            s, e = span
             if e > s:
                 yield s, e
             pos = e if e > s else e + 1
+            span = None
 
-    def text_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
+    def text_spans(self, subj: Subject, first=None) -> Iterator[tuple[int, int]]:
         data = subj.chars_b
-        for s, e in self._matches(self.text_rx, data):
+        for s, e in self._matches(self.text_rx, data, first):
             yield subj.char_span(data, s, e)
 
     def sound_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
@@ -340,6 +375,22 @@ def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
     return out
 
 
+try:                                            # the binding's own search, without its
+    _UNANCHORED = re2._Anchor.UNANCHORED        # match objects (about twice as quick)
+    re2.compile(b"a")._regexp.Match(_UNANCHORED, b"a", 0, 1)
+except (AttributeError, TypeError):             # pragma: no cover - another binding version
+    _UNANCHORED = None
+
+
+def search_span(rx, data: bytes, pos: int = 0) -> tuple[int, int] | None:
+    """(start, end) of the leftmost match of ``rx`` in ``data[pos:]`` (byte offsets), or None."""
+    if _UNANCHORED is None:                     # pragma: no cover
+        mo = rx.search(data, pos)
+        return None if mo is None else mo.span()
+    span = rx._regexp.Match(_UNANCHORED, data, pos, len(data))[0]
+    return None if span[0] < 0 else span
+
+
 def compile_regex(regex: str, what: str):
     """Compile for matching UTF-8 bytes (the pattern itself is checked as text first)."""
     try:
@@ -363,7 +414,7 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     if text_rx.search(b"") is not None:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
     return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
-                   _crosses(tree), max(1, _min_bytes(tree, sets)))
+                   _crosses(tree), max(1, _min_bytes(tree, sets)), tree, sets)
 
 
 def _crosses(node) -> bool:
@@ -411,41 +462,113 @@ def _letters(node, sets) -> Iterator[str]:
         yield from _letters(node[1], sets)
 
 
-class PatternSet:
-    """Many patterns, one pass per form: which of them can match this text at all."""
+_BYTE_OPTIONS = re2.Options()
+_BYTE_OPTIONS.log_errors = False
+_BYTE_OPTIONS.max_mem = _OPTIONS.max_mem
+_BYTE_OPTIONS.encoding = re2.Options.Encoding.LATIN1
+
+
+def regex_set(regexes: list[str], *, one_byte: bool = False):
+    """One RE2 set that says which of ``regexes`` match somewhere in UTF-8 bytes (None if there
+    are none): ``.Match(data)`` lists their indices.  ``one_byte``: the data is one byte per
+    character (an alphabet of at most 256 symbols), not UTF-8."""
+    if not regexes:
+        return None
+    s = re2.Set.SearchSet(_BYTE_OPTIONS if one_byte else _OPTIONS)
+    for rx in regexes:
+        s.Add(rx.encode())
+    s.Compile()
+    return s
+
+
+class SoundAlphabet(dict):
+    """The set's alphabet: one byte per sound character its patterns write (the most used ones;
+    any others share a byte, as do characters no pattern writes), :data:`BREAK` its own.  With
+    one byte per character RE2's set automaton stays small and quick; a shared byte only lets
+    more patterns through as candidates, which their own regexes then settle."""
+
+    SHARED = 255
 
     def __init__(self, patterns: list[Pattern]):
-        self.patterns = patterns
-        self._text = self._build([p.text_regex for p in patterns])
-        self._sound = self._build([p.sound_regex for p in patterns])
+        super().__init__()
+        freq: dict[str, int] = {}
+        for p in patterns:
+            for s in {sound_char(c) for c in p.letters}:
+                freq[s] = freq.get(s, 0) + 1
+        for c in FILLERS:                       # between almost any two parts: a byte each
+            s = sound_char(c)
+            freq[s] = freq.get(s, 0) + len(patterns) + 1
+        reserved = {0x0A, ord(BREAK)}            # '.' takes no newline; BREAK is itself
+        codes = [b for b in range(1, self.SHARED) if b not in reserved]
+        self.codes = dict(zip(sorted(freq, key=lambda s: (-freq[s], s)), codes))
+        self[BREAK] = ord(BREAK)
+        self._frags: dict[str, str] = {}
+        self._sets: dict = {}            # a set's regex, once per set (patterns share sets)
 
-    @staticmethod
-    def _build(regexes: list[str]):
-        if not regexes:
-            return None
-        s = re2.Set.SearchSet(_OPTIONS)
-        for rx in regexes:
-            s.Add(rx.encode())
-        s.Compile()
-        return s
+    def __missing__(self, ch: str) -> int:
+        code = self[ch] = self.codes.get(ch, self.SHARED)
+        return code
+
+    def frag(self, ch: str) -> str:
+        out = self._frags.get(ch)
+        if out is None:
+            out = self._frags[ch] = f"\\x{self.codes.get(sound_char(ch), self.SHARED):02x}"
+        return out
+
+    def regex(self, p: Pattern) -> str:
+        return _emit(p.tree, p.sets, sound_char, frag=self.frag, memo=self._sets)
+
+    def encode(self, subj: Subject) -> bytes:
+        """The subject's sound form (clause breaks marked), one byte per character (kept on the
+        subject: sets that share this alphabet encode it once)."""
+        if subj._coded_by is not self:
+            subj._coded, subj._coded_by = bytes(map(self.__getitem__, subj.sounds_marked)), self
+        return subj._coded
+
+
+class PatternSet:
+    """Many patterns, one pass: which of them can match this text at all.
+
+    One RE2 set over the sound forms is enough: a text-form match is also a sound-form match
+    (the sound form is the text form with every character replaced by its sound character, and
+    so is the subject's sound text), so the sound set's answer covers both forms.
+    """
+
+    def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None):
+        """``alphabet``: one shared with other sets (built over all their patterns)."""
+        self.patterns = patterns
+        self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
+        self._sound = regex_set([self._alphabet.regex(p) for p in patterns], one_byte=True)
 
     def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
-        text, sound = self.split_candidates(_subject(chars, sounds))
-        return text | sound
-
-    def split_candidates(self, subj: Subject) -> tuple[set[int], set[int]]:
-        """(patterns whose text form matches, patterns whose sound form matches)."""
-        if self._text is None:
-            return set(), set()
-        return set(self._text.Match(subj.chars_b) or ()), set(self._sound.Match(subj.sounds_b) or ())
+        """Patterns whose text or sound form matches somewhere (``sounds`` is
+        ``sound_text(chars)``)."""
+        if self._sound is None:
+            return set()
+        return set(self._sound.Match(self._alphabet.encode(_subject(chars, sounds))) or ())
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
-        """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give."""
+        """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give:
+        the text form's spans where it matches somewhere, else the sound form's.  Patterns whose
+        text form matches come first."""
         subj = _subject(chars, sounds)
-        text, sound = self.split_candidates(subj)
+        if self._sound is None:
+            return
+        matched = self._sound.Match(self._alphabet.encode(subj))
+        if not matched:
+            return
+        text_b = subj.chars_b
+        first = {}                 # pattern -> its text form's first match
+        for k in matched:
+            span = search_span(self.patterns[k].text_rx, text_b)
+            if span is not None:
+                first[k] = span
+        # In the order of sets of pattern indices, as when a set per form picked them: where
+        # two patterns of one entry match equally long overlapping spans the first one wins.
+        text = set(first)
         for k in text:
-            for span in self.patterns[k].text_spans(subj):
+            for span in self.patterns[k].text_spans(subj, first[k]):
                 yield k, span
-        for k in sound - text:
+        for k in set(matched) - text:
             for span in self.patterns[k].sound_spans(subj):
                 yield k, span
