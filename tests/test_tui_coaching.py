@@ -157,7 +157,7 @@ async def test_practice_speaks_the_citizen_line_into_the_sink(tmp_path):
         screen = app.screen
         await wait_for(pilot, lambda: screen.state == "idle", what="loaded")
         line = screen.scenario.turns[0].citizen
-        await wait_for(pilot, lambda: app.voice.spoken == [line], timeout=30, what="line spoken")
+        await wait_for(pilot, lambda: app.voice.spoken == [line], what="line spoken")
         played = sorted((tmp_path / "played").glob("*.wav"))
         assert len(played) == 1 and played[0].stat().st_size > 16000
 
