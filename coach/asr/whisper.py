@@ -28,8 +28,8 @@ How a file is transcribed:
 Live mode (:meth:`WhisperEngine.stream`) decodes each utterance (or clause of a long one) as
 soon as it ends (no grouping) and verifies its final as above; in between it emits a
 :class:`~coach.asr.base.Partial` at each short pause and about every second of speech, decoding
-greedily only the tail of the growing utterance (the text before its last decoded pause is kept).  Models are loaded once per process (cache keyed by path +
-compute type + threads).
+greedily only the tail of the growing utterance (the text before its last decoded pause is
+kept).  Models are loaded once per process (cache keyed by path + compute type + threads).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class WhisperEngine(Engine):
     def stream(self, source: Iterable[np.ndarray], *, speaker: Speaker = "unknown") -> Iterator[Event]:
         """Live: a Final as soon as an utterance (or, past ``live_clause_min_s``, a clause) ends,
         decoded with ``live_beam_size`` and verified; Partials in between, decoded greedily and
-        unverified (provisional: the Final confirms or withdraws them).
+        verified toward the courtesies only (provisional: the Final confirms or withdraws them).
 
         A partial is decoded at each short pause (``partial_pause_s``: a phrase has most likely
         just ended) and every ``partial_interval_s`` of speech without one.  It decodes only the
@@ -368,8 +368,9 @@ class WhisperEngine(Engine):
                   interjections: bool = True) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
-        questions, so that a 喂 does not compete with a 您好).  ``interjections=False``: the text
-        does not start an utterance (a partial's tail), so no interjection is tried before it."""
+        questions, so that a 喂 does not compete with a 您好).  ``interjections=False``: only the
+        phrase edits and alternatives (live partials: a dozen interjection competitors per
+        partial cost more latency than they gain)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
