@@ -9,8 +9,8 @@ thread the way :class:`coach.tui.listen.Listener` runs it: ``WhisperEngine.strea
 partial matched (``provisional``) and each final judged (``judge``).  Block *k* (0.1 s) is there
 at (k+1)·0.1 s of audio; the clock is ``max(audio time, clock + measured compute)``, so an engine
 that falls behind is late as it would be live (and, like the ``Tap``, drops partials while ≥ 1 s
-behind).  ``--clock cpu`` counts the process's CPU time / 2 (the engine's 2 threads) instead of
-wall time: on a machine shared with other work this compares two settings far more steadily
+behind).  ``--clock cpu`` counts the process's CPU time / ``--cores`` (2: the engine's 2 threads on an
+idle 2-core machine; 1: another process keeps one core busy) instead of wall time: on a machine shared with other work this compares two settings far more steadily
 than wall time (it ignores time the process waited for a core), at the price of assuming two
 free cores.  Use it to compare variants back to back and to see, per phrase, what showed it
 first; the real-time benchmark stays the figure of record.  ``--set`` overrides
@@ -78,6 +78,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", nargs="+", default=list(DEFAULT_SESSIONS))
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    ap.add_argument("--cores", type=float, default=2.0,
+                    help="--clock cpu: cores the engine has to itself (1 = another process keeps one busy)")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--verbose", action="store_true", help="print every partial and final")
     ap.add_argument("--json", metavar="FILE", help="also save the summary")
@@ -93,7 +95,7 @@ def main() -> int:
     from coach.tui.listen import provisional
     from dev_labels import shared_dir
 
-    clock = time.monotonic if args.clock == "wall" else (lambda: time.process_time() / 2)
+    clock = time.monotonic if args.clock == "wall" else (lambda: time.process_time() / args.cores)
     engine = open_engine("whisper", live=True, hotwords=quick_hotwords(None))
     engine.settings = replace(engine.settings, **parse_set(args.set, engine.settings))
     evaluator = Evaluator(load_phrasebook(None))
