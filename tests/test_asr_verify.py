@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 from shared import dev_dir, shared_dir
 
-from coach.asr.base import Final
+from coach.asr.base import Final, Partial
 from coach.asr.factory import open_engine, transcribe_file
 from coach.asr.verify import candidates, interjection_edits, phrase_edits
 from coach.audio.decode import read
@@ -166,3 +166,54 @@ def test_unlikely_interjections_are_not_scored(coach_engine):
     assert text == logged_text
     # the scan, the free text, and only the competitors that passed the screen
     assert calls <= 2 + (len(logged) - len(out)) < all_calls, (calls, all_calls, len(out))
+
+
+# ---------------------------------------------------------------- live partials
+def _blocks(audio: np.ndarray, size: int = 1600):
+    return [audio[i:i + size] for i in range(0, len(audio), size)]
+
+
+def _dev_span(sid: str, start: float, end: float) -> np.ndarray:
+    audio = read(dev_dir() / f"{sid}.wav")
+    return audio[int(start * 16000): int(end * 16000)]
+
+
+def test_live_partials_are_verified_toward_the_courtesies(coach_engine):
+    """D10 opens with 您好，请问您需要办理什么？ — greedy partials write 你好; the partials' forced
+    choice (the finals' phrase competitors) hears 您好 before the utterance ends."""
+    from dataclasses import replace
+
+    audio = _dev_span("D10", 0.0, 3.6)
+    partials = [e.text for e in coach_engine.stream(_blocks(audio), speaker="clerk") if isinstance(e, Partial)]
+    assert any("您好" in p for p in partials), partials
+    unverified = replace(coach_engine.settings, partial_verify=False)
+    plain = open_engine("whisper", hotwords=coach_engine.hotwords)
+    plain.settings = unverified
+    free = [e.text for e in plain.stream(_blocks(audio), speaker="clerk") if isinstance(e, Partial)]
+    assert free and not any("您好" in p for p in free), free   # what the verification changes
+
+
+def test_live_partials_decode_the_tail_of_a_long_utterance(coach_engine):
+    """D02's 9 s clerk turn (不好意思，让您久等了，材料还缺两样：…): each partial decodes only the
+    audio since its last decoded pause (the whole growing utterance would be up to 9 s), yet
+    shows the whole utterance so far."""
+    audio = _dev_span("D02", 25.8, 35.8)
+    lengths: list[float] = []
+    decode = coach_engine.decode
+
+    def spy(a, **kw):   # the real decode; the length of each partial (greedy) decode is noted
+        if kw["settings"].beam_size == 1:
+            lengths.append(len(a) / 16000)
+        return decode(a, **kw)
+
+    coach_engine.decode = spy
+    try:
+        events = list(coach_engine.stream(_blocks(audio), speaker="clerk"))
+    finally:
+        del coach_engine.decode
+    partials = [e.text for e in events if isinstance(e, Partial)]
+    finals = [e.utterance for e in events if isinstance(e, Final)]
+    assert finals and partials
+    assert any("不好意思" in p and "久等" in p for p in partials), partials
+    longest = max(u.end - u.start for u in finals)
+    assert max(lengths) < 6.0 < longest + 0.5, (lengths, [(u.start, u.end) for u in finals])

@@ -25,18 +25,22 @@ def styled_as(widget, text: str, *words: str) -> bool:
 
 async def test_provisional_highlight_from_a_partial_then_confirmed(tmp_path):
     # the whole phrase is in a partial 2 s of audio before the utterance's final
-    app = make_app(tmp_path, seconds=30, hold_open=True, start="live",
+    # the audio holds still between the partial and the final until the test has looked
+    src = SilenceSource(30, realtime=True, hold_open=True, gates=(2.0,))
+    app = make_app(tmp_path, start="live", source_factory=lambda f, d: src,
                    engine_factory=lambda live: ScriptedEngine([(3.0, "不知道，你去问别人吧")], lead=2.0))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, LiveScreen)
         partial = screen.query_one("#partial")
+        await wait_for(pilot, lambda: src.held_at == 2.0, what="audio at the gate")
         await wait_for(pilot, lambda: styled_as(partial, "不知道", "$text-error", "dim"),
                        what="provisional highlight")
         assert screen.session.utterances == []                 # no final yet
         assert screen.alert[0] == "provisional" and "忌语「" in screen.alert[1]
         assert "识别中" in text_of(screen.query_one("#alert"))
         # the final confirms it: the line in full colour, the alert no longer provisional
+        src.release()
         await wait_for(pilot, lambda: screen.session.utterances, what="final")
         assert screen.alert[0] == "brush_off" and "改说" in screen.alert[1]
         await wait_for(pilot, lambda: screen.query(".utt"), what="line shown")
@@ -157,7 +161,7 @@ async def test_practice_speaks_the_citizen_line_into_the_sink(tmp_path):
         screen = app.screen
         await wait_for(pilot, lambda: screen.state == "idle", what="loaded")
         line = screen.scenario.turns[0].citizen
-        await wait_for(pilot, lambda: app.voice.spoken == [line], timeout=30, what="line spoken")
+        await wait_for(pilot, lambda: app.voice.spoken == [line], what="line spoken")
         played = sorted((tmp_path / "played").glob("*.wav"))
         assert len(played) == 1 and played[0].stat().st_size > 16000
 

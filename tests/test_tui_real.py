@@ -17,7 +17,7 @@ from coach.tui.screens.practice import PracticeScreen, ScenarioPicker, ScoreCard
 from coach.tui.screens.review import ReviewScreen
 from coach.tui.settings import Settings
 
-from test_tui import SIZE, coloured, make_phrasebook, text_of, wait_for
+from test_tui import SIZE, WAIT_S, coloured, make_phrasebook, text_of, wait_for
 
 CLIP = Path(__file__).parent / "data" / "practice_clip.ogg"
 
@@ -72,7 +72,7 @@ async def test_practice_from_real_audio(tmp_path, whisper_ready):
                     seen["suggestion"] |= "改说：这个问题我帮您确认一下" in text_of(w)
             return False
 
-        await wait_for(pilot, watch, timeout=90, what="score card")
+        await wait_for(pilot, watch, timeout=2 * WAIT_S, what="score card")
         assert seen["green"], "courtesy not highlighted green"
         assert seen["red"] and seen["suggestion"], "brush-off not shown in red with its suggestion"
 
@@ -104,7 +104,7 @@ async def test_review_analyses_a_recording(tmp_path, whisper_ready):
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
-        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="analysis")
+        await wait_for(pilot, lambda: screen.result is not None, what="analysis")
         texts = [u.text for u in screen.result.utterances]
         assert any("不知道" in t for t in texts)
         await pilot.press("n")
@@ -113,7 +113,7 @@ async def test_review_analyses_a_recording(tmp_path, whisper_ready):
         # play the selected utterance: either it plays, or the app says why it cannot
         await pilot.press("space")
         await wait_for(pilot, lambda: not screen.workers or all(w.is_finished for w in screen.workers),
-                       timeout=15, what="playback")
+                       what="playback")
         assert all("Traceback" not in n for n in notes)
         if notes:
             assert any("无法播放" in n for n in notes)

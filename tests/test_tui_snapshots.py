@@ -20,7 +20,7 @@ from coach.tui.screens.practice import ScoreCardScreen
 from coach.tui.settings import Settings
 from coach.tui.testing import ScriptedEngine, SilenceSource
 
-from test_tui import make_phrasebook, write_result
+from test_tui import WAIT_S, make_phrasebook, write_result
 
 pytestmark = pytest.mark.usefixtures("app_dirs")   # conftest: what the app writes goes to tmp
 
@@ -38,7 +38,7 @@ def app_for(tmp_path, script=(), seconds=1.0, **kw) -> CoachApp:
                     source_factory=lambda f, d: SilenceSource(seconds), save_settings=False, **kw)
 
 
-async def until(pilot, condition, timeout: float = 20.0) -> None:
+async def until(pilot, condition, timeout: float = WAIT_S) -> None:
     end = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < end, "screen never settled"

@@ -124,6 +124,16 @@ class Segmenter:
         """Inside an utterance but silent right now (the utterance may be about to end)."""
         return self._start is not None and bool(self._silence_at)
 
+    @property
+    def pause_samples(self) -> int:
+        """Length of the pause under way inside an utterance (samples judged silent so far), else 0."""
+        return self._pos - self._silence_at if self.pausing else 0
+
+    @property
+    def pause_start(self) -> int:
+        """Stream sample index where the pause under way began (0 = none)."""
+        return self._silence_at if self.pausing else 0
+
     def current(self) -> Segment | None:
         """The segment in progress (for partial results), or None."""
         if self._start is None:

@@ -25,10 +25,11 @@ How a file is transcribed:
    teacher-forced log-likelihood of it beats the free text by the measured margin.  The hotwords
    are no longer put into the prompt: the audio has to say them.
 
-Live mode (:meth:`WhisperEngine.stream`) decodes each utterance as soon as it ends (no
-grouping), verifies its final as above, and emits a :class:`~coach.asr.base.Partial` about every second by decoding the
-growing utterance greedily.  Models are loaded once per process (cache keyed by path +
-compute type + threads).
+Live mode (:meth:`WhisperEngine.stream`) decodes each utterance (or clause of a long one) as
+soon as it ends (no grouping) and verifies its final as above; in between it emits a
+:class:`~coach.asr.base.Partial` at each short pause and about every second of speech, decoding
+greedily only the tail of the growing utterance (the text before its last decoded pause is
+kept).  Models are loaded once per process (cache keyed by path + compute type + threads).
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ class WhisperSettings:
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
-    partial_interval_s: float = 1.0  # stream(): a Partial every so often (0 = none)
+    partial_interval_s: float = 1.0  # stream(): a Partial every so often while speech goes on (0 = none)
+    partial_pause_s: float = 0.15  # stream(): and one at each pause this long (a phrase has just ended)
+    partial_verify: bool = True  # stream(): partials get the finals' phrase competitors (not interjections, alternatives)
+    partial_tail_s: float = 2.0  # stream(): a partial decodes from the last pause past this much audio (0 = whole)
     convert: str | None = "zh-cn"  # zhconv target, None = keep Whisper's script
 
 
@@ -227,31 +231,54 @@ class WhisperEngine(Engine):
             yield from self._decode_group(group, speaker, offset)
 
     def stream(self, source: Iterable[np.ndarray], *, speaker: Speaker = "unknown") -> Iterator[Event]:
-        """Live: a Final as soon as an utterance ends, decoded with ``live_beam_size`` (the
-        latency budget is the silence wait plus one decode), and a greedy Partial about every
-        ``partial_interval_s`` while speech goes on — never during a pause that may be the end
-        of the utterance, where it would only delay the Final."""
+        """Live: a Final as soon as an utterance (or, past ``live_clause_min_s``, a clause) ends,
+        decoded with ``live_beam_size`` and verified; Partials in between, decoded greedily and
+        verified toward the courtesies only (provisional: the Final confirms or withdraws them).
+
+        A partial is decoded at each short pause (``partial_pause_s``: a phrase has most likely
+        just ended) and every ``partial_interval_s`` of speech without one.  It decodes only the
+        tail of the utterance (:class:`_PartialTail`): the text before the last decoded pause is
+        kept, so each partial costs a few seconds of audio however long the utterance runs."""
         s = self.settings
         seg = Segmenter(replace(s.vad_config, clause_min_s=s.live_clause_min_s))
         fast = replace(s, beam_size=1, temperatures=(0.0,), word_timestamps=False, use_prompt=s.live_prompt)
         final = replace(s, beam_size=min(s.beam_size, s.live_beam_size), use_prompt=s.live_prompt)
         every = int(s.partial_interval_s * SAMPLE_RATE)
-        fed = next_partial = 0
+        at_pause = int(s.partial_pause_s * SAMPLE_RATE)
+        tail = _PartialTail(int(s.partial_tail_s * SAMPLE_RATE))
+        fed = 0
         for block in source:
             fed += len(block)
             for done in seg.feed(block):
                 u = self._single(done, speaker, 0.0, settings=final)
                 if u:
                     yield Final(u)
-                next_partial = fed + every
+            cur = seg.current()
             # a source that reports the recogniser is behind real time (coach.tui.listen.Tap):
             # skip the partial decode to catch up — partial work is dropped, never audio
-            cur = seg.current() if every and not seg.pausing and not getattr(source, "behind", False) else None
-            if cur is not None and fed >= next_partial and len(cur.audio) >= SAMPLE_RATE // 2:
-                d = self.decode(cur.audio, settings=fast)
-                if d.text and not d.dropped:
-                    yield Partial(d.text, round(cur.speech_start_s, 2), speaker)
-                next_partial = fed + every
+            if cur is None or not every or getattr(source, "behind", False):
+                continue
+            tail.follow(cur)
+            pause = seg.pause_samples
+            if pause:   # decode once per pause, as soon as it is long enough
+                due = pause >= at_pause and tail.pause != seg.pause_start
+            else:
+                due = fed - tail.decoded_at >= every
+            audio = tail.audio(cur)
+            if not due or len(audio) < SAMPLE_RATE // 2:
+                continue
+            d = self.decode(audio, settings=fast)
+            tail.decoded_at, tail.pause = fed, seg.pause_start
+            text = _LEADING_PUNCT.sub("", d.text) if d.text and not d.dropped else ""
+            if text and s.partial_verify and self._verifies(speaker):
+                # the finals' forced choice toward the courtesies (你好 → 您好), on the encoder output
+                # already computed; not the interjections (a dozen competitors each time: measured
+                # slower partials than they gain)
+                text = self._verified([text], 0, d.raw, interjections=False)
+            if text or tail.prefix:
+                yield Partial(tail.prefix + text, round(cur.speech_start_s, 2), speaker)
+            if text and pause:
+                tail.advance(cur, text)
         for done in seg.flush():
             yield from (Final(u) for u in self._decode_group([done], speaker, 0.0))
 
@@ -337,19 +364,22 @@ class WhisperEngine(Engine):
     def _verifies(self, speaker: Speaker) -> bool:
         return self.settings.verify and speaker != "citizen"
 
-    def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = ()) -> str:
+    def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (), *,
+                  interjections: bool = True) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
         questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
         opening interjection, also one that follows the previous one closely in its window: in
         babble the VAD bridges a turn's pause (D08 at 5 dB: 哎 after 0.55 s), and skipping those
-        lost it (docs/benchmarks.md "hearing", cheaper verification)."""
+        lost it (docs/benchmarks.md "hearing", cheaper verification).
+        ``interjections=False``: only the phrase edits and alternatives (live partials: interjection
+        competitors per partial cost more latency than they gain)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
         targets = list(self.hotwords) + list(s.interjections)
         for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets),
-                      lambda t: interjection_edits(t, s.interjections)):
+                      lambda t: interjection_edits(t, s.interjections) if interjections else []):
             found = cands(texts[index])
             if found:
                 self.stats["verified"] += 1
@@ -485,6 +515,35 @@ class WhisperEngine(Engine):
             multilingual=False, max_new_tokens=budget, clip_timestamps="0",
             hallucination_silence_threshold=None, hotwords=None,
         )
+
+
+class _PartialTail:
+    """Which audio of the utterance in progress the next partial decodes: from ``anchor`` (a
+    pause already decoded, once the audio before it ran ``min_len`` samples; the text before it
+    is ``prefix``) to now."""
+
+    def __init__(self, min_len: int):
+        self.min_len = min_len
+        self.key: int | None = None
+        self.anchor = 0
+        self.prefix = ""
+        self.decoded_at = 0   # samples fed at the last partial decode
+        self.pause = 0        # the pause (its start sample) last decoded at
+
+    def follow(self, cur: Segment) -> None:
+        """Start over when a new utterance is under way."""
+        if cur.speech_start != self.key:
+            self.key, self.anchor, self.prefix = cur.speech_start, cur.start, ""
+
+    def audio(self, cur: Segment) -> np.ndarray:
+        return cur.audio[max(0, self.anchor - cur.start):]
+
+    def advance(self, cur: Segment, text: str) -> None:
+        """A partial decoded up to a pause said ``text``: keep it and decode from here on once
+        the window is long enough (it ends in silence, so no word is cut)."""
+        end = cur.start + len(cur.audio)
+        if self.min_len and end - self.anchor >= self.min_len:
+            self.anchor, self.prefix = end, self.prefix + text
 
 
 def _distance(sample: float, start: int, length: int) -> float:

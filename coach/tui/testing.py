@@ -23,16 +23,27 @@ class SilenceSource:
     """``seconds`` of quiet noise in 0.1 s blocks; ``realtime`` paces them by the clock."""
 
     def __init__(self, seconds: float = 10.0, *, realtime: bool = False, level: float = 0.01,
-                 hold_open: bool = False, loud: Iterable[tuple[float, float]] = ()):
+                 hold_open: bool = False, loud: Iterable[tuple[float, float]] = (),
+                 gates: Iterable[float] = ()):
         self.seconds = seconds
         self.realtime = realtime
         self.level = level
         self.hold_open = hold_open        # keep yielding (like a microphone) until stopped
         self.loud = list(loud)            # (start, end) spans at speech level (someone talking)
+        # audio times at which the source holds still until release(): a test looks at a state
+        # the audio would otherwise move on from (a turn about to advance) however slow the machine
+        self.gates = sorted(gates)
+        self.held_at: float | None = None   # the gate the source is holding at, else None
+        self._open = threading.Event()
         self._stop = threading.Event()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def release(self) -> None:
+        """Let the audio go on from the gate it holds at."""
+        self.held_at = None
+        self._open.set()
 
     def __iter__(self) -> Iterator[np.ndarray]:
         rng = np.random.default_rng(0)
@@ -46,6 +57,15 @@ class SilenceSource:
                 if delay > 0 and self._stop.wait(delay):
                     return
             at = n * 0.1
+            if self.gates and at >= self.gates[0] - 1e-9:
+                gate = self.gates.pop(0)
+                since = time.monotonic()
+                self._open.clear()
+                self.held_at = gate
+                while not self._open.wait(0.05):
+                    if self._stop.is_set():
+                        return
+                t0 += time.monotonic() - since   # the clock resumes from here (no rush to catch up)
             n += 1
             level = 0.3 if any(a <= at < b for a, b in self.loud) else self.level
             yield (rng.standard_normal(1600) * level).astype(np.float32)

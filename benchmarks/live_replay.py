@@ -1,0 +1,161 @@
+"""Phrase end → highlight on a virtual clock: the live path replayed as fast as the CPU allows.
+
+    python benchmarks/live_replay.py                          # D02 D04 D08 D10, per-phrase table
+    python benchmarks/live_replay.py --clock wall --verbose   # wall clock; every partial and final
+    python benchmarks/live_replay.py --set partial_verify=False partial_tail_s=0
+
+What ``bench_live.py --phrase-only`` measures in real time (the app, headless), replayed in one
+thread the way :class:`coach.tui.listen.Listener` runs it: ``WhisperEngine.stream()``, each
+partial matched (``provisional``) and each final judged (``judge``).  Block *k* (0.1 s) is there
+at (k+1)·0.1 s of audio; the clock is ``max(audio time, clock + measured compute)``, so an engine
+that falls behind is late as it would be live (and, like the ``Tap``, drops partials while ≥ 1 s
+behind).  ``--clock cpu`` counts the process's CPU time / ``--cores`` (2: the engine's 2 threads on an
+idle 2-core machine; 1: another process keeps one core busy) instead of wall time: on a machine shared with other work this compares two settings far more steadily
+than wall time (it ignores time the process waited for a core), at the price of assuming two
+free cores.  Use it to compare variants back to back and to see, per phrase, what showed it
+first; the real-time benchmark stays the figure of record.  ``--set`` overrides
+``WhisperSettings`` fields (the ``stream()`` knobs: ``partial_interval_s``, ``partial_pause_s``,
+``partial_tail_s``, ``partial_verify``, ``live_clause_min_s``…).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_live import DEFAULT_SESSIONS, analyse_phrases, phrase_labels  # noqa: E402
+
+BEHIND_S = 1.0   # = coach.tui.listen.BEHIND_S
+
+
+class ReplaySource:
+    """The session's audio in 0.1 s blocks, on the virtual clock ``T``."""
+
+    def __init__(self, audio: np.ndarray, clock):
+        self.audio, self.clock = audio, clock
+        self.T = 0.0
+        self.at = 0.0
+        self._since: float | None = None
+
+    def now(self) -> float:
+        return self.T + (self.clock() - self._since if self._since is not None else 0.0)
+
+    @property
+    def behind(self) -> bool:
+        return self.now() - self.at >= BEHIND_S
+
+    def __iter__(self):
+        for i in range(0, len(self.audio), 1600):
+            block = self.audio[i:i + 1600]
+            self.at = (i + len(block)) / 16000
+            self.T = max(self.now(), self.at)
+            self._since = self.clock()
+            yield block
+
+
+def parse_set(items: list[str], settings) -> dict:
+    types = {f.name: type(getattr(settings, f.name)) for f in fields(settings)}
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in types:
+            raise SystemExit(f"--set: no WhisperSettings field {key!r}")
+        t = types[key]
+        out[key] = value in ("1", "true", "True") if t is bool else t(value)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", nargs="+", default=list(DEFAULT_SESSIONS))
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
+    ap.add_argument("--cores", type=float, default=2.0,
+                    help="--clock cpu: cores the engine has to itself (1 = another process keeps one busy)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
+    ap.add_argument("--verbose", action="store_true", help="print every partial and final")
+    ap.add_argument("--json", metavar="FILE", help="also save the summary")
+    args = ap.parse_args()
+
+    from coach.asr.base import Final
+    from coach.asr.factory import open_engine
+    from coach.audio.decode import read
+    from coach.phrasebook import load_phrasebook
+    from coach.session.evaluate import Evaluator
+    from coach.session.live import judge
+    from coach.tui.engines import quick_hotwords
+    from coach.tui.listen import provisional
+    from dev_labels import shared_dir
+
+    clock = time.monotonic if args.clock == "wall" else (lambda: time.process_time() / args.cores)
+    engine = open_engine("whisper", live=True, hotwords=quick_hotwords(None))
+    engine.settings = replace(engine.settings, **parse_set(args.set, engine.settings))
+    evaluator = Evaluator(load_phrasebook(None))
+    evaluator.matcher.warm_up()
+    spent = collections.defaultdict(lambda: [0, 0.0])
+    for name in ("decode", "_single"):   # where the time goes (partials decode; finals _single)
+        fn = getattr(engine, name)
+
+        def timed(*a, _fn=fn, _name=name, **kw):
+            t = clock()
+            try:
+                return _fn(*a, **kw)
+            finally:
+                spent[_name][0] += 1
+                spent[_name][1] += clock() - t
+        setattr(engine, name, timed)
+
+    runs = []
+    for sid in args.sessions:
+        src = ReplaySource(read(shared_dir() / "audio" / "dev" / f"{sid}.wav"), clock)
+        events = []
+        for ev in engine.stream(src, speaker="unknown"):
+            if isinstance(ev, Final):
+                u = ev.utterance
+                hits = [[f.type, f.phrase] for f in judge(evaluator, u) if f.type in ("courtesy", "brush_off")]
+                events.append([src.now(), "final", u.start, u.end, hits])
+                if args.verbose:
+                    print(f"{sid} {src.now():6.2f} final   {u.start:.2f}-{u.end:.2f} {u.text}")
+            elif not src.behind:   # the Listener drops partial work while behind
+                hits = [[f.type, f.phrase] for f in provisional(evaluator, ev.text, ev.start)]
+                if hits:
+                    events.append([src.now(), "partial", ev.start, None, hits])
+                if args.verbose:
+                    print(f"{sid} {src.now():6.2f} partial (audio {src.at:.1f}) {ev.text}")
+        runs.append((sid, {"t0": 0.0, "events": events, "lags": [0.0]}))
+
+    print("| session | phrase | phrase end (s) | shown after (s) | by |\n|---|---|---|---|---|")
+    for sid, run in runs:
+        for lab in phrase_labels(sid):
+            best = None
+            for t, kind, start, _, hits in run["events"]:
+                if start is None or not (lab["start"] - 1.0 <= start <= lab["end"] + 0.5):
+                    continue
+                if any(k == lab["kind"] and p == lab["phrase"] for k, p in hits) and (best is None or t < best[0]):
+                    best = (t, kind)
+            shown = f"{best[0] - lab['phrase_end']:.2f} | {best[1]}" if best else "– | missed"
+            print(f"| {sid} | {lab['phrase']} | {lab['phrase_end']:.2f} | {shown} |")
+    res = analyse_phrases(runs)
+    lt, lf = res["latency"], res["latency_final_only"]
+    print(f"\nphrase end → highlight p50 {lt.get('p50', float('nan')):.2f} / p95 {lt.get('p95', float('nan')):.2f} / "
+          f"max {lt.get('max', float('nan')):.2f} s ({lt.get('n', 0)} phrases, {res['provisional_first']} first from a "
+          f"partial); final only p50 {lf.get('p50', float('nan')):.2f} / p95 {lf.get('p95', float('nan')):.2f} s; "
+          f"missed: {', '.join(res['missed']) or 'none'}")
+    print("compute (" + args.clock + " clock): " + ", ".join(
+        f"{'decodes (partials and finals)' if k == 'decode' else 'finals (decode + verification)'} {n}× {v:.1f} s" for k, (n, v) in spent.items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: res[k] for k in ("latency", "latency_final_only", "provisional_first",
+                                                                   "missed")}, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
