@@ -106,6 +106,24 @@ async def test_practice_advances_on_a_synonym_of_the_expected_stage(tmp_path):
         assert "第 2/3 轮" in text_of(screen.query_one("#turn-no"))
 
 
+async def test_practice_turns_follow_the_audio_when_the_recogniser_lags(tmp_path):
+    """Turn 2's final comes only while the trainee is already saying turn 3's answer (a busy
+    machine): the 2.8 s pause before it is in the audio, so that answer is turn 3's — its
+    再见/请慢走 are credited there and only turn 3's 不好意思 is missed."""
+    lines = [(2.0, "您好，请稍等"), (5.0, "好的，大概十分钟"), (9.0, "再见，请慢走")]
+    loud = [(0.8, 2.0), (3.4, 5.0), (7.8, 9.0)]          # ScriptedEngine's spans of these lines
+    app = make_app(tmp_path, engine_factory=lambda live: ScriptedEngine(lines, late={lines[1][1]: 3.5}),
+                   source_factory=lambda f, d: SilenceSource(12.0, realtime=True, loud=loud))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_practice(pilot, app)
+        await wait_for(pilot, lambda: card_ready(app), what="card")
+        card = app.screen.card
+        assert card.turns_reached == 3
+        assert {(3, "请慢走"), (3, "再见")} & set(card.said), card.said
+        assert [f.phrase for f in card.missed] == ["不好意思"], [(f.phrase, t) for f, t in
+                                                             zip(card.missed, card.missed_turns)]
+
+
 async def test_practice_says_what_was_not_heard_and_shows_wordings(tmp_path):
     app = make_app(tmp_path, [(0.8, "您好")], seconds=30)
     async with app.run_test(size=SIZE) as pilot:

@@ -76,14 +76,16 @@ class ScriptedEngine:
 
     With ``lead`` > 0 the partial is the whole text and comes ``lead`` seconds of audio before
     the final (a phrase complete in a partial long before the utterance ends); ``final_text``
-    maps a text to what the final says instead (a partial the final corrects)."""
+    maps a text to what the final says instead (a partial the final corrects); ``late`` maps a
+    text to the seconds of audio its final comes after the line's end (a recogniser that lags)."""
 
     name = "scripted"
     model = "script"
 
     def __init__(self, script: Iterable[tuple[float, str]], *, partials: bool = True, lead: float = 0.0,
-                 final_text: dict[str, str] | None = None):
+                 final_text: dict[str, str] | None = None, late: dict[str, float] | None = None):
         self.script = list(script)
+        self.late = dict(late or {})
         self.partials = partials
         self.lead = lead
         self.final_text = dict(final_text or {})
@@ -96,7 +98,8 @@ class ScriptedEngine:
                 shown = text if self.lead else text[: max(1, len(text) // 2)]
                 events.append((max(start, end - self.lead), 0, Partial(shown, round(start, 2), speaker)))
             final = self.final_text.get(text, text)
-            events.append((end, 1, Final(Utterance(round(start, 2), round(end, 2), speaker, final))))
+            events.append((end + self.late.get(text, 0.0), 1,
+                           Final(Utterance(round(start, 2), round(end, 2), speaker, final))))
         events.sort(key=lambda e: (e[0], e[1]))
         t = 0.0
         for block in source:

@@ -283,6 +283,16 @@ class PracticeScreen(ListeningScreen):
             missing = "、".join(f"「{i.title}」" for i in t.items if not i.done)
             self._set_alert(f"没听到{missing} — 再说一遍 / n 下一轮 / w 看可用说法", "bold $text-warning")
 
+    def _advance_if_paused_before(self, u) -> None:
+        """The turn flow follows the audio, not the recogniser's lag: when the current turn was
+        complete and the trainee paused ``ADVANCE_PAUSE_S`` before this utterance began, the turn
+        ended in that pause — also when its last final arrived only after this utterance had
+        started (a busy machine), so this answer belongs to the next turn."""
+        t = self.run.current if self.run else None
+        if (self.state == "listening" and t is not None and t.ready and self.answered_at is not None
+                and u.start is not None and u.start - self.answered_at >= ADVANCE_PAUSE_S):
+            self._advance()
+
     def action_finish(self) -> None:
         """End the run: the utterance being spoken is recognised first, then the card."""
         if self.run is None or self.state not in ("listening",):
@@ -349,6 +359,9 @@ class PracticeScreen(ListeningScreen):
         if self.state not in ("listening", "finishing") or self.run.finished:
             return
         u = msg.utterance
+        self._advance_if_paused_before(u)
+        if self.run.finished or self.state not in ("listening", "finishing"):
+            return
         found = self.run.add(u, msg.findings)
         if u.end is not None:
             self.at = max(self.at, u.end)
