@@ -30,7 +30,8 @@ def open_engine(
     hotwords: Sequence[str] | None = None,
     **settings,
 ) -> Engine:
-    """An engine ready to use: ``"auto"`` | ``"whisper"`` | ``"vosk"`` (or an Engine, returned as is).
+    """An engine ready to use: ``"auto"`` | ``"whisper"`` | ``"vosk"`` (or an engine object — an
+    Engine, or anything with its ``transcribe``/``stream``, such as the app's test engines — returned as is).
 
     ``auto`` picks an installed Mandarin Vosk model for live mode and Whisper otherwise
     (:func:`coach.asr.models.resolve`).  ``settings`` go to :class:`WhisperSettings`
@@ -38,7 +39,7 @@ def open_engine(
     per process and arguments.  A Mandarin model without a pinned hash is checked on a known
     clip at its first use (:mod:`coach.asr.selfcheck`).
     """
-    if isinstance(engine, Engine):
+    if not isinstance(engine, str):
         return engine
     from coach.asr.models import resolve
 
