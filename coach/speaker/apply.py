@@ -82,23 +82,22 @@ def _apply(u: Utterance, a: Attribution) -> Utterance:
 def attribute_utterances(utterances: Sequence[Utterance], segments: Sequence[np.ndarray], evaluator,
                          profile: Profile | None = None) -> list[Utterance]:
     """``unknown`` utterances with audio get clerk / citizen / uncertain and a score."""
-    todo = [i for i, u in enumerate(utterances) if u.speaker == "unknown" and audible(segments[i])]
-    out = list(utterances)
-    if not todo:
-        return out
-    pieces = [utterance_piece(segments[i], utterances[i], evaluator) for i in todo]
-    for i, a in zip(todo, attribute(pieces, profile.embedding if profile else None)):
-        out[i] = _apply(utterances[i], a)
-    return out
+    return _attribute_spans(utterances, enumerate(segments), evaluator, profile)
 
 
 def attribute_file(path, utterances: Sequence[Utterance], evaluator, profile: Profile | None = None) -> list[Utterance]:
     """:func:`attribute_utterances` on a recording of any length in bounded memory: each span is
-    embedded (in batches of about ``EMBED_BATCH_S`` seconds of speech) as the decoder passes it,
-    and only its embedding, duration and level are kept — not its audio."""
-    out = list(utterances)
+    cut from the decoder as it passes (:func:`iter_segments`)."""
     if not any(u.speaker == "unknown" and u.start is not None and u.end is not None for u in utterances):
-        return out
+        return list(utterances)
+    return _attribute_spans(utterances, iter_segments(path, utterances), evaluator, profile)
+
+
+def _attribute_spans(utterances: Sequence[Utterance], spans, evaluator, profile: Profile | None) -> list[Utterance]:
+    """Attribute the ``unknown`` utterances of ``spans`` (``(index, samples)`` in any order): each
+    audible span is embedded in batches of about ``EMBED_BATCH_S`` seconds of speech, and only its
+    embedding, duration and level are kept — not its audio."""
+    out = list(utterances)
     kept: dict[int, tuple[Piece, np.ndarray]] = {}
     pending: list[tuple[int, np.ndarray]] = []
 
@@ -107,7 +106,7 @@ def attribute_file(path, utterances: Sequence[Utterance], evaluator, profile: Pr
             kept[k] = (utterance_piece(samples, utterances[k], evaluator).summary(), emb)
         pending.clear()
 
-    for k, samples in iter_segments(path, utterances):
+    for k, samples in spans:
         if utterances[k].speaker == "unknown" and audible(samples):
             pending.append((k, samples))
             if sum(len(x) for _, x in pending) >= EMBED_BATCH_S * SAMPLE_RATE:
