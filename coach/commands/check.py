@@ -8,7 +8,7 @@ import sys
 from coach.report.console import print_result
 from coach.phrasebook import load_phrasebook
 from coach.schema import Utterance
-from coach.session.evaluate import Evaluator
+from coach.session.evaluate import Evaluator, charged_speaker
 from coach.session.transcript import parse_line, read_transcript
 
 
@@ -38,7 +38,7 @@ def run(args) -> int:
         name = args.file
     else:
         u = parse_line(args.text) or Utterance(None, None, "clerk", args.text)
-        utterances = [Utterance(u.start, u.end, "clerk" if u.speaker == "unknown" else u.speaker, u.text)]
+        utterances = [Utterance(u.start, u.end, charged_speaker(u), u.text)]
         session = bool(args.session)
         name = None
     result = evaluator.evaluate(utterances, session=session, file=name)

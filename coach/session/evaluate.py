@@ -61,13 +61,18 @@ def _severity(hit: Hit, speaker: str = "clerk") -> str:
     return "warning" if hit.kind == "near_miss" else "info"
 
 
+def charged_speaker(u: Utterance) -> str:
+    """Who a finding in ``u`` is charged to: ``unknown`` is judged as the clerk."""
+    return "clerk" if u.speaker == "unknown" else u.speaker
+
+
 def hit_finding(hit: Hit, u: Utterance, index: int, times: list[tuple[float, float]] | None) -> Finding:
     """A finding of one matcher hit.  Who is charged: ``clerk`` (``unknown`` is judged as the clerk);
     a hit in an ``uncertain`` utterance keeps that speaker, is a warning and is not scored."""
     start = end = None
     if times and hit.end > hit.start:
         start, end = round(times[hit.start][0], 3), round(times[hit.end - 1][1], 3)
-    speaker = "clerk" if u.speaker == "unknown" else u.speaker
+    speaker = charged_speaker(u)
     suggestion = hit.suggestion
     if speaker == "uncertain":
         span = u.end - u.start if u.start is not None and u.end is not None else None
@@ -153,7 +158,7 @@ class Evaluator:
         p = model.probability(u.text)
         if p < model.threshold:
             return []
-        speaker = "clerk" if u.speaker == "unknown" else u.speaker
+        speaker = charged_speaker(u)
         return [Finding(type="brush_off", rule=_fallback.RULE, phrase=_fallback.PHRASE, heard=u.text,
                         start=u.start, end=u.end, speaker=speaker, severity="warning",
                         suggestion=_fallback.SUGGESTION, utterance=index, score=round(p, 3))]
