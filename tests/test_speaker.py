@@ -345,3 +345,45 @@ def test_an_undecided_recording_still_misses_what_nobody_said():
               lines[2], Utterance(7.5, 9.0, "uncertain", "好的，请慢走。", speaker_score=0.0), lines[4]]
     rules = {f.rule for f in ev.evaluate(polite, session=True).findings if f.type == "structure"}
     assert not {"missing_greeting", "missing_farewell"} & rules
+
+
+def test_undecided_mono_session_still_misses_the_apology_after_a_wait():
+    # D06 mono, no profile: nothing says which voice is the clerk (the citizen's 给您… matches a
+    # completion shape and 多谢 a thanks), so every line is uncertain.  After the 11 s hold nobody
+    # apologises, so whichever line was the clerk's answer, it did not: charged, as the missing
+    # farewell and the unannounced hold are; the citizen's lines are still not charged.
+    ev = Evaluator.default()
+    utts = label_utterances("D06")
+    judged = attribute_utterances(utts, cut_segments(dev_dir() / "D06.wav", utts), ev, None)
+    assert {u.speaker for u in judged} == {"uncertain"}
+    result = ev.evaluate(judged, session=True)
+    rules = {f.rule for f in result.findings if f.type == "structure"}
+    assert {"missing_farewell", "unannounced_hold", "no_apology_after_wait"} <= rules
+    assert charged_citizen_lines("D06", judged, result) == []
+    assert result.breakdown["penalties"].get("no_apology_after_wait", 0) > 0
+
+
+def test_apology_after_a_wait_is_looked_for_in_every_line_that_may_be_the_clerks_answer():
+    ev = Evaluator.default()
+
+    def rules(lines):
+        return {f.rule for f in ev.evaluate(lines, session=True).findings if f.type == "structure"}
+
+    before = [Utterance(0.0, 2.0, "uncertain", "您好，请稍等。", speaker_score=0.0)]
+    # undecided: the apology in the second line after the hold (the citizen spoke first) spares the clerk
+    sorry = before + [Utterance(15.0, 16.0, "uncertain", "好了吗？", speaker_score=0.0),
+                      Utterance(16.5, 18.0, "uncertain", "不好意思，让您久等了。", speaker_score=0.0),
+                      Utterance(18.5, 19.5, "uncertain", "好的，请慢走。", speaker_score=0.0)]
+    assert "no_apology_after_wait" not in rules(sorry)
+    rude = before + [Utterance(15.0, 16.0, "uncertain", "好了吗？", speaker_score=0.0),
+                     Utterance(16.5, 18.0, "uncertain", "办好了。", speaker_score=0.0),
+                     Utterance(18.5, 19.5, "uncertain", "好的，请慢走。", speaker_score=0.0)]
+    assert "no_apology_after_wait" in rules(rude)
+    # one line after the hold and nobody known to be the clerk: the clerk may not have answered
+    assert "no_apology_after_wait" not in rules(rude[:2])
+    # an uncertain line, then the clerk's without an apology: the clerk's first answer lacked it
+    mixed = [Utterance(0.0, 2.0, "clerk", "您好，请稍等。"), rude[1],
+             Utterance(16.5, 18.0, "clerk", "办好了。"), Utterance(18.5, 19.5, "clerk", "请慢走。")]
+    assert "no_apology_after_wait" in rules(mixed)
+    mixed[1] = Utterance(15.0, 16.0, "uncertain", "不好意思，让您久等了。", speaker_score=0.0)
+    assert "no_apology_after_wait" not in rules(mixed)

@@ -4,8 +4,10 @@ Input is the timeline of utterances with the matcher's hits already placed on it
 (:class:`Timed`).  Every rule charges the clerk only: utterances marked ``citizen`` are
 read for context (a complaint about waiting) but never produce a finding against them, and
 ``uncertain`` ones (speaker attribution could not decide) never cost the clerk anything: their
-courtesies still count as said for greeting, farewell and hold announcement (and where every line
-is uncertain, a greeting or farewell that none of them holds is missing whoever spoke).
+courtesies still count as said for greeting, farewell, hold announcement and apology.  What none of
+the lines that may be the clerk's holds is missing whoever spoke: a greeting or farewell where every
+line is uncertain, an apology after a wait that none of the lines that may be the clerk's first
+answer holds (:func:`_first_answer`).
 Rule ids are stable: ``missing_greeting``, ``missing_farewell``, ``unannounced_hold``,
 ``no_apology_after_wait``, ``referral_without_place``, ``too_fast``.
 """
@@ -125,13 +127,42 @@ def _holds(timeline: list[Timed], pb: Phrasebook) -> list[tuple[float, float, in
     return out
 
 
+def _first_answer(ordered: list[Timed], k: int, stop: int) -> list[Timed]:
+    """The lines that may be the clerk's first answer from position ``k`` on: the possibly-clerk
+    ones up to the first surely-clerk line, that one included.  With no surely-clerk line after ``k``
+    (attribution undecided) the possibly-clerk lines before ``stop`` (the next hold), if at least
+    two: with two voices taking turns the clerk is among them.  Empty when the clerk may not have
+    answered."""
+    out = []
+    for t in ordered[k:]:
+        if t.may_be_clerk:
+            out.append(t)
+            if t.is_clerk:
+                return out
+    out = [t for t in ordered[k:stop] if t.may_be_clerk]
+    return out if len(out) >= 2 else []
+
+
+def _due_at(answer: list[Timed]) -> int:
+    """The line a missing apology is shown on: the clerk's, where known, else the first that may be it."""
+    return answer[-1].index if answer[-1].is_clerk else answer[0].index
+
+
 def waits(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
-    """Holds must be announced (请稍等) before, and apologised for after; so must complaints."""
+    """Holds must be announced (请稍等) before, and apologised for after; so must complaints.  The
+    apology is due in the clerk's first answer; where attribution could not tell which line that is,
+    it is missing when none of the lines that may be it holds one (:func:`_first_answer`)."""
     th = pb.thresholds
     ordered = sorted(timeline, key=lambda t: t.utterance.start) if _timed(timeline) else timeline
     out: list[Finding] = []
-    apology_due: dict[int, str] = {}
-    for gap_start, gap_end, k in _holds(timeline, pb):
+    apology_due: dict[int, tuple[str, list[Timed]]] = {}
+    holds = _holds(timeline, pb)
+    starts = [k for _, _, k in holds]
+
+    def stop_after(k: int) -> int:   # answers to a wait end where the next hold begins
+        return next((s for s in starts if s > k), len(ordered))
+
+    for gap_start, gap_end, k in holds:
         announced = any(
             t.may_be_clerk and gap_start - th.announce_lookback_s <= t.utterance.end <= gap_start + 0.05
             and t.has_stage(WAITING_STAGES)
@@ -139,19 +170,18 @@ def waits(timeline: list[Timed], pb: Phrasebook) -> list[Finding]:
         if not announced:
             out.append(_finding("unannounced_hold", None, phrase="请稍等", start=gap_start, end=gap_end,
                                 suggestion=f"让群众等待（{gap_end - gap_start:.0f} 秒）之前先说“请稍等”"))
-        after = next((t for t in ordered[k:] if t.may_be_clerk), None)
-        if after is not None and after.is_clerk:  # an uncertain answer is not charged
-            apology_due.setdefault(after.index, f"等待 {gap_end - gap_start:.0f} 秒之后")
+        answer = _first_answer(ordered, k, stop_after(k))
+        if answer:
+            apology_due.setdefault(_due_at(answer), (f"等待 {gap_end - gap_start:.0f} 秒之后", answer))
     for k, t in enumerate(ordered):
         if t.complaint:
-            after = next((x for x in ordered[k + 1:] if x.may_be_clerk), None)
-            if after is not None and after.is_clerk:
-                apology_due.setdefault(after.index, "群众抱怨等待之后")
+            answer = _first_answer(ordered, k + 1, stop_after(k))
+            if answer:
+                apology_due.setdefault(_due_at(answer), ("群众抱怨等待之后", answer))
     by_index = {t.index: t for t in timeline}
-    for idx, why in sorted(apology_due.items()):
-        t = by_index[idx]
-        if not t.has_stage(APOLOGY_STAGES):
-            out.append(_finding("no_apology_after_wait", t, phrase="让您久等了",
+    for idx, (why, answer) in sorted(apology_due.items()):
+        if not any(t.has_stage(APOLOGY_STAGES) for t in answer):
+            out.append(_finding("no_apology_after_wait", by_index[idx], phrase="让您久等了",
                                 suggestion=f"{why}先致歉：“不好意思，让您久等了”"))
     return out
 
