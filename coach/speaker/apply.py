@@ -71,8 +71,8 @@ def cut_segments(path, utterances: Sequence[Utterance]) -> list[np.ndarray]:
 
 
 def utterance_piece(samples: np.ndarray, u: Utterance, evaluator) -> Piece:
-    words, brush = text_cues(evaluator, u.text)
-    return Piece(samples, u.start, u.end, words, brush=brush)
+    words, brush, asks = text_cues(evaluator, u.text)
+    return Piece(samples, u.start, u.end, words, brush=brush, asks=asks)
 
 
 def _apply(u: Utterance, a: Attribution) -> Utterance:

@@ -49,6 +49,10 @@ OPENS_WEIGHT = 0.3          # the voice that opens the visit
 TALK_WEIGHT = 1.0           # per share of the talking time above half
 LEVEL_ROLE_WEIGHT = 0.1     # per dB louder than the recording's median (capped at ±6 dB)
 ROLE_MARGIN = 1.0           # evidence needed to name a group the clerk; below: everything uncertain
+ROLE_RIVAL = 0.5            # ... and the other group's evidence at most this share of the clerk group's
+PATTERN_CUE = 0.5           # a clerk-stage courtesy matched by a pattern (a listed wording: 1)
+OPENER_WEIGHT = 0.5         # an asking courtesy in the first two lines (the clerk opens: 请问您办什么业务)
+OPENER_LINES = 2            # the opening of a visit: its first lines (the citizen may speak first)
 CLUSTER_MARGIN = 0.25       # |score| below this -> uncertain (voice membership ±1 for a typical piece)
 CLERK_LIKENESS = 0.66       # raw cosine to the clerk group's other pieces needed to be called the clerk
 
@@ -56,6 +60,8 @@ CLERK_LIKENESS = 0.66       # raw cosine to the clerk group's other pieces neede
 CLERK_STAGES = {"asking", "waiting", "apology", "referral", "completion", "farewell", "feedback",
                 "praise_reply", "phone"}
 SHARED_STAGES = {"greeting", "thanks"}
+# The stage that opens a visit (来有迎声: 您好，请问您办什么业务) — asked by the clerk, not the citizen.
+OPENING_STAGES = {"asking"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Piece:
     level: float | None = None
     brush: float = 0.0          # brush-offs in the text: the clerk's vocabulary, used only to tell
                                 # which voice is the clerk (never to attribute this one utterance)
+    asks: bool = False          # holds a courtesy of an opening stage (请问您办什么业务): at the
+                                # opening of a visit, the clerk's (:func:`role_evidence`)
 
     @property
     def duration(self) -> float:
@@ -82,7 +90,7 @@ class Piece:
     def summary(self) -> "Piece":
         """The same piece without its audio (duration and level kept)."""
         return Piece(np.zeros(0, np.float32), self.start, self.end, self.words, self.duration, self.level_db,
-                     self.brush)
+                     self.brush, self.asks)
 
 
 @dataclass(frozen=True)
@@ -116,14 +124,18 @@ def active_level_db(samples: np.ndarray) -> float:
 
 
 def word_cue(hits, complaint: bool = False) -> float:
-    """Role evidence from the matcher's hits of one utterance (``Matcher.find``): a courtesy of a
-    clerk's stage 1, a near miss of one or a greeting / thanks 0.3; capped at 2; a complaint about
-    waiting −1 (the citizen's)."""
+    """Role evidence from the matcher's hits of one utterance (``Matcher.find``), by how surely only
+    the clerk says it: a listed wording of a clerk's stage 1, the same stage matched by a pattern
+    (an open shape: 给您…证 is also the citizen handing over papers) ``PATTERN_CUE``, a near miss of
+    a clerk's stage or a greeting / thanks 0.3; capped at 2; a complaint about waiting −1 (the
+    citizen's)."""
     cue = 0.0
     for h in hits:
         stage = getattr(h.entry, "stage", None)
         if h.kind == "courtesy":
             weight = 1.0 if stage in CLERK_STAGES else 0.3 if stage in SHARED_STAGES else 0.0
+            if stage in CLERK_STAGES and getattr(h, "via", "").startswith("pattern"):
+                weight = PATTERN_CUE
             cue += weight
         elif h.kind == "near_miss" and stage in CLERK_STAGES:
             cue += 0.3
@@ -131,12 +143,13 @@ def word_cue(hits, complaint: bool = False) -> float:
     return cue - 1.0 if complaint else cue
 
 
-def text_cues(evaluator, text: str) -> tuple[float, float]:
+def text_cues(evaluator, text: str) -> tuple[float, float, bool]:
     """Role cues of one utterance's text, with an evaluator's matchers: (:func:`word_cue`, the number
-    of brush-offs in it, capped at 2)."""
+    of brush-offs in it, capped at 2, whether it holds a courtesy of an opening stage)."""
     hits = evaluator.matcher.find(text)
     return (word_cue(hits, bool(evaluator.complaints.find(text))),
-            float(min(2, sum(h.kind == "brush_off" for h in hits))))
+            float(min(2, sum(h.kind == "brush_off" for h in hits))),
+            any(h.kind == "courtesy" and getattr(h.entry, "stage", None) in OPENING_STAGES for h in hits))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -228,13 +241,23 @@ class Split:
     clerk: int                  # the clerk's label
     evidence: float             # role evidence for that choice over the other (>= 0)
     one_voice: bool             # the two groups are one voice: nothing to tell apart
+    rival: float = 0.0          # the other group's role evidence
+
+    @property
+    def decided(self) -> bool:
+        """Enough role evidence to name the clerk: one courtesy's worth more than the other voice
+        (``ROLE_MARGIN``), and the other voice's at most ``ROLE_RIVAL`` of the clerk's — where both
+        voices say the clerk's courtesies the split did not separate the roles (turns the recogniser
+        joined, a noisy split)."""
+        return self.evidence >= ROLE_MARGIN and self.rival <= ROLE_RIVAL * (self.rival + self.evidence)
 
 
 def role_evidence(pieces: list[Piece], labels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Evidence per group that it is the clerk, from cues that need no model: the role in the words
     (courtesies of the clerk's stages, brush-offs — the clerk's vocabulary either way — and, for the
-    citizen, complaints about waiting), who opens the visit, who talks more, and who is nearer the
-    microphone (louder).  Comparable between the groups, not an absolute scale."""
+    citizen, complaints about waiting), the order of the visit (who opens it, who asks 请问您办什么业务
+    in its first lines), who talks more, and who is nearer the microphone (louder).  Comparable
+    between the groups, not an absolute scale."""
     evidence = np.zeros(2)
     seconds = np.array([p.duration for p in pieces])
     for k in (0, 1):
@@ -247,6 +270,9 @@ def role_evidence(pieces: list[Piece], labels: np.ndarray, levels: np.ndarray) -
         evidence[k] += LEVEL_ROLE_WEIGHT * float(np.clip(np.median(levels[idx]) - np.median(levels), -6, 6))
         evidence[k] += TALK_WEIGHT * (seconds[idx].sum() / max(seconds.sum(), 1e-9) - 0.5)
     evidence[labels[0]] += OPENS_WEIGHT      # the clerk usually opens the visit (来有迎声)
+    for i in range(min(OPENER_LINES, len(pieces))):
+        if pieces[i].asks:                   # and asks what the citizen came for
+            evidence[labels[i]] += OPENER_WEIGHT
     return evidence
 
 
@@ -259,7 +285,7 @@ def split_voices(pieces: list[Piece], emb: np.ndarray, weights: np.ndarray, leve
     one_voice = float(cents[0] @ cents[1]) > SAME_VOICE_COS
     evidence = role_evidence(pieces, labels, levels)
     k = int(np.argmax(evidence))
-    return Split(labels, k, float(evidence[k] - evidence[1 - k]), one_voice)
+    return Split(labels, k, float(evidence[k] - evidence[1 - k]), one_voice, float(evidence[1 - k]))
 
 
 def membership(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray, clerk: int) -> np.ndarray:
@@ -291,7 +317,7 @@ def _cluster_attribution(pieces: list[Piece], emb: np.ndarray, weights: np.ndarr
         near = clerk_likeness(emb, np.zeros(len(pieces), int), weights, 0)
         return [Attribution("clerk", 1.0, "录音中只有一个声音") if near[i] >= CLERK_LIKENESS or len(pieces) < 3
                 else Attribution("uncertain", 0.001, uncertain_reason(p.duration, 0.001)) for i, p in enumerate(pieces)]
-    if split.evidence < ROLE_MARGIN:
+    if not split.decided:
         # Two voices, but nothing says which one is the clerk: show everything as possibly the clerk.
         return [Attribution("uncertain", 0.0, UNDECIDED_REASON) for _ in pieces]
     confidence = min(1.0, split.evidence / (2 * ROLE_MARGIN))
