@@ -414,3 +414,5 @@ def test_apology_after_a_wait_is_looked_for_in_every_line_that_may_be_the_clerks
     assert "no_apology_after_wait" in rules(mixed)
     mixed[1] = Utterance(15.0, 16.0, "uncertain", "不好意思，让您久等了。", speaker_score=0.0)
     assert "no_apology_after_wait" not in rules(mixed)
+    # the known clerk says nothing after the hold: the uncertain lines there may all be the citizen's
+    assert "no_apology_after_wait" not in rules([mixed[0], rude[1], rude[2], rude[3]])

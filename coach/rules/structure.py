@@ -129,16 +129,18 @@ def _holds(timeline: list[Timed], pb: Phrasebook) -> list[tuple[float, float, in
 
 def _first_answer(ordered: list[Timed], k: int, stop: int) -> list[Timed]:
     """The lines that may be the clerk's first answer from position ``k`` on: the possibly-clerk
-    ones up to the first surely-clerk line, that one included.  With no surely-clerk line after ``k``
-    (attribution undecided) the possibly-clerk lines before ``stop`` (the next hold), if at least
-    two: with two voices taking turns the clerk is among them.  Empty when the clerk may not have
-    answered."""
+    ones up to the first surely-clerk line, that one included.  Where no line at all is surely the
+    clerk's (attribution undecided), the possibly-clerk lines before ``stop`` (the next hold), if at
+    least two: with two voices taking turns the clerk is among them.  Empty when the clerk may not
+    have answered."""
     out = []
     for t in ordered[k:]:
         if t.may_be_clerk:
             out.append(t)
             if t.is_clerk:
                 return out
+    if any(t.is_clerk for t in ordered):
+        return []        # the known clerk said nothing more: the uncertain lines may all be the citizen's
     out = [t for t in ordered[k:stop] if t.may_be_clerk]
     return out if len(out) >= 2 else []
 
