@@ -354,10 +354,17 @@ How to read this:
   none of the lines that may be the clerk's first answer holds — the uncertain ones up to the first
   surely-clerk line, or, when no line is surely the clerk's, all of them before the next hold if
   there are two or more (two voices taking turns: the clerk is among them).
-* Before this change (same transcripts, `--asr-cache`, 2026-12-02): `cluster` structure F1 clean
-  0.800 all / 0.842 held, babble10 0.842 all / 0.889 held (D06's apology after the hold not charged);
-  every other figure of the e2e table as now. The table published before that (an older set of
-  transcripts) had brush-off F1 0.889 and babble10 courtesy F1 0.754: recognition, not attribution.
+* The 0.5 for a patterned courtesy was set on the tune sessions: in D01–D05 (clean and babble10
+  transcripts) clerk-stage courtesies matched by a listed wording fell 35 times in clerk lines and
+  never in citizen lines, patterned ones 17 times in clerk lines and twice in citizen lines; the
+  add-one log-likelihood ratios, ln 36 and ln 6, are in the ratio 0.50. An asking courtesy in the
+  first two lines fell 6 times in clerk lines and never in citizen lines there.
+* Before the structure rule and the role-evidence weights above (same transcripts, `--asr-cache`,
+  2026-12-02): every figure as now except `cluster` structure F1 clean 0.800 all / 0.842 held,
+  babble10 0.842 all / 0.889 held (D06's missing apology after the hold was not charged), and the
+  labelled-utterance `clean cluster held` row, 0.863 right / 0.137 uncertain (D06 undecided). The
+  table published before those runs came from older transcripts (brush-off F1 0.889, babble10
+  `cluster` courtesy F1 0.754 at uncertain share 0.337): recognition, not attribution, differs there.
 """
 
 
