@@ -92,13 +92,18 @@ def main() -> int:
          f"`coach/data/fallback/model.json`, trained by `benchmarks/train_fallback.py` on `author.tsv` only; "
          f"threshold {model.threshold:.2f} chosen by leave-one-source-out CV for ≤ {model.meta.get('target_false', 0):.0%} "
          f"false on author benign + neutral) flags a line the matcher found nothing in as a `warning` "
-         f"(family `fallback`, so it counts for \"any family\" only; the `author + fallback` row is in-sample — the model was trained on those lines). "
+         f"(family `fallback`, so it counts for \"any family\" only), and confirms the matcher's brush-off hits: "
+         f"a hit on a line it scores below {model.confirm_threshold:.2f} is taken back (threshold by the same CV: "
+         f"≤ {model.meta.get('confirm_loss', 0):.0%} of the author brush-off lines the rules catch, "
+         f"{model.meta.get('cv_confirm_taken_back', 0):.1%} out of fold). "
+         f"The `author + fallback` row is in-sample — the model was trained on those lines. "
          f"{'On by default' if fb.ENABLED_BY_DEFAULT else 'Off by default'} in `coach check`/`analyze`."
          if model else "No fallback model (`coach/data/fallback/model.json` missing)."),
         *([f"Fallback on the held-out part: brush-off recall {_pct(covs['test'].brush_recall)} → "
            f"{_pct(with_fb['test'].brush_recall)}, false brush-off rate {_pct(covs['test'].false_brush)} → "
-           f"{_pct(with_fb['test'].false_brush)}. Loading the model costs ~60–100 ms once, on the first "
-           f"utterance the matcher finds nothing in (start-up of `coach check` unchanged); scoring ~0.2 ms per line."]
+           f"{_pct(with_fb['test'].false_brush)} (the confirmation takes back rule hits on benign lines; the flagging adds none). "
+           f"Loading the model costs ~60–100 ms once, on the first "
+           f"utterance that needs it (start-up of `coach check` unchanged); scoring ~0.2 ms per line."]
           if model and "test" in covs else []),
         "",
         "Targets (issue 8, on test): brush-off recall ≥ 0.90, courtesy recall ≥ 0.90, false brush-off rate ≤ 0.02.",

@@ -44,9 +44,15 @@ def split(lines):
     return train, held
 
 
+def _rule_hits(lines) -> list[bool]:
+    matcher = Evaluator(load_phrasebook(), fallback=False).matcher
+    return [ln.label == "brush_off" and any(h.kind == "brush_off" for h in matcher.find(ln.text)) for ln in lines]
+
+
 @pytest.fixture(scope="module")
 def trained(split):
-    return fb.train(split[0], load_phrasebook(), target_false=0.01)
+    return fb.train(split[0], load_phrasebook(), target_false=0.01, rule_hits=_rule_hits(split[0]),
+                    confirm_loss=0.01)
 
 
 def test_threshold_is_chosen_by_grouped_cv_within_the_false_rate(trained):
@@ -111,3 +117,58 @@ def test_benign_lines_of_the_corpus_are_rarely_flagged(lines):
                                                               session=False).findings)]
     assert len(flagged) <= 0.02 * len(neg), [ln.text for ln in flagged]
     assert model.meta["cv_false"] <= model.meta["target_false"]
+
+
+# --------------------------------------------------------------------------- confirmation
+
+def test_confirmation_threshold_is_the_highest_within_the_allowed_loss():
+    probs = [0.01, 0.05, 0.2, 0.4, 0.6, 0.9, 0.02]
+    base = [True, True, True, True, True, True, False]      # the last line is not a rule hit
+    # 1 of 6 rule-caught lines may be taken back: 0.01 < t ≤ 0.05
+    assert fb.choose_confirm_threshold(probs, base, 1 / 6, below=0.8) == 0.05
+    assert fb.choose_confirm_threshold(probs, base, 0.0, below=0.8) == 0.01
+    # never at or above the flagging threshold
+    assert fb.choose_confirm_threshold(probs, base, 1.0, below=0.3) == 0.29
+
+
+def test_training_with_rule_hits_chooses_a_confirmation_threshold_by_grouped_cv(trained, split):
+    assert 0 < trained.confirm_threshold < trained.threshold
+    assert trained.meta["cv_confirm_taken_back"] <= 0.01
+    assert trained.meta["confirm_base"] == sum(_rule_hits(split[0]))
+    # on the left-out batch the confirmation takes back few of the brush-offs the rules catch
+    held = [ln for ln, hit in zip(split[1], _rule_hits(split[1])) if hit]
+    assert held and sum(not trained.confirms(ln.text) for ln in held) <= 0.05 * len(held)
+
+
+def _rule_hit_benign_line(model):
+    """A helpful clerk line with a risky word that no context rule covers, made up here."""
+    matcher = Evaluator(load_phrasebook(), fallback=False).matcher
+    for text in ("这份报表的数据来源我不清楚，不过附件里写了负责人，您可以对照一下",
+                 "我们科室不清楚的事情都会记下来，每周集中请教专家，然后统一回复大家",
+                 "您的材料我不清楚放哪个柜子了，稍等一下，我马上找出来"):
+        if any(h.kind == "brush_off" for h in matcher.find(text)) and not model.confirms(text):
+            return text
+    return None
+
+
+def test_evaluator_takes_back_unconfirmed_rule_hits_and_explain_says_why(capsys):
+    model = fb.default_model()
+    assert model is not None and model.confirm_threshold > 0
+    text = _rule_hit_benign_line(model)
+    assert text, "no probe line is a rule hit the shipped model does not confirm"
+    on = Evaluator(load_phrasebook(), fallback=True)
+    off = Evaluator(load_phrasebook(), fallback=False)
+    assert not [h for h in on.find(text) if h.kind == "brush_off"]
+    assert [h for h in off.find(text) if h.kind == "brush_off"]
+    res = on.evaluate([Utterance(0.0, 2.0, "clerk", text)], session=False)
+    assert not [f for f in res.findings if f.type == "brush_off"]
+    from types import SimpleNamespace
+    from coach.commands.phrasebook_cmd import run_explain
+    run_explain(SimpleNamespace(text=text, json=False, phrasebook=None, dir=None))
+    assert "统计模型未确认" in capsys.readouterr().out
+
+
+def test_confirmation_keeps_plain_brush_offs():
+    on = Evaluator(load_phrasebook(), fallback=True)
+    for text in ("不知道，你问别人去", "这不归我管", "下班了，明天再来", "你烦不烦啊"):
+        assert [h for h in on.find(text) if h.kind == "brush_off"], text

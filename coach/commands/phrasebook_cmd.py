@@ -36,7 +36,9 @@ from rich.table import Table
 from rich.text import Text
 
 from coach.errors import InputError
+from coach.matcher import fallback as _fallback
 from coach.matcher.coverage import Counts, Coverage, is_coverage_header, ratio, read_coverage, score_coverage
+from coach.matcher.matcher import Dropped
 from coach.phrasebook import Phrasebook, default_dir, load_phrasebook
 from coach.phrasebook.model import STAGE_TITLES as STAGE_LABEL
 from coach.session.evaluate import Evaluator, canonical_hits
@@ -173,6 +175,8 @@ def _via(via: str) -> str:
 
 
 def _reason(reason: str) -> str:
+    if reason.startswith("fallback "):
+        return reason[len("fallback "):]
     if reason.startswith("context "):
         return "语境规则 " + reason[len("context "):]
     if reason.startswith("family "):
@@ -184,8 +188,14 @@ def _reason(reason: str) -> str:
 
 def run_explain(args) -> int:
     pb = load_phrasebook(_dir(args))
-    matcher = Evaluator(pb).matcher
-    hits, dropped = matcher.explain(args.text)
+    ev = Evaluator(pb)
+    hits, dropped = ev.matcher.explain(args.text)
+    model = _fallback.default_model() if ev.fallback else None
+    hits, vetoed = _fallback.confirmed(hits, args.text, model)
+    if vetoed:
+        why = (f"fallback 统计模型未确认（忌语概率 {model.probability(args.text):.2f} < "
+               f"{model.confirm_threshold:.2f}）")
+        dropped = list(dropped) + [Dropped(h, why) for h in vetoed]
     if args.json:
         def hit_json(h) -> dict:
             return {"kind": h.kind, "rule": h.rule, "family": h.family, "title": _family_title(pb, h),

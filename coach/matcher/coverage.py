@@ -140,10 +140,15 @@ class Coverage:
 
 def score_coverage(matcher: Matcher, lines: list[Line], fallback=None) -> Coverage:
     """``fallback``: a :class:`coach.matcher.fallback.Fallback`; a line the matcher found nothing
-    in that it flags counts as a brush-off of family ``fallback`` (as ``Evaluator`` reports it)."""
+    in that it flags counts as a brush-off of family ``fallback``, and brush-off hits the model
+    does not confirm are taken back (as ``Evaluator`` does)."""
+    from coach.matcher.fallback import confirmed
+
     cov = Coverage()
     for line in lines:
         hits = matcher.find(line.text)
+        if fallback is not None:
+            hits, _ = confirmed(hits, line.text, fallback)
         brush = frozenset(h.family for h in hits if h.kind == "brush_off")
         stages = frozenset(h.entry.stage for h in hits if h.kind == "courtesy" and h.entry.stage)
         if fallback is not None and not hits and fallback.flags(line.text):

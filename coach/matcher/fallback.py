@@ -17,6 +17,13 @@ probability reaches a threshold.
   ``benchmarks/data/coverage/author.tsv``.  Scoring it needs no scikit-learn (numpy-free
   arithmetic on a dict) and the file is read lazily, once, on the first utterance that needs it,
   so ``coach check`` start-up does not change.
+* **Confirmation of rule hits** (:func:`confirmed`): the same model also checks the phrasebook's
+  brush-off hits.  A hit on a line the model finds very unlike a brush-off (probability below
+  ``confirm_threshold``, far below the flagging threshold) is not reported: a risky word such as
+  不清楚 / 没办法 / 明天再来 inside a helpful sentence the context rules did not foresee.  The
+  confirmation threshold is chosen by the same grouped CV: the highest probability (0.01 grid)
+  that takes back at most ``confirm_loss`` of the author part's brush-off lines the rules catch
+  (out of fold).  ``coach phrasebook explain`` shows a hit taken back this way.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class Fallback:
     intercept: float
     threshold: float
     meta: dict
+    confirm_threshold: float = 0.0     # rule hits below it are not confirmed (0 = confirm all)
 
     def probability(self, text: str) -> float:
         """P(brush-off) for one utterance (same arithmetic as the scikit-learn pipeline)."""
@@ -72,8 +80,13 @@ class Fallback:
     def flags(self, text: str) -> bool:
         return self.probability(text) >= self.threshold
 
+    def confirms(self, text: str) -> bool:
+        """Whether a phrasebook brush-off hit on ``text`` stands (see :func:`confirmed`)."""
+        return self.confirm_threshold <= 0 or self.probability(text) >= self.confirm_threshold
+
     def to_json(self) -> dict:
         return {"format": 1, "ngrams": list(NGRAMS), "threshold": self.threshold,
+                "confirm_threshold": self.confirm_threshold,
                 "intercept": self.intercept, "meta": self.meta,
                 "features": {g: [round(self.idf[g], 6), round(self.weights.get(g, 0.0), 6)]
                              for g in sorted(self.idf)}}
@@ -83,7 +96,8 @@ class Fallback:
         feats = d["features"]
         return cls(idf={g: v[0] for g, v in feats.items()},
                    weights={g: v[1] for g, v in feats.items() if v[1]},
-                   intercept=float(d["intercept"]), threshold=float(d["threshold"]), meta=d.get("meta", {}))
+                   intercept=float(d["intercept"]), threshold=float(d["threshold"]), meta=d.get("meta", {}),
+                   confirm_threshold=float(d.get("confirm_threshold", 0.0)))
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -140,8 +154,34 @@ def choose_threshold(probs, labels, negatives, target_false: float) -> float:
     return 0.99
 
 
-def train(lines, phrasebook=None, *, c: float = 16.0, target_false: float = 0.01) -> Fallback:
-    """Train on coverage ``lines`` (and the phrasebook's wordings); threshold by grouped CV."""
+def choose_confirm_threshold(probs, base, confirm_loss: float, below: float) -> float:
+    """Highest threshold (0.01 grid, under ``below``) that takes back at most ``confirm_loss`` of
+    the ``base`` lines (brush-off lines the rules catch) by their out-of-fold probabilities."""
+    kept = [p for p, b in zip(probs, base) if b]
+    best = 0.0
+    for k in range(1, 100):
+        t = k / 100
+        if t >= below or sum(p < t for p in kept) > confirm_loss * len(kept):
+            break
+        best = t
+    return best
+
+
+def confirmed(hits, text: str, model: "Fallback | None"):
+    """(kept, taken back): brush-off hits stand only where ``model`` confirms the line
+    (:meth:`Fallback.confirms`); courtesies and near misses are never touched."""
+    if model is None or model.confirm_threshold <= 0 or not any(h.kind == "brush_off" for h in hits):
+        return list(hits), []
+    if model.confirms(text):
+        return list(hits), []
+    return [h for h in hits if h.kind != "brush_off"], [h for h in hits if h.kind == "brush_off"]
+
+
+def train(lines, phrasebook=None, *, c: float = 16.0, target_false: float = 0.01,
+          rule_hits: list[bool] | None = None, confirm_loss: float = 0.01) -> Fallback:
+    """Train on coverage ``lines`` (and the phrasebook's wordings); threshold by grouped CV.
+    ``rule_hits`` (one per line: a brush-off line the phrasebook's rules catch) turns on the
+    confirmation of rule hits, its threshold chosen by the same CV (``confirm_loss``)."""
     from sklearn.model_selection import LeaveOneGroupOut
 
     texts, labels, groups = training_set(lines, phrasebook)
@@ -158,23 +198,32 @@ def train(lines, phrasebook=None, *, c: float = 16.0, target_false: float = 0.01
         for i, p in zip(te, model.predict_proba([keys[i] for i in te])[:, 1]):
             oof[i] = float(p)
     threshold = choose_threshold(oof, labels, negatives, target_false)
+    confirm = 0.0
+    if rule_hits is not None:
+        base = list(rule_hits) + [False] * (len(keys) - len(lines))
+        confirm = choose_confirm_threshold(oof, base, confirm_loss, threshold)
     pos = [p for p, y in zip(oof, labels) if y == 1]
     n_neg = sum(negatives)
     meta = {"c": c, "target_false": target_false, "lines": len(lines), "examples": len(keys),
             "cv": "leave one source out",
             "cv_recall": round(sum(p >= threshold for p in pos) / max(len(pos), 1), 4),
             "cv_false": round(sum(p >= threshold for p, n in zip(oof, negatives) if n) / max(n_neg, 1), 4)}
-    return export(_pipeline(c).fit(keys, labels), threshold, meta)
+    if rule_hits is not None:
+        n_base = sum(rule_hits)
+        meta.update(confirm_loss=confirm_loss, confirm_base=n_base,
+                    cv_confirm_taken_back=round(sum(p < confirm for p, b in zip(oof, base) if b) / max(n_base, 1), 4))
+    return export(_pipeline(c).fit(keys, labels), threshold, meta, confirm)
 
 
-def export(pipeline, threshold: float, meta: dict | None = None) -> Fallback:
+def export(pipeline, threshold: float, meta: dict | None = None, confirm_threshold: float = 0.0) -> Fallback:
     """A fitted TF-IDF + logistic-regression pipeline as a :class:`Fallback` (plain numbers)."""
     vec, clf = pipeline.steps[0][1], pipeline.steps[1][1]
     vocab = vec.vocabulary_
     return Fallback(idf={g: float(vec.idf_[j]) for g, j in vocab.items()},
                     weights={g: float(clf.coef_[0][j]) for g, j in vocab.items()},
-                    intercept=float(clf.intercept_[0]), threshold=threshold, meta=meta or {})
+                    intercept=float(clf.intercept_[0]), threshold=threshold, meta=meta or {},
+                    confirm_threshold=confirm_threshold)
 
 
-__all__ = ["Fallback", "MODEL_PATH", "export", "ENABLED_BY_DEFAULT", "RULE", "PHRASE", "SUGGESTION", "default_model",
+__all__ = ["Fallback", "MODEL_PATH", "export", "confirmed", "choose_confirm_threshold", "ENABLED_BY_DEFAULT", "RULE", "PHRASE", "SUGGESTION", "default_model",
            "load", "train", "training_set", "choose_threshold", "text_key"]

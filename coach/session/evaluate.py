@@ -132,13 +132,21 @@ class Evaluator:
     def default(cls) -> "Evaluator":
         return _default_evaluator()
 
+    def find(self, text: str) -> list:
+        """The matcher's hits in one clerk utterance, brush-offs confirmed by the statistical
+        model when the fallback is on (``coach.matcher.fallback.confirmed``)."""
+        hits = self.matcher.find(text)
+        if self.fallback and any(h.kind == "brush_off" for h in hits):
+            hits, _ = _fallback.confirmed(hits, text, _fallback.default_model())
+        return hits
+
     def timeline(self, utterances: list[Utterance]) -> tuple[list[Timed], list[Finding]]:
         timeline: list[Timed] = []
         findings: list[Finding] = []
         for i, u in enumerate(utterances):
             clerk = u.speaker != "citizen"
             times = char_times(u)
-            hits = self.matcher.find(u.text) if clerk else []
+            hits = self.find(u.text) if clerk else []
             timed_hits = []
             for h in hits:
                 f = hit_finding(h, u, i, times)
@@ -199,7 +207,7 @@ def _default_evaluator() -> Evaluator:
 
 def canonical_hits(evaluator: Evaluator, text: str) -> tuple[set[str], set[str]]:
     """(courtesies, brush-offs) said in one clerk utterance, as canonical phrases."""
-    hits = evaluator.matcher.find(text)
+    hits = evaluator.find(text)
     return ({h.entry.phrase for h in hits if h.kind == "courtesy"},
             {h.entry.phrase for h in hits if h.kind == "brush_off"})
 
