@@ -41,15 +41,7 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import (
-    Pattern,
-    PatternSet,
-    Prefilter,
-    SoundAlphabet,
-    Subject,
-    compile_one_byte,
-    search_span,
-)
+from coach.phrasebook.patterns import Pattern, PatternSet, SoundAlphabet, Subject, regex_set
 
 _INF = float("inf")
 HOMOPHONE = 0.2
@@ -238,13 +230,18 @@ class Matcher:
         self._forms: list[_Form] = [f for f in forms if f]
         # One RE2 set over the text's sounds, one byte per character, says which forms can
         # match at all (the sieve): only those are aligned.
-        # A prefilter on the bytes the text holds names the few forms worth trying the regex of
-        # (each compiled on first need); the answer is that of one RE2 set over all of them.
         self._alphabet = _Alphabet(f.sounds for f in self._forms)
-        self._sieve_regexes = [_sieve_regex(form, self._alphabet) for form in self._forms]
-        self._sieve_rx: list = [None] * len(self._forms)
-        self._sieve = Prefilter([_sieve_clauses(form, self._alphabet) for form in self._forms],
-                                self._alphabet.SHARED)
+        self._sieve_forms: list[int] = []
+        self._unsieved: list[int] = []
+        sieves = []
+        for fi, form in enumerate(self._forms):
+            rx = _sieve_regex(form, self._alphabet)
+            if rx is None:
+                self._unsieved.append(fi)
+            else:
+                self._sieve_forms.append(fi)
+                sieves.append(rx)
+        self._sieve = regex_set(sieves, one_byte=True)
         # Patterns run on the text and on its sound form, so a homophone slip inside a pattern
         # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set over the sound form (a
         # text-form match is a sound-form match too) picks the few patterns worth running.
@@ -312,21 +309,15 @@ class Matcher:
         _jieba()
 
     # -- matching
-    def _sieved(self, data: bytes, fi: int) -> bool:
-        """Whether form ``fi``'s sieve regex matches the text's sounds ``data`` (one byte per
-        character): True for a form without one."""
-        rx = self._sieve_rx[fi]
-        if rx is None:
-            source = self._sieve_regexes[fi]
-            if source is None:
-                return True
-            rx = self._sieve_rx[fi] = compile_one_byte(source)
-        return search_span(rx, data) is not None
-
     def _windows(self, text: str) -> list[tuple[int, int, int]]:
         """(form, lo, hi) for every form that could match, with the stretch of text to align."""
-        data = self._alphabet.encode(text)
-        found = self._sieve.candidates(data)
+        found = self._unsieved
+        if self._sieve is not None:
+            hit = self._sieve.Match(self._alphabet.encode(text))
+            if hit:
+                found = sorted(map(self._sieve_forms.__getitem__, hit))
+                if self._unsieved:
+                    found = sorted(found + self._unsieved)
         if not found:
             return []
         sounds = coarse_text(text)
@@ -344,8 +335,6 @@ class Matcher:
                 if absent and (len(absent) > form.max_missing
                                or sum(x in absent for x in form.sounds) > form.max_missing):
                     continue
-            if form.chars not in text and not self._sieved(data, fi):
-                continue                 # (a wording that stands there verbatim passes the sieve)
             pos = [j for j, x in enumerate(sounds) if x in alls]
             if len(pos) < len(form.chars) - form.max_missing:
                 continue
@@ -484,31 +473,12 @@ def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
     at most ``max_cost // INSERT`` of them.  Cut the phrase into ``max_missing + 1`` runs of
     neighbours: one of them misses nothing, so its sounds occur in order with such gaps.
     """
-    runs = _sieve_runs(form)
-    if runs is None:
-        return None              # every character may be missing: no condition at all
-    gap = f".{{0,{int(form.max_cost // INSERT)}}}"
-    return "|".join(gap.join(map(alphabet.regex, run)) for run in runs)
-
-
-def _sieve_runs(form: _Form) -> list[str] | None:
-    """The runs of :func:`_sieve_regex` (one of them is sure to miss nothing), or None."""
     m, k = len(form.sounds), form.max_missing
     if m < k + 1:
-        return None
+        return None              # every character may be missing: no condition at all
+    gap = f".{{0,{int(form.max_cost // INSERT)}}}"
     cuts = [m * r // (k + 1) for r in range(k + 2)]
-    return [form.sounds[a:b] for a, b in zip(cuts, cuts[1:])]
-
-
-def _sieve_clauses(form: _Form, alphabet: _Alphabet) -> list[frozenset[int]]:
-    """Bytes a text the sieve lets ``form`` through holds one of (:class:`Prefilter` clauses):
-    one run's sounds are all there, so for every way of picking a sound from each run, one of
-    the picked ones is."""
-    runs = _sieve_runs(form)
-    if runs is None:
-        return []
-    codes = [[alphabet.codes.get(syl, alphabet.SHARED) for syl in run] for run in runs]
-    return [frozenset(run[i % len(run)] for run in codes) for i in range(max(map(len, codes)))]
+    return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
 
 
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:

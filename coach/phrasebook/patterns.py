@@ -537,12 +537,62 @@ def compile_one_byte(regex: str):
     return re2.compile(regex.encode(), options=_BYTE_OPTIONS)
 
 
-def items(data: bytes, pairs: bool = True) -> Iterator[int]:
-    """The items of one-byte data that a :class:`Prefilter` looks up: every byte and, with
-    ``pairs``, every two adjacent bytes as ``a << 8 | b`` (the alphabets never use byte 0, so a
-    pair is at least ``PAIR``)."""
-    if not pairs:
-        return iter(data)
+class OneByteRegexes:
+    """Regexes over one-byte data, run on the few candidates a :class:`Prefilter` names.
+
+    A group of candidates met for the first time runs each one's own regex (compiled on first
+    need).  A group met again runs as one small RE2 set over just those regexes: one call
+    instead of one per regex, on an automaton as small as the group, where one set over all
+    the regexes has to build states as large as itself for every new text.  Texts that share
+    their candidates recur (the same kinds of sentence), so most texts take the one call.  The
+    ``MAX_GROUPS`` groups used last are kept compiled, and the ``MAX_GROUPS`` met once last
+    are remembered.
+    """
+
+    MAX_GROUPS = 1024
+
+    def __init__(self, regexes: list[str]):
+        self.regexes = regexes
+        self._rx: list = [None] * len(regexes)
+        self._groups: dict[tuple[int, ...], object] = {}      # compiled, least recently used first
+        self._met: dict[tuple[int, ...], None] = {}            # met once
+
+    def matches(self, k: int, data: bytes) -> bool:
+        """Whether regex ``k`` matches somewhere in ``data``."""
+        rx = self._rx[k]
+        if rx is None:
+            rx = self._rx[k] = compile_one_byte(self.regexes[k])
+        return search_span(rx, data) is not None
+
+    def matching(self, candidates: list[int], data: bytes) -> tuple[list[int], bool]:
+        """The candidates whose regex matches ``data``, and whether they come in the order one
+        RE2 set over all the regexes would list them (else ascending).  A set lists its matches
+        in an order that depends on the regexes that match, not on the others (it sorts them
+        before compiling; the matcher's reference test checks it), so a small set over the
+        candidates gives that order."""
+        if len(candidates) < 2:
+            return [k for k in candidates if self.matches(k, data)], True
+        key = tuple(candidates)
+        groups = self._groups
+        group = groups.pop(key, None)
+        if group is None:
+            if key not in self._met:
+                if len(self._met) >= self.MAX_GROUPS:
+                    del self._met[next(iter(self._met))]
+                self._met[key] = None
+                return [k for k in candidates if self.matches(k, data)], False
+            del self._met[key]
+            if len(groups) >= self.MAX_GROUPS:
+                del groups[next(iter(groups))]
+            group = regex_set([self.regexes[k] for k in candidates], one_byte=True)
+        groups[key] = group                                     # now the most recently used
+        return [candidates[i] for i in group.Match(data) or ()], True
+
+
+def items(data: bytes) -> Iterator[int]:
+    """The items of one-byte data that a :class:`Prefilter` looks up: every byte, and every two
+    adjacent bytes as ``a << 8 | b`` (the alphabets never use byte 0, so a pair is at least
+    ``PAIR``)."""
     return chain(data, map(or_, map(lshift, data, repeat(8)), data[1:]))
 
 
@@ -596,9 +646,9 @@ class Prefilter:
         self._get = masks.get
         self._full = (1 << n) - 1
 
-    def candidates(self, items: Iterable[int]) -> list[int]:
-        """The members whose kept clauses all meet ``items``, in ascending order."""
-        found = reduce(or_, map(self._get, items, repeat(0)), self._start)
+    def candidates(self, text_items: Iterable[int]) -> list[int]:
+        """The members whose kept clauses all meet ``text_items``, in ascending order."""
+        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)   # misses skipped
         n, full = self.size, self._full
         left = found & full
         for lane in range(1, self.lanes):
@@ -618,7 +668,7 @@ def _weight(clause: frozenset[int]) -> int:
 
 def _clauses(node, sets: Mapping[str, tuple[str, ...]], code: Callable[[str], int]) -> list[frozenset[int]]:
     """Necessary conditions for the one-byte form of a syntax tree to match (``code``: a
-    character's byte): clauses of :func:`pairs` items, one of each in every match.  Within a
+    character's byte): clauses of :func:`items`, one of each in every match.  Within a
     run of plain characters nothing is skipped, so each two neighbours stand side by side."""
     kind = node[0]
     if kind == "lit":
@@ -652,74 +702,57 @@ class PatternSet:
         """``alphabet``: one shared with other sets (built over all their patterns)."""
         self.patterns = patterns
         self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
-        self._regexes = [self._alphabet.regex(p) for p in patterns]
-        self._rx: list = [None] * len(patterns)
+        self._regexes = OneByteRegexes([self._alphabet.regex(p) for p in patterns])
         self._orders: dict[tuple[int, ...], object] = {}   # see _in_set_order
         code = self._alphabet.code
         self._prefilter = Prefilter([_clauses(p.tree, p.sets, code) for p in patterns], self._alphabet.SHARED)
 
-    def _one_byte(self, k: int, data: bytes) -> bool:
-        """Whether pattern ``k``'s one-byte sound form matches ``data`` (compiled on first need)."""
-        rx = self._rx[k]
-        if rx is None:
-            rx = self._rx[k] = compile_one_byte(self._regexes[k])
-        return search_span(rx, data) is not None
-
-    def _matched(self, subj: Subject) -> list[int]:
-        """The patterns whose one-byte sound form matches somewhere, in ascending order."""
+    def _matched(self, subj: Subject) -> tuple[list[int], bool]:
+        """The patterns whose one-byte sound form matches somewhere, and whether in the order
+        of one RE2 set over all of them (else ascending)."""
         data = self._alphabet.encode(subj)
-        return [k for k in self._prefilter.candidates(items(data)) if self._one_byte(k, data)]
+        return self._regexes.matching(self._prefilter.candidates(items(data)), data)
 
     def _in_set_order(self, subj: Subject, matched: list[int]) -> list[int]:
-        """``matched`` in the order one RE2 set over all the patterns lists them.
+        """``matched`` (ascending) in the order one RE2 set over all the patterns lists them.
 
         :meth:`spans` goes through Python sets of pattern indices, whose order follows the
         order the indices arrive in only where two of them share their lowest three bits (the
         same slot of a set's table, at any size); then, and only then, RE2's order decides
         which of two patterns reporting the same span is named (and the order of what
         :meth:`Matcher.explain` reports dropped), as it did when one set over all the patterns
-        picked them.  A set lists its matches in an order that depends on the patterns that
-        match, not on the others (it sorts its patterns before compiling them; the reference
-        test checks it), so a small set over just these gives that order, without building
-        the automaton of the big one."""
+        picked them: a small set over just these gives it (:meth:`OneByteRegexes.matching`)."""
         if len(matched) < 2 or len({k & 7 for k in matched}) == len(matched):
             return matched
         key = tuple(matched)
         small = self._orders.get(key)
         if small is None:
-            if len(self._orders) >= 1024:
+            if len(self._orders) >= OneByteRegexes.MAX_GROUPS:
                 self._orders.pop(next(iter(self._orders)))
-            small = self._orders[key] = regex_set([self._regexes[k] for k in matched], one_byte=True)
+            small = self._orders[key] = regex_set([self._regexes.regexes[k] for k in matched], one_byte=True)
         return [matched[i] for i in small.Match(self._alphabet.encode(subj))]
 
     def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
         """Patterns whose text or sound form matches somewhere (``sounds`` is
         ``sound_text(chars)``)."""
-        return set(self._matched(_subject(chars, sounds)))
+        return set(self._matched(_subject(chars, sounds))[0])
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
         """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give:
         the text form's spans where it matches somewhere, else the sound form's.  Patterns whose
         text form matches come first."""
         subj = _subject(chars, sounds)
-        data = self._alphabet.encode(subj)
+        matched, in_order = self._matched(subj)
+        if not matched:
+            return
+        if not in_order:
+            matched = self._in_set_order(subj, matched)
         text_b = subj.chars_b
         first = {}                 # pattern -> its text form's first match
-        matched = []
-        for k in self._prefilter.candidates(items(data)):
-            # a text-form match is a sound-form match: only the others need the one-byte check
+        for k in matched:
             span = search_span(self.patterns[k].text_rx, text_b)
             if span is not None:
                 first[k] = span
-                matched.append(k)
-            elif self._one_byte(k, data):
-                matched.append(k)
-        if not matched:
-            return
-        order = self._in_set_order(subj, matched)
-        if order is not matched:
-            first = {k: first[k] for k in order if k in first}
-            matched = order
         # In the order of sets of pattern indices, as when a set per form picked them: where
         # two patterns of one entry match equally long overlapping spans the first one wins.
         text = set(first)
