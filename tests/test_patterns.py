@@ -205,3 +205,77 @@ def test_pattern_set_over_one_byte_sounds_keeps_every_match():
                 if p.text_rx.search(subj.chars_b) or p.sound_rx.search(subj.sounds_b)}
         assert real <= ps.candidates(subj), text
         assert {k for k, _ in ps.spans(subj)} <= real
+
+
+# --------------------------------------------------------------------------- prefilter (speed, issue 8)
+
+def _corpus_subjects(step: int = 2):
+    """Clerk corpus lines, clean and ASR-corrupted, as subjects."""
+    import csv
+    import random
+    import sys
+    from coach.phrasebook.patterns import Subject
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(root))
+    from corrupt import corrupt
+    with (root / "data" / "clerk_utterances.tsv").open(encoding="utf-8") as fh:
+        texts = [r["text"] for r in csv.DictReader(fh, delimiter="\t")][::step]
+    rng = random.Random(3)
+    texts += [corrupt(t, rate, rng) for rate in (0.1, 0.2) for t in texts]
+    out = []
+    for text in texts:
+        norm = normalize(text)
+        if norm.chars:
+            out.append(Subject(norm.chars, sound_text(norm.chars), norm.breaks))
+    return out
+
+
+def test_the_prefilter_and_small_sets_answer_as_one_set_over_all_patterns():
+    # What replaced one RE2 set over all the patterns must give its answer: the prefilter
+    # never drops a pattern the set names, and the patterns found are the set's, in its order
+    # whenever the small sets say they are in order.
+    from coach.phrasebook.patterns import items, regex_set
+    m = Matcher.from_phrasebook(load_phrasebook())
+    for ps in (m._pattern_set, m._exception_set):
+        whole = regex_set(ps._regexes.regexes, one_byte=True)
+        named = in_order = 0
+        for subj in _corpus_subjects() * 2:          # twice: the second time, groups run as sets
+            data = ps._alphabet.encode(subj)
+            real = list(whole.Match(data) or ())
+            cands = ps._prefilter.candidates(items(data))
+            assert set(real) <= set(cands) and cands == sorted(cands)
+            matched, ordered = ps._matched(subj)
+            assert sorted(matched) == sorted(real)
+            if ordered:
+                assert matched == real
+                in_order += len(real) > 1
+            else:
+                assert ps._in_set_order(subj, matched) == real or len({k & 7 for k in real}) == len(real)
+            named += len(real)
+        assert named > 100 and in_order > 20
+
+
+def test_the_prefilter_looks_at_few_patterns():
+    # The point of it: a handful of candidates per text, not the whole set.
+    from coach.phrasebook.patterns import items
+    ps = Matcher.from_phrasebook(load_phrasebook())._pattern_set
+    subjects = _corpus_subjects(4)
+    total = sum(len(ps._prefilter.candidates(items(ps._alphabet.encode(s)))) for s in subjects)
+    assert total / len(subjects) < 0.02 * len(ps.patterns)
+
+
+def test_prefilter_clauses_follow_the_pattern_language():
+    from coach.phrasebook.patterns import Prefilter, _clauses, compile_one_byte, items
+    sets = {"you": ("你", "您")}
+    alphabet_patterns = [compile_pattern(s, sets) for s in ("请{you}稍等", "(不|没)…知道", "说过^", "别急(啊)?$")]
+    from coach.phrasebook.patterns import SoundAlphabet, Subject
+    alphabet = SoundAlphabet(alphabet_patterns)
+    pf = Prefilter([_clauses(p.tree, p.sets, alphabet.code) for p in alphabet_patterns], alphabet.SHARED)
+    for text in ("请您稍等", "请你稍等一下", "我不太知道", "别急", "没人知道啊", "请稍等", "知道不"):
+        norm = normalize(text)
+        data = alphabet.encode(Subject(norm.chars, sound_text(norm.chars), norm.breaks))
+        real = [k for k, p in enumerate(alphabet_patterns)
+                if compile_one_byte(alphabet.regex(p)).search(data) is not None]
+        assert set(real) <= set(pf.candidates(items(data))), text
+    norm = normalize("稍等")
+    assert pf.candidates(items(alphabet.encode(Subject(norm.chars, sound_text(norm.chars))))) == []

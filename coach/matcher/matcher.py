@@ -15,8 +15,9 @@ Only a few wordings are aligned at all: one RE2 set over the text's accent-toler
 one byte per character (the *sieve*, :func:`_sieve_regex`), names the wordings whose sounds
 occur in order closely enough for a match to be possible.  Entries' *patterns* (the
 phrasebook's pattern language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the
-text and on its sound form; one RE2 set over the sound form says which of them can match at
-all, and another does the same for the benign contexts.
+text and on its sound form; a :class:`~coach.phrasebook.patterns.PatternSet` over the sound
+form says which of them can match at all (a prefilter on the text's sound bytes, then only the
+candidates' own regexes), and another does the same for the benign contexts.
 
 A hit is dropped when it overlaps a benign context: one of the entry's ``exceptions`` or
 ``exception_patterns``, its family's ``exception_patterns``, or a ``context.toml`` rule for
@@ -243,7 +244,7 @@ class Matcher:
                 sieves.append(rx)
         self._sieve = regex_set(sieves, one_byte=True)
         # Patterns run on the text and on its sound form, so a homophone slip inside a pattern
-        # (请您到3号窗扣办理, 看不清除) does not defeat it; one RE2 set over the sound form (a
+        # (请您到3号窗扣办理, 看不清除) does not defeat it; a PatternSet over the sound form (a
         # text-form match is a sound-form match too) picks the few patterns worth running.
         self._pattern_owner: list[tuple[int, Pattern]] = [
             (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
@@ -269,7 +270,7 @@ class Matcher:
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
             self._exception_patterns[ei] = own
-        # All benign-context patterns in one RE2 set: one pass says which can match at all.
+        # All benign-context patterns in one PatternSet: one look-up says which can match at all.
         slot: dict[int, int] = {}
         for own in self._exception_patterns.values():
             for _, p in own:

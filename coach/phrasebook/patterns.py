@@ -32,8 +32,10 @@ load time; an error in either names the pattern.  Groups never capture, so no en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Callable, Iterator, Mapping
+from functools import lru_cache, reduce
+from itertools import chain, repeat
+from operator import lshift, or_
+from typing import Callable, Iterable, Iterator, Mapping
 
 import re2
 
@@ -509,10 +511,14 @@ class SoundAlphabet(dict):
         code = self[ch] = self.codes.get(ch, self.SHARED)
         return code
 
+    def code(self, ch: str) -> int:
+        """The byte of a pattern character (its sound character's)."""
+        return self.codes.get(sound_char(ch), self.SHARED)
+
     def frag(self, ch: str) -> str:
         out = self._frags.get(ch)
         if out is None:
-            out = self._frags[ch] = f"\\x{self.codes.get(sound_char(ch), self.SHARED):02x}"
+            out = self._frags[ch] = f"\\x{self.code(ch):02x}"
         return out
 
     def regex(self, p: Pattern) -> str:
@@ -526,37 +532,221 @@ class SoundAlphabet(dict):
         return subj._coded
 
 
-class PatternSet:
-    """Many patterns, one pass: which of them can match this text at all.
+def compile_one_byte(regex: str):
+    """One regex over one-byte-per-character data (an alphabet's codes, not UTF-8)."""
+    return re2.compile(regex.encode(), options=_BYTE_OPTIONS)
 
-    One RE2 set over the sound forms is enough: a text-form match is also a sound-form match
-    (the sound form is the text form with every character replaced by its sound character, and
-    so is the subject's sound text), so the sound set's answer covers both forms.
+
+class OneByteRegexes:
+    """Regexes over one-byte data, run on the few candidates a :class:`Prefilter` names.
+
+    A group of candidates met for the first time runs each one's own regex (compiled on first
+    need).  A group met again runs as one small RE2 set over just those regexes: one call
+    instead of one per regex, on an automaton as small as the group, where one set over all
+    the regexes has to build states as large as itself for every new text.  Texts that share
+    their candidates recur (the same kinds of sentence), so most texts take the one call.  The
+    ``MAX_GROUPS`` groups used last are kept compiled, and the ``MAX_GROUPS`` met once last
+    are remembered.
+    """
+
+    MAX_GROUPS = 1024
+
+    def __init__(self, regexes: list[str]):
+        self.regexes = regexes
+        self._rx: list = [None] * len(regexes)
+        self._groups: dict[tuple[int, ...], object] = {}      # compiled, least recently used first
+        self._met: dict[tuple[int, ...], None] = {}            # met once
+
+    def matches(self, k: int, data: bytes) -> bool:
+        """Whether regex ``k`` matches somewhere in ``data``."""
+        rx = self._rx[k]
+        if rx is None:
+            rx = self._rx[k] = compile_one_byte(self.regexes[k])
+        return search_span(rx, data) is not None
+
+    def matching(self, candidates: list[int], data: bytes) -> tuple[list[int], bool]:
+        """The candidates whose regex matches ``data``, and whether they come in the order one
+        RE2 set over all the regexes would list them (else ascending).  A set lists its matches
+        in an order that depends on the regexes that match, not on the others (it sorts them
+        before compiling; the matcher's reference test checks it), so a small set over the
+        candidates gives that order."""
+        if len(candidates) < 2:
+            return [k for k in candidates if self.matches(k, data)], True
+        key = tuple(candidates)
+        groups = self._groups
+        group = groups.pop(key, None)
+        if group is None:
+            if key not in self._met:
+                if len(self._met) >= self.MAX_GROUPS:
+                    del self._met[next(iter(self._met))]
+                self._met[key] = None
+                return [k for k in candidates if self.matches(k, data)], False
+            del self._met[key]
+            if len(groups) >= self.MAX_GROUPS:
+                del groups[next(iter(groups))]
+            group = regex_set([self.regexes[k] for k in candidates], one_byte=True)
+        groups[key] = group                                     # now the most recently used
+        return [candidates[i] for i in group.Match(data) or ()], True
+
+
+def items(data: bytes) -> Iterator[int]:
+    """The items of one-byte data that a :class:`Prefilter` looks up: every byte, and every two
+    adjacent bytes as ``a << 8 | b`` (the alphabets never use byte 0, so a pair is at least
+    ``PAIR``)."""
+    return chain(data, map(or_, map(lshift, data, repeat(8)), data[1:]))
+
+
+PAIR = 0x100
+
+
+class Prefilter:
+    """Which of many regexes over one-byte data can match, found without running them all.
+
+    Each member has *clauses*: sets of items (:func:`items`) of which a text it matches holds
+    at least one (a necessary condition, derived from the regex).  The most telling ``lanes``
+    clauses of each member (pairs of bytes are rarer than single bytes, items many members
+    need are common ones) are kept as bit sets, one bit per member and lane: an item's mask
+    has the bit of every member with a clause holding it, so OR-ing the masks of the text's
+    items and AND-ing the lanes leaves the members whose kept clauses all meet the text, in
+    one pass at C speed.  The caller then runs the candidates' own regexes: the answer is that
+    of one RE2 set over all of them, while the work per text stays small and, unlike a set's
+    automaton, does not grow with every new text seen (RE2 builds a set's DFA states lazily,
+    each one as large as the whole set: on unseen text that building was most of the
+    matcher's time).
+    """
+
+    def __init__(self, clauses: list[list[frozenset[int]]], shared: int | None = None, lanes: int = 3):
+        """``shared``: the byte many characters share (an item with it is a common one)."""
+        n = self.size = len(clauses)
+        self.lanes = lanes
+        used: dict[int, int] = {}
+        for member in clauses:
+            for item in {i for c in member for i in c}:
+                used[item] = used.get(item, 0) + 1
+        if shared is not None:
+            for item in used:
+                if item == shared or (item >= PAIR and shared in (item & 0xFF, item >> 8)):
+                    used[item] *= 64
+
+        def weight(clause: frozenset[int]) -> int:
+            return sum((1 if item >= PAIR else 8) * used[item] for item in clause)
+
+        masks: dict[int, int] = {}
+        start = 0                       # lanes a member has no clause for: always met
+        for k, member in enumerate(clauses):
+            kept = sorted(dict.fromkeys(member), key=weight)[:lanes]
+            for lane in range(lanes):
+                bit = 1 << (lane * n + k)
+                if lane >= len(kept):
+                    start |= bit
+                    continue
+                for item in kept[lane]:
+                    masks[item] = masks.get(item, 0) | bit
+        self._start = start
+        self._get = masks.get
+        self._full = (1 << n) - 1
+
+    def candidates(self, text_items: Iterable[int]) -> list[int]:
+        """The members whose kept clauses all meet ``text_items``, in ascending order."""
+        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)   # misses skipped
+        n, full = self.size, self._full
+        left = found & full
+        for lane in range(1, self.lanes):
+            left &= found >> (lane * n)
+        out = []
+        while left:
+            low = left & -left
+            out.append(low.bit_length() - 1)
+            left ^= low
+        return out
+
+
+def _weight(clause: frozenset[int]) -> int:
+    """How telling a clause is, within one pattern: pairs of bytes before single bytes."""
+    return sum(1 if item >= PAIR else 8 for item in clause)
+
+
+def _clauses(node, sets: Mapping[str, tuple[str, ...]], code: Callable[[str], int]) -> list[frozenset[int]]:
+    """Necessary conditions for the one-byte form of a syntax tree to match (``code``: a
+    character's byte): clauses of :func:`items`, one of each in every match.  Within a
+    run of plain characters nothing is skipped, so each two neighbours stand side by side."""
+    kind = node[0]
+    if kind == "lit":
+        w = [code(c) for c in node[1]]
+        return [frozenset((a << 8 | b,)) for a, b in zip(w, w[1:])] or [frozenset(w)]
+    if kind == "seq":
+        return [c for n in node[1] for c in _clauses(n, sets, code)]
+    if kind == "rep":
+        return _clauses(node[1], sets, code)
+    if kind == "alt":
+        best = [min(_clauses(n, sets, code), key=_weight, default=None) for n in node[1]]
+        return [] if any(b is None for b in best) else [frozenset().union(*best)]
+    if kind == "set":
+        best = [min(_clauses(("lit", w), sets, code), key=_weight) for w in sets[node[1]]]
+        return [frozenset().union(*best)]
+    return []                   # opt, gap, bol, eol: nothing is sure to be there
+
+
+class PatternSet:
+    """Many patterns, one look-up: which of them can match this text at all.
+
+    The sound forms settle it: a text-form match is also a sound-form match (the sound form is
+    the text form with every character replaced by its sound character, and so is the
+    subject's sound text), so the sound forms' answer covers both.  Each pattern's sound form
+    is written over the one-byte alphabet; a :class:`Prefilter` names the few that can match
+    and only their regexes run (compiled on first need).  The answer is that of one RE2 set
+    over all of them.
     """
 
     def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None):
         """``alphabet``: one shared with other sets (built over all their patterns)."""
         self.patterns = patterns
         self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
-        self._sound = regex_set([self._alphabet.regex(p) for p in patterns], one_byte=True)
+        self._regexes = OneByteRegexes([self._alphabet.regex(p) for p in patterns])
+        self._orders: dict[tuple[int, ...], object] = {}   # see _in_set_order
+        code = self._alphabet.code
+        self._prefilter = Prefilter([_clauses(p.tree, p.sets, code) for p in patterns], self._alphabet.SHARED)
+
+    def _matched(self, subj: Subject) -> tuple[list[int], bool]:
+        """The patterns whose one-byte sound form matches somewhere, and whether in the order
+        of one RE2 set over all of them (else ascending)."""
+        data = self._alphabet.encode(subj)
+        return self._regexes.matching(self._prefilter.candidates(items(data)), data)
+
+    def _in_set_order(self, subj: Subject, matched: list[int]) -> list[int]:
+        """``matched`` (ascending) in the order one RE2 set over all the patterns lists them.
+
+        :meth:`spans` goes through Python sets of pattern indices, whose order follows the
+        order the indices arrive in only where two of them share their lowest three bits (the
+        same slot of a set's table, at any size); then, and only then, RE2's order decides
+        which of two patterns reporting the same span is named (and the order of what
+        :meth:`Matcher.explain` reports dropped), as it did when one set over all the patterns
+        picked them: a small set over just these gives it (:meth:`OneByteRegexes.matching`)."""
+        if len(matched) < 2 or len({k & 7 for k in matched}) == len(matched):
+            return matched
+        key = tuple(matched)
+        small = self._orders.get(key)
+        if small is None:
+            if len(self._orders) >= OneByteRegexes.MAX_GROUPS:
+                self._orders.pop(next(iter(self._orders)))
+            small = self._orders[key] = regex_set([self._regexes.regexes[k] for k in matched], one_byte=True)
+        return [matched[i] for i in small.Match(self._alphabet.encode(subj))]
 
     def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
         """Patterns whose text or sound form matches somewhere (``sounds`` is
         ``sound_text(chars)``)."""
-        if self._sound is None:
-            return set()
-        return set(self._sound.Match(self._alphabet.encode(_subject(chars, sounds))) or ())
+        return set(self._matched(_subject(chars, sounds))[0])
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
         """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give:
         the text form's spans where it matches somewhere, else the sound form's.  Patterns whose
         text form matches come first."""
         subj = _subject(chars, sounds)
-        if self._sound is None:
-            return
-        matched = self._sound.Match(self._alphabet.encode(subj))
+        matched, in_order = self._matched(subj)
         if not matched:
             return
+        if not in_order:
+            matched = self._in_set_order(subj, matched)
         text_b = subj.chars_b
         first = {}                 # pattern -> its text form's first match
         for k in matched:
