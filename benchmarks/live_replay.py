@@ -81,8 +81,12 @@ def main() -> int:
     ap.add_argument("--cores", type=float, default=2.0,
                     help="--clock cpu: cores the engine has to itself (1 = another process keeps one busy)")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
+    ap.add_argument("--no-partial-targets", action="store_true",
+                    help="partials not verified toward the brush-offs (engine.partial_targets left empty)")
     ap.add_argument("--verbose", action="store_true", help="print every partial and final")
     ap.add_argument("--json", metavar="FILE", help="also save the summary")
+    ap.add_argument("--verify-log", metavar="FILE", help="save every forced-choice competitor (JSON lines: session, audio s, event, kind, "
+                    "target, text, competitor, gain); every competitor is then scored, so the timings are not comparable")
     args = ap.parse_args()
 
     from coach.asr.base import Final
@@ -92,14 +96,18 @@ def main() -> int:
     from coach.session.evaluate import Evaluator
     from coach.session.live import judge
     from coach.tui.engines import quick_hotwords
-    from coach.tui.listen import provisional
+    from coach.tui.listen import partial_targets, provisional
     from dev_labels import shared_dir
 
     clock = time.monotonic if args.clock == "wall" else (lambda: time.process_time() / args.cores)
     engine = open_engine("whisper", live=True, hotwords=quick_hotwords(None))
     engine.settings = replace(engine.settings, **parse_set(args.set, engine.settings))
+    if args.verify_log:
+        engine.verify_log = []
     evaluator = Evaluator(load_phrasebook(None))
     evaluator.matcher.warm_up()
+    if not args.no_partial_targets:
+        engine.partial_targets = partial_targets(evaluator)   # as the Listener does
     spent = collections.defaultdict(lambda: [0, 0.0])
     for name in ("decode", "_single"):   # where the time goes (partials decode; finals _single)
         fn = getattr(engine, name)
@@ -114,23 +122,39 @@ def main() -> int:
         setattr(engine, name, timed)
 
     runs = []
+    provis: dict[tuple, bool] = {}   # provisional highlights (session, utterance start, type, phrase, rule) → confirmed
     for sid in args.sessions:
         src = ReplaySource(read(shared_dir() / "audio" / "dev" / f"{sid}.wav"), clock)
-        events = []
+        events, finals = [], []
         for ev in engine.stream(src, speaker="unknown"):
+            if engine.verify_log:
+                with open(args.verify_log, "a", encoding="utf-8") as f:
+                    for row in engine.verify_log:
+                        f.write(json.dumps([sid, round(src.at, 2), type(ev).__name__, *row[:5]], ensure_ascii=False) + "\n")
+                engine.verify_log.clear()
             if isinstance(ev, Final):
                 u = ev.utterance
-                hits = [[f.type, f.phrase] for f in judge(evaluator, u) if f.type in ("courtesy", "brush_off")]
+                found = [f for f in judge(evaluator, u) if f.type in ("courtesy", "brush_off")]
+                hits = [[f.type, f.phrase] for f in found]
+                finals.append((u.start, {(f.type, f.phrase, f.rule) for f in found}))
                 events.append([src.now(), "final", u.start, u.end, hits])
                 if args.verbose:
                     print(f"{sid} {src.now():6.2f} final   {u.start:.2f}-{u.end:.2f} {u.text}")
             elif not src.behind:   # the Listener drops partial work while behind
-                hits = [[f.type, f.phrase] for f in provisional(evaluator, ev.text, ev.start)]
+                found = provisional(evaluator, ev.text, ev.start)
+                hits = [[f.type, f.phrase] for f in found]
+                for f in found:
+                    provis.setdefault((sid, ev.start, f.type, f.phrase, f.rule), False)
                 if hits:
                     events.append([src.now(), "partial", ev.start, None, hits])
                 if args.verbose:
                     print(f"{sid} {src.now():6.2f} partial (audio {src.at:.1f}) {ev.text}")
         runs.append((sid, {"t0": 0.0, "events": events, "lags": [0.0]}))
+        # confirmed: the final of the same utterance (same speech start) has the same finding
+        for key in provis:
+            if key[0] == sid:
+                provis[key] = any(abs(start - key[1]) <= 0.1 and key[2:] in got for start, got in finals)
+    unconfirmed = sorted(k for k, ok in provis.items() if not ok)
 
     print("| session | phrase | phrase end (s) | shown after (s) | by |\n|---|---|---|---|---|")
     for sid, run in runs:
@@ -149,11 +173,14 @@ def main() -> int:
           f"max {lt.get('max', float('nan')):.2f} s ({lt.get('n', 0)} phrases, {res['provisional_first']} first from a "
           f"partial); final only p50 {lf.get('p50', float('nan')):.2f} / p95 {lf.get('p95', float('nan')):.2f} s; "
           f"missed: {', '.join(res['missed']) or 'none'}")
+    print(f"provisional highlights {len(provis)}, not confirmed by the utterance's final {len(unconfirmed)}"
+          + "".join(f"\n  {sid} {start:.2f} {kind} {phrase} ({rule})" for sid, start, kind, phrase, rule in unconfirmed))
     print("compute (" + args.clock + " clock): " + ", ".join(
         f"{'decodes (partials and finals)' if k == 'decode' else 'finals (decode + verification)'} {n}× {v:.1f} s" for k, (n, v) in spent.items()))
     if args.json:
-        Path(args.json).write_text(json.dumps({k: res[k] for k in ("latency", "latency_final_only", "provisional_first",
-                                                                   "missed")}, ensure_ascii=False, indent=1))
+        out = {k: res[k] for k in ("latency", "latency_final_only", "provisional_first", "missed")}
+        out["provisional"] = {"shown": len(provis), "unconfirmed": [list(k) for k in unconfirmed]}
+        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 
 

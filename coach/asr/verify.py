@@ -17,7 +17,10 @@ Competitors (:func:`candidates`):
   missing (慢走 → 请慢走);
 * *interjections* — 喂/哎/嘿 inserted at the start of the utterance, or replacing a first
   character the decoder may have written for it (为 → 喂);
-* *alternatives* — the decoder's other beam hypotheses that contain a target the best one lacks.
+* *alternatives* — the decoder's other beam hypotheses that contain a target the best one lacks;
+* *sound edits* (live partials only) — a span that sounds like a phrase but for one character
+  (新烧等 → 请稍等, 吉沈梦 → 急什么), toward the courtesies and the brush-offs: the greedy partial
+  decoder's slips, which the beam-searched final mostly does not make.
 
 An utterance is verified in its decoding window: the shared text before it is the same for
 every competitor, so only the utterance's own tokens (given that context) decide.
@@ -25,6 +28,7 @@ every competitor, so only the utterance's own tokens (given that context) decide
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -34,6 +38,13 @@ import numpy as np
 _PUNCT = "，。！？、,.!?；;：:"
 _HAS_TEXT = re.compile(r"[^\W_]", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _coarse(ch: str) -> str:
+    from coach.phrasebook.normalize import coarse
+
+    return coarse(ch)
 
 
 def _syllable(ch: str) -> str:
@@ -77,6 +88,39 @@ def phrase_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
     return out
 
 
+def sound_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
+    """Spans as long as a phrase (≥ 3 characters) that sound like it but for at most one
+    character: every other character has the phrase character's accent-tolerant syllable
+    (:func:`coach.phrasebook.normalize.coarse`) — the greedy live decoder's typical slip
+    (新烧等 → 请稍等, 吉沈梦 → 急什么)."""
+    out: list[Candidate] = []
+    seen = {text}
+    sounds = [_coarse(c) for c in text]
+    present = set(sounds)
+    for p in phrases:
+        ps = _phrase_sounds(p)
+        if ps is None or len(p) > len(text) or sum(x in present for x in ps) < len(ps) - 1:
+            continue
+        for i in range(len(text) - len(p) + 1):
+            if sum(a != b for a, b in zip(sounds[i:i + len(p)], ps)) > 1:
+                continue
+            span = text[i:i + len(p)]
+            if span == p or not all(_HAS_TEXT.match(c) for c in span):
+                continue
+            cand = text[:i] + p + text[i + len(p):]
+            if cand not in seen:
+                seen.add(cand)
+                out.append(Candidate(cand, "sound", p))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrase_sounds(p: str) -> tuple[str, ...] | None:
+    if len(p) < 3 or not all(_HAS_TEXT.match(c) for c in p):
+        return None
+    return tuple(_coarse(c) for c in p)
+
+
 def interjection_edits(text: str, interjections: Sequence[str]) -> list[Candidate]:
     """喂/哎/嘿 at the start: inserted, or in place of a first character that sounds like it
     (为/位 → 喂, 爱 → 哎: same toneless syllable) or of a leading Latin word (the decoder writes
@@ -101,6 +145,15 @@ def interjection_edits(text: str, interjections: Sequence[str]) -> list[Candidat
             if c != text and all(c != o.text for o in out):
                 out.append(Candidate(c, "interjection", w))
     return out
+
+
+def lone_reading(text: str, interjections: Sequence[str]) -> str | None:
+    """The interjection a decode of one character says, by its toneless syllable (爱 → 哎,
+    为 → 喂), else None."""
+    body = text.strip(_PUNCT + " ")
+    if len(body) != 1 or not _HAS_TEXT.match(body):
+        return None
+    return next((w for w in interjections if w and _syllable(w) == _syllable(body)), None)
 
 
 def candidates(text: str, phrases: Sequence[str], interjections: Sequence[str]) -> list[Candidate]:
@@ -193,6 +246,7 @@ class Margins:
     phrase: float = -1.0
     interjection: float = -9.0
     alternative: float = -1.0  # same scale as phrase (not tuned separately)
+    sound: float = -1.0  # live partials' sound-alike spans (sound_edits): same scale as phrase
     lone: float = 0.0  # an interjection alone in a segment the decoder left empty, vs nothing (no tune case)
     # An interjection insertion is asked only if the model's next-token log-probability of it,
     # minus that of the free text's first token, is at least this (tune split: -7 drops 80 % of

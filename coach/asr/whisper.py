@@ -29,7 +29,9 @@ Live mode (:meth:`WhisperEngine.stream`) decodes each utterance (or clause of a 
 soon as it ends (no grouping) and verifies its final as above; in between it emits a
 :class:`~coach.asr.base.Partial` at each short pause and about every second of speech, decoding
 greedily only the tail of the growing utterance (the text before its last decoded pause is
-kept).  Models are loaded once per process (cache keyed by path + compute type + threads).
+kept), verified toward the courtesies, and by sound toward the courtesies and brush-offs
+(``partial_targets``); an utterance's opening is decoded every 0.5 s and also asked about the
+interjections.  Models are loaded once per process (cache keyed by path + compute type + threads).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ import numpy as np
 from coach.asr.base import Engine, Event, Final, Partial
 from coach.asr.guards import active_dbfs, collapse_loops, is_silence_hallucination
 from coach.asr.vad import SAMPLE_RATE, FixedSegmenter, Segment, Segmenter, VadConfig
-from coach.asr.verify import Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits
+from coach.asr.verify import (Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits,
+                              lone_reading, sound_edits)
 from coach.errors import ModelError
 from coach.schema import Speaker, Utterance, Word
 
@@ -109,7 +112,12 @@ class WhisperSettings:
     compression_ratio_threshold: float = 2.4
     partial_interval_s: float = 1.0  # stream(): a Partial every so often while speech goes on (0 = none)
     partial_pause_s: float = 0.15  # stream(): and one at each pause this long (a phrase has just ended)
-    partial_verify: bool = True  # stream(): partials get the finals' phrase competitors (not interjections, alternatives)
+    partial_verify: bool = True  # stream(): partials get the finals' phrase competitors, sound edits (not alternatives)
+    # stream(): while an utterance's speech has run this long (its opening: a greeting, 喂/哎, a short
+    # brush-off), partials come every partial_opening_interval_s (0 = partial_interval_s) and ask for
+    # an opening interjection
+    partial_opening_s: float = 2.5
+    partial_opening_interval_s: float = 0.5
     partial_tail_s: float = 2.0  # stream(): a partial decodes from the last pause past this much audio (0 = whole)
     convert: str | None = "zh-cn"  # zhconv target, None = keep Whisper's script
 
@@ -200,6 +208,9 @@ class WhisperEngine(Engine):
         self._prompt_tokens = self.tokenizer.encode(" " + prompt) if prompt else []
         self.stats = {"segments": 0, "windows": 0, "dropped": 0, "redecoded": 0, "verified": 0, "changed": 0}
         self.scorer = Scorer(self.whisper, self.tokenizer)
+        # more phrases the live partials are verified toward, by sound only (verify.sound_edits):
+        # the phrasebook's brush-offs, set by whoever holds the phrasebook (coach.tui.listen)
+        self.partial_targets: tuple[str, ...] = ()
         self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
     # ------------------------------------------------------------ public API
@@ -233,10 +244,13 @@ class WhisperEngine(Engine):
     def stream(self, source: Iterable[np.ndarray], *, speaker: Speaker = "unknown") -> Iterator[Event]:
         """Live: a Final as soon as an utterance (or, past ``live_clause_min_s``, a clause) ends,
         decoded with ``live_beam_size`` and verified; Partials in between, decoded greedily and
-        verified toward the courtesies only (provisional: the Final confirms or withdraws them).
+        verified toward the courtesies, by sound toward the courtesies and ``partial_targets``
+        and, at the utterance's opening, toward the interjections (provisional: the Final
+        confirms or withdraws them).
 
         A partial is decoded at each short pause (``partial_pause_s``: a phrase has most likely
-        just ended) and every ``partial_interval_s`` of speech without one.  It decodes only the
+        just ended) and every ``partial_interval_s`` of speech without one (``partial_opening_interval_s``
+        during the utterance's first ``partial_opening_s``).  It decodes only the
         tail of the utterance (:class:`_PartialTail`): the text before the last decoded pause is
         kept, so each partial costs a few seconds of audio however long the utterance runs."""
         s = self.settings
@@ -245,6 +259,8 @@ class WhisperEngine(Engine):
         final = replace(s, beam_size=min(s.beam_size, s.live_beam_size), use_prompt=s.live_prompt)
         every = int(s.partial_interval_s * SAMPLE_RATE)
         at_pause = int(s.partial_pause_s * SAMPLE_RATE)
+        opening_len = int(s.partial_opening_s * SAMPLE_RATE)
+        every_opening = int((s.partial_opening_interval_s or s.partial_interval_s) * SAMPLE_RATE)
         tail = _PartialTail(int(s.partial_tail_s * SAMPLE_RATE))
         fed = 0
         for block in source:
@@ -260,21 +276,30 @@ class WhisperEngine(Engine):
                 continue
             tail.follow(cur)
             pause = seg.pause_samples
+            # the utterance's opening (greeting, 喂/哎, a short brush-off) is decoded more often
+            opening = tail.at_start(cur) and cur.speech_end - cur.speech_start <= opening_len
             if pause:   # decode once per pause, as soon as it is long enough
                 due = pause >= at_pause and tail.pause != seg.pause_start
             else:
-                due = fed - tail.decoded_at >= every
+                due = fed - tail.decoded_at >= (every_opening if opening else every)
             audio = tail.audio(cur)
             if not due or len(audio) < SAMPLE_RATE // 2:
                 continue
             d = self.decode(audio, settings=fast)
             tail.decoded_at, tail.pause = fed, seg.pause_start
             text = _LEADING_PUNCT.sub("", d.text) if d.text and not d.dropped else ""
-            if text and s.partial_verify and self._verifies(speaker):
-                # the finals' forced choice toward the courtesies (你好 → 您好), on the encoder output
-                # already computed; not the interjections (a dozen competitors each time: measured
-                # slower partials than they gain)
-                text = self._verified([text], 0, d.raw, interjections=False)
+            if s.partial_verify and self._verifies(speaker):
+                # the finals' forced choice toward the courtesies (你好 → 您好) and toward
+                # sound-alike spans (新烧等 → 请稍等), on the encoder output already computed;
+                # the interjections only while the partial hears the utterance's opening
+                # (partial_opening_s: 喂 alone, 为 → 喂), not on every partial (a dozen
+                # competitors each time cost more than they gained)
+                if opening and d.dropped in (None, "low_logprob"):
+                    # a short opening decoded (even unsure: 爱 at -1.6) as one character with an
+                    # interjection's syllable: that interjection (爱 → 哎, 为 → 喂)
+                    text = lone_reading(d.text, s.interjections) or text
+                if text:
+                    text = self._verified([text], 0, d.raw, interjections=opening, sound=True)
             if text or tail.prefix:
                 yield Partial(tail.prefix + text, round(cur.speech_start_s, 2), speaker)
             if text and pause:
@@ -365,7 +390,7 @@ class WhisperEngine(Engine):
         return self.settings.verify and speaker != "citizen"
 
     def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (), *,
-                  interjections: bool = True) -> str:
+                  interjections: bool = True, sound: bool = False) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
         questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
@@ -378,9 +403,13 @@ class WhisperEngine(Engine):
         texts = list(texts)
         before = texts[index]
         targets = list(self.hotwords) + list(s.interjections)
-        for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets),
+        for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
+                      + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []),
                       lambda t: interjection_edits(t, s.interjections) if interjections else []):
             found = cands(texts[index])
+            if sound:   # a sound edit may repeat a phrase edit: ask each text once
+                asked: set[str] = set()
+                found = [c for c in found if not (c.text in asked or asked.add(c.text))]
             if found:
                 self.stats["verified"] += 1
                 texts[index] = choose(texts, index, found, self.scorer, raw.encoder_output, raw.frames, s.margins,
@@ -534,6 +563,10 @@ class _PartialTail:
         """Start over when a new utterance is under way."""
         if cur.speech_start != self.key:
             self.key, self.anchor, self.prefix = cur.speech_start, cur.start, ""
+
+    def at_start(self, cur: Segment) -> bool:
+        """The next partial decodes from the utterance's beginning."""
+        return self.anchor <= cur.start and not self.prefix
 
     def audio(self, cur: Segment) -> np.ndarray:
         return cur.audio[max(0, self.anchor - cur.start):]

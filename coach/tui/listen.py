@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from coach.errors import CoachError
+from coach.matcher.fallback import RULE as FALLBACK_RULE
 from coach.schema import Finding, Utterance
 from coach.session.live import judge
 from coach.tui.messages import (AudioLevel, EngineReady, FinalUtterance, ListenDone, ListenError,
@@ -154,11 +155,25 @@ SourceFactory = Callable[[str | None, Any], Any]  # (input_file, device) -> iter
 
 def provisional(evaluator, text: str, start: float | None) -> list[Finding]:
     """Courtesies and brush-offs already complete in a partial hypothesis (no near misses:
-    in a growing partial those are mostly phrases not yet finished)."""
+    in a growing partial those are mostly phrases not yet finished; not the statistical
+    fallback's guess either: on a half-heard partial it was mostly withdrawn by the final,
+    docs/benchmarks.md "Live")."""
     if not text:
         return []
     found = evaluator.evaluate([Utterance(start, None, "clerk", text)], session=False).findings
-    return [f for f in found if f.type in ("courtesy", "brush_off") and f.rule != "near_miss"]
+    return [f for f in found if f.type in ("courtesy", "brush_off") and f.rule not in ("near_miss", FALLBACK_RULE)]
+
+
+def partial_targets(evaluator) -> tuple[str, ...]:
+    """The brush-offs' wordings (phrase and variants, ≥ 3 characters, no placeholders) that the
+    engine's live partials are verified toward by sound (``WhisperEngine.partial_targets``): a
+    greedy partial mishears a short brush-off (吉沈梦 for 急什么) until the next one."""
+    out: dict[str, None] = {}
+    for e in evaluator.phrasebook.brush_offs:
+        for w in (e.phrase, *e.variants):
+            if len(w) >= 3 and all("\u4e00" <= c <= "\u9fff" for c in w):
+                out[w] = None
+    return tuple(out)
 
 
 class Listener:
@@ -239,6 +254,8 @@ class Listener:
             post(Preparing("正在加载规则库和分词词典…"))
             self.evaluator = self.evaluator_factory()
             self.evaluator.matcher.warm_up()
+            if hasattr(engine, "partial_targets"):
+                engine.partial_targets = partial_targets(self.evaluator)
             if self._stop.is_set():
                 return
         attribute = None
@@ -284,4 +301,4 @@ def explain(exc: BaseException) -> tuple[str, str | None]:
     return (f"出错了：{type(exc).__name__}: {text}", None)
 
 
-__all__ = ["Listener", "Tap", "VoiceActivity", "dbfs", "explain", "judge", "provisional"]
+__all__ = ["Listener", "Tap", "VoiceActivity", "dbfs", "explain", "judge", "partial_targets", "provisional"]
