@@ -74,7 +74,7 @@ def clips(folder: Path, n: int) -> list[Path]:
 
 def store_with_sessions(db: Path, n_utterances: int = 4) -> int:
     ev = Evaluator.default()
-    utts = [Utterance(i * 2.0, i * 2.0 + 1.5, "clerk", "您好，请稍等，不知道。") for i in range(n_utterances)]
+    utts = [Utterance(i * 2.0, i * 2.0 + 1.5, "clerk", "您好，请稍等，这个不归我管。") for i in range(n_utterances)]
     with Store(db) as store:
         return store.save_result(ev.evaluate(utts, file="x.wav"), trainee="张三", audio_sha256="h1",
                                  analysis_key=analysis_key("auto", None, None))
