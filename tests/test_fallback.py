@@ -172,3 +172,14 @@ def test_confirmation_keeps_plain_brush_offs():
     on = Evaluator(load_phrasebook(), fallback=True)
     for text in ("不知道，你问别人去", "这不归我管", "下班了，明天再来", "你烦不烦啊"):
         assert [h for h in on.find(text) if h.kind == "brush_off"], text
+
+
+def test_a_courtesy_beside_a_brush_off_does_not_excuse_it():
+    """The double-check judges the line without its courtesies: 不清楚，请慢走 stays a brush-off,
+    while the recommended 不太清楚…我帮您问问 is still taken back by its context rule."""
+    from coach.session.evaluate import Evaluator
+
+    ev = Evaluator.default()
+    for text in ("不清楚，请慢走。", "您好，请稍等，不知道。", "谢谢，这个不归我管。"):
+        assert any(h.kind == "brush_off" for h in ev.find(text)), text
+    assert not any(h.kind == "brush_off" for h in ev.find("对不起，这个问题我不太清楚，请您稍等，我帮您问问"))

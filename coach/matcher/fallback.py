@@ -167,12 +167,31 @@ def choose_confirm_threshold(probs, base, confirm_loss: float, below: float) -> 
     return best
 
 
+def without_courtesies(hits, text: str) -> str:
+    """``text`` with the courtesies the matcher found cut out (a clause break in their place): a
+    courtesy said beside a brush-off does not excuse it (不清楚，请慢走 is still a brush-off)."""
+    spans = sorted((h.start, h.end) for h in hits if h.kind == "courtesy")
+    if not spans:
+        return text
+    out, at = [], 0
+    for s, e in spans:
+        if s >= at:
+            out.append(text[at:s])
+            out.append("，")
+            at = e
+        else:
+            at = max(at, e)
+    out.append(text[at:])
+    return "".join(out)
+
+
 def confirmed(hits, text: str, model: "Fallback | None"):
-    """(kept, taken back): brush-off hits stand only where ``model`` confirms the line
-    (:meth:`Fallback.confirms`); courtesies and near misses are never touched."""
+    """(kept, taken back): brush-off hits stand only where ``model`` confirms the line without its
+    courtesies (:meth:`Fallback.confirms`, :func:`without_courtesies`); courtesies and near misses
+    are never touched."""
     if model is None or model.confirm_threshold <= 0 or not any(h.kind == "brush_off" for h in hits):
         return list(hits), []
-    if model.confirms(text):
+    if model.confirms(without_courtesies(hits, text)):
         return list(hits), []
     return [h for h in hits if h.kind != "brush_off"], [h for h in hits if h.kind == "brush_off"]
 
