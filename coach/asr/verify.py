@@ -35,16 +35,11 @@ from typing import Sequence
 
 import numpy as np
 
+from coach.phrasebook.normalize import coarse
+
 _PUNCT = "，。！？、,.!?；;：:"
 _HAS_TEXT = re.compile(r"[^\W_]", re.UNICODE)
 _LATIN = re.compile(r"[A-Za-z]+")
-
-
-@functools.lru_cache(maxsize=8192)
-def _coarse(ch: str) -> str:
-    from coach.phrasebook.normalize import coarse
-
-    return coarse(ch)
 
 
 def _syllable(ch: str) -> str:
@@ -56,7 +51,7 @@ def _syllable(ch: str) -> str:
 @dataclass(frozen=True)
 class Candidate:
     text: str  # the utterance's text under this hypothesis
-    kind: str  # "phrase" | "interjection" | "alternative"
+    kind: str  # "phrase" | "interjection" | "alternative" | "sound"
     target: str  # the phrase or interjection it adds
 
 
@@ -95,7 +90,7 @@ def sound_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
     (新烧等 → 请稍等, 吉沈梦 → 急什么)."""
     out: list[Candidate] = []
     seen = {text}
-    sounds = [_coarse(c) for c in text]
+    sounds = [coarse(c) for c in text]
     present = set(sounds)
     for p in phrases:
         ps = _phrase_sounds(p)
@@ -118,7 +113,7 @@ def sound_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
 def _phrase_sounds(p: str) -> tuple[str, ...] | None:
     if len(p) < 3 or not all(_HAS_TEXT.match(c) for c in p):
         return None
-    return tuple(_coarse(c) for c in p)
+    return tuple(coarse(c) for c in p)
 
 
 def interjection_edits(text: str, interjections: Sequence[str]) -> list[Candidate]:

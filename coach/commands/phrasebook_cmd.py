@@ -191,9 +191,10 @@ def run_explain(args) -> int:
     ev = Evaluator(pb)
     hits, dropped = ev.matcher.explain(args.text)
     model = _fallback.default_model() if ev.fallback else None
+    judged = _fallback.without_courtesies(hits, args.text)     # what the model was asked about
     hits, vetoed = _fallback.confirmed(hits, args.text, model)
     if vetoed:
-        why = (f"fallback 统计模型未确认（忌语概率 {model.probability(args.text):.2f} < "
+        why = (f"fallback 统计模型未确认（忌语概率 {model.probability(judged):.2f} < "
                f"{model.confirm_threshold:.2f}）")
         dropped = list(dropped) + [Dropped(h, why) for h in vetoed]
     if args.json:

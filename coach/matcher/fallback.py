@@ -189,9 +189,7 @@ def confirmed(hits, text: str, model: "Fallback | None"):
     """(kept, taken back): brush-off hits stand only where ``model`` confirms the line without its
     courtesies (:meth:`Fallback.confirms`, :func:`without_courtesies`); courtesies and near misses
     are never touched."""
-    if model is None or model.confirm_threshold <= 0 or not any(h.kind == "brush_off" for h in hits):
-        return list(hits), []
-    if model.confirms(without_courtesies(hits, text)):
+    if model is None or not any(h.kind == "brush_off" for h in hits) or model.confirms(without_courtesies(hits, text)):
         return list(hits), []
     return [h for h in hits if h.kind != "brush_off"], [h for h in hits if h.kind == "brush_off"]
 
@@ -244,5 +242,5 @@ def export(pipeline, threshold: float, meta: dict | None = None, confirm_thresho
                     confirm_threshold=confirm_threshold)
 
 
-__all__ = ["Fallback", "MODEL_PATH", "export", "confirmed", "choose_confirm_threshold", "ENABLED_BY_DEFAULT", "RULE", "PHRASE", "SUGGESTION", "default_model",
+__all__ = ["Fallback", "MODEL_PATH", "export", "confirmed", "without_courtesies", "choose_confirm_threshold", "ENABLED_BY_DEFAULT", "RULE", "PHRASE", "SUGGESTION", "default_model",
            "load", "train", "training_set", "choose_threshold", "text_key"]
