@@ -282,6 +282,7 @@ class Matcher:
         self._exception_set = PatternSet([distinct[k] for k in slot], alphabet)
         for ei, own in self._exception_patterns.items():
             self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
+        self._aligned: dict[tuple[int, str, tuple[bool, ...]], tuple] = {}     # see _align
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
             forms = [self._make_form(ei, "exception", w) for w in entry.exceptions]
@@ -324,25 +325,26 @@ class Matcher:
         sounds = coarse_text(text)
         present = set(sounds)
         out = []
-        forms, n = self._forms, len(text)
+        forms = self._forms
         for fi in found:
-            form = forms[fi]
-            alls = form.all_sounds
-            if form.max_missing == 0:
-                if not alls <= present:
-                    continue
-            else:
-                absent = alls - present
-                if absent and (len(absent) > form.max_missing
-                               or sum(x in absent for x in form.sounds) > form.max_missing):
-                    continue
-            pos = [j for j, x in enumerate(sounds) if x in alls]
-            if len(pos) < len(form.chars) - form.max_missing:
-                continue
-            window = _window(form, pos, n)
+            window = _form_window(forms[fi], sounds, present)
             if window is not None:
                 out.append((fi, *window))
         return out
+
+    MAX_ALIGNED = 1 << 16
+
+    def _align(self, form: _Form, text: str, breaks: tuple[bool, ...]) -> tuple[tuple[float, int, int], ...]:
+        """:func:`align` of ``form`` on ``text``, memoised: the same stretch of text (the same
+        kinds of sentence, a phrase said again) is aligned once.  The memo is dropped whole
+        when it reaches ``MAX_ALIGNED`` entries."""
+        key = (id(form), text, breaks)
+        spans = self._aligned.get(key)
+        if spans is None:
+            if len(self._aligned) >= self.MAX_ALIGNED:
+                self._aligned.clear()
+            spans = self._aligned[key] = tuple(align(form.chars, text, form.max_cost, breaks, form.breaks))
+        return spans
 
     def find(self, text: str) -> list[Hit]:
         return self._find(text, None)
@@ -360,7 +362,7 @@ class Matcher:
         raw: dict[tuple[int, str], list[tuple[float, int, int, str]]] = {}
         for fi, lo, hi in self._windows(t):
             form = self._forms[fi]
-            spans = align(form.chars, t[lo:hi], form.max_cost, norm.breaks[lo:hi], form.breaks)
+            spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
             if spans:
                 key = (form.entry_index, form.role)
                 raw.setdefault(key, []).extend(
@@ -409,10 +411,18 @@ class Matcher:
             for xs, xe in pat.spans(subj):
                 if xs < e and s < xe:
                     return label
-        for form in self._exceptions[ei]:
-            for _, xs, xe in align(form.chars, t, form.max_cost, norm.breaks, form.breaks):
-                if xs < e and s < xe:
-                    return f"exceptions 〈{form.chars}〉"
+        forms = self._exceptions[ei]
+        if forms:
+            sounds = coarse_text(t)
+            present = set(sounds)
+            for form in forms:
+                window = _form_window(form, sounds, present)     # where it can match, as for hits
+                if window is None:
+                    continue
+                lo, hi = window
+                for _, xs, xe in self._align(form, t[lo:hi], norm.breaks[lo:hi]):
+                    if xs + lo < e and s < xe + lo:
+                        return f"exceptions 〈{form.chars}〉"
         return None
 
 
@@ -480,6 +490,25 @@ def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
     gap = f".{{0,{int(form.max_cost // INSERT)}}}"
     cuts = [m * r // (k + 1) for r in range(k + 2)]
     return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
+
+
+def _form_window(form: _Form, sounds: str, present: set[str]) -> tuple[int, int] | None:
+    """The stretch of text (``sounds``: its :func:`coarse_text`, ``present``: their set) where
+    ``form`` could match, or None where it cannot: its sounds must be there, but for at most
+    ``max_missing`` of its positions, then close enough together (:func:`_window`)."""
+    alls = form.all_sounds
+    if form.max_missing == 0:
+        if not alls <= present:
+            return None
+    else:
+        absent = alls - present
+        if absent and (len(absent) > form.max_missing
+                       or sum(x in absent for x in form.sounds) > form.max_missing):
+            return None
+    pos = [j for j, x in enumerate(sounds) if x in alls]
+    if len(pos) < len(form.chars) - form.max_missing:
+        return None
+    return _window(form, pos, len(sounds))
 
 
 def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:

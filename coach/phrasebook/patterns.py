@@ -540,22 +540,24 @@ def compile_one_byte(regex: str):
 class OneByteRegexes:
     """Regexes over one-byte data, run on the few candidates a :class:`Prefilter` names.
 
-    A group of candidates met for the first time runs each one's own regex (compiled on first
-    need).  A group met again runs as one small RE2 set over just those regexes: one call
-    instead of one per regex, on an automaton as small as the group, where one set over all
-    the regexes has to build states as large as itself for every new text.  Texts that share
-    their candidates recur (the same kinds of sentence), so most texts take the one call.  The
-    ``MAX_GROUPS`` groups used last are kept compiled, and the ``MAX_GROUPS`` met once last
-    are remembered.
+    A group of candidates runs each one's own regex (compiled on first need) until it has been
+    met ``COMPILE_AFTER`` times; from then on it runs as one small RE2 set over just those
+    regexes: one call instead of one per regex, on an automaton as small as the group, where
+    one set over all the regexes has to build states as large as itself for every new text.
+    Compiling a group costs as much as a hundred calls of its regexes, so only groups that keep
+    coming back (the same kinds of sentence) are compiled; a group met once or twice (unseen
+    text) never pays for it.  The ``MAX_GROUPS`` groups used last are kept compiled, and the
+    counts of the ``MAX_GROUPS`` not yet compiled met last are remembered.
     """
 
     MAX_GROUPS = 1024
+    COMPILE_AFTER = 8
 
     def __init__(self, regexes: list[str]):
         self.regexes = regexes
         self._rx: list = [None] * len(regexes)
         self._groups: dict[tuple[int, ...], object] = {}      # compiled, least recently used first
-        self._met: dict[tuple[int, ...], None] = {}            # met once
+        self._met: dict[tuple[int, ...], int] = {}             # not compiled yet: times met
 
     def matches(self, k: int, data: bytes) -> bool:
         """Whether regex ``k`` matches somewhere in ``data``."""
@@ -576,12 +578,12 @@ class OneByteRegexes:
         groups = self._groups
         group = groups.pop(key, None)
         if group is None:
-            if key not in self._met:
+            met = self._met.pop(key, 0) + 1
+            if met < self.COMPILE_AFTER:
                 if len(self._met) >= self.MAX_GROUPS:
                     del self._met[next(iter(self._met))]
-                self._met[key] = None
+                self._met[key] = met                            # now the most recently met
                 return [k for k in candidates if self.matches(k, data)], False
-            del self._met[key]
             if len(groups) >= self.MAX_GROUPS:
                 del groups[next(iter(groups))]
             group = regex_set([self.regexes[k] for k in candidates], one_byte=True)
