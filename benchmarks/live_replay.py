@@ -2,6 +2,7 @@
 
     python benchmarks/live_replay.py                          # D02 D04 D08 D10, per-phrase table
     python benchmarks/live_replay.py --clock wall --verbose   # wall clock; every partial and final
+    python benchmarks/live_replay.py --verbose --trace        # also every decode, empty or dropped ones too
     python benchmarks/live_replay.py --set partial_verify=False partial_tail_s=0
 
 What ``bench_live.py --phrase-only`` measures in real time (the app, headless), replayed in one
@@ -84,6 +85,7 @@ def main() -> int:
     ap.add_argument("--no-partial-targets", action="store_true",
                     help="partials not verified toward the brush-offs (engine.partial_targets left empty)")
     ap.add_argument("--verbose", action="store_true", help="print every partial and final")
+    ap.add_argument("--trace", action="store_true", help="also print every decode (audio length, text, why dropped)")
     ap.add_argument("--json", metavar="FILE", help="also save the summary")
     ap.add_argument("--verify-log", metavar="FILE", help="save every forced-choice competitor (JSON lines: session, audio s, event, kind, "
                     "target, text, competitor, gain); every competitor is then scored, so the timings are not comparable")
@@ -114,11 +116,17 @@ def main() -> int:
 
         def timed(*a, _fn=fn, _name=name, **kw):
             t = clock()
+            out = None
             try:
-                return _fn(*a, **kw)
+                out = _fn(*a, **kw)
+                return out
             finally:
+                took = clock() - t
                 spent[_name][0] += 1
-                spent[_name][1] += clock() - t
+                spent[_name][1] += took
+                if args.trace and _name == "decode" and out is not None and a:
+                    print(f"   decode {took:.2f}s of {len(a[0]) / 16000:.2f}s audio at {src.at:.1f}: "
+                          f"{out.text!r} {out.dropped or ''}")
         setattr(engine, name, timed)
 
     runs = []
