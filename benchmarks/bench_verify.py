@@ -8,17 +8,19 @@ for tune and test).  ``tune`` decodes the tune clips once with verification logg
 (margins +inf: nothing changes) and picks, per competitor kind, the margin with the best
 balanced accuracy on the tune clips.  ``test`` runs the real pipeline (engine with those
 margins → matcher) on the test clips and reports, both ways, how often the decision is right:
-您好 credited when said / not credited when 你好 was said; 请慢走 likewise against 慢走 and 您慢走;
+您好 credited when said / not credited when 你好 was said; 请慢走 likewise against 慢走 (您慢走, a listed
+variant of 请慢走 in the phrasebook, counts as said);
 喂/哎 found when said / not found on the bare body (interjection recall and false alarms).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import pickle
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,11 @@ def with_noise(audio: np.ndarray, snr: float | None, rng) -> np.ndarray:
     return (audio + gain * seg).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class _Text:
+    text: str
+
+
 def decisions(ev: Evaluator, utterances) -> dict[str, bool]:
     text = "".join(u.text for u in utterances)
     found = [h for u in utterances for h in ev.matcher.find(u.text)]
@@ -69,8 +76,11 @@ def decisions(ev: Evaluator, utterances) -> dict[str, bool]:
     }
 
 
+FAREWELLS = ("请慢走", "您慢走")  # 您慢走 is a listed variant of 请慢走 (phrasebook/courtesies.toml); 慢走 is not
+
+
 def truth(clip) -> dict[str, bool]:
-    return {"您好": clip.prefix == "您好", "请慢走": clip.suffix == "请慢走", "interjection": clip.prefix in ("喂", "哎")}
+    return {"您好": clip.prefix == "您好", "请慢走": clip.suffix in FAREWELLS, "interjection": clip.prefix in ("喂", "哎")}
 
 
 def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
@@ -82,14 +92,14 @@ def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
         if cache:
             cache.write_bytes(pickle.dumps(rows))
     scored = []
+    ev = Evaluator.default()
+    heard = functools.lru_cache(maxsize=None)(lambda final: decisions(ev, [_Text(final)]))
     for mp in GRID:
         for mi in GRID:
             m = Margins(phrase=mp, interjection=mi, alternative=mp, lone=mi)
             right = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}
             for t, relevant, text, logs in rows:
-                final = simulate(text, logs, m)
-                d = {"您好": "您好" in final, "请慢走": "请慢走" in final,
-                     "interjection": final.lstrip("，,。 ").startswith(("喂", "哎"))}
+                d = heard(simulate(text, logs, m))
                 for k in right:
                     if relevant[k]:
                         i = 0 if t[k] else 2
@@ -148,7 +158,7 @@ def _tune_rows(snrs: list[float | None]) -> list:
                         continue
                     lab = max(labels, key=lambda x: min(u.end, x["end"]) - max(u.start, x["start"]))
                     ref = lab["text"]
-                    t = {"您好": "您好" in ref, "请慢走": "请慢走" in ref, "interjection": ref.startswith(("喂", "哎"))}
+                    t = {"您好": "您好" in ref, "请慢走": any(f in ref for f in FAREWELLS), "interjection": ref.startswith(("喂", "哎"))}
                     relevant = {"您好": "您好" in ref or "你好" in ref, "请慢走": "慢走" in ref, "interjection": True}
                     rows.append((t, relevant, u.text, [x for x in logs if x[2] == u.text]))
     eng.verify_log = None
@@ -179,7 +189,7 @@ def _phrase_truth(c):
     if c.prefix in ("您好", "你好"):
         yield "您好", c.prefix == "您好"
     if c.suffix:
-        yield "请慢走", c.suffix == "请慢走"
+        yield "请慢走", c.suffix in FAREWELLS
 
 
 def _interj_truth(c):
@@ -262,8 +272,8 @@ def main() -> int:
         margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
         how = f"verification, {margins}"
     lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), {how}.", "",
-             "| condition | 您好 said → credited | 你好 said → not credited | 请慢走 said → credited "
-             "| 慢走/您慢走 → not credited | 喂/哎 said → found | none said → not found | CPU s / audio s |",
+             "| condition | 您好 said → credited | 你好 said → not credited | 请慢走/您慢走 said → credited "
+             "| 慢走 → not credited | 喂/哎 said → found | none said → not found | CPU s / audio s |",
              "|---|---|---|---|---|---|---|---|"]
     for snr in snrs:
         r = test(margins, snr, args.verbose, settings)

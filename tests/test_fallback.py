@@ -183,3 +183,39 @@ def test_a_courtesy_beside_a_brush_off_does_not_excuse_it():
     for text in ("不清楚，请慢走。", "您好，请稍等，不知道。", "谢谢，这个不归我管。"):
         assert any(h.kind == "brush_off" for h in ev.find(text)), text
     assert not any(h.kind == "brush_off" for h in ev.find("对不起，这个问题我不太清楚，请您稍等，我帮您问问"))
+
+
+def test_a_trusted_family_is_not_taken_back_by_the_double_check():
+    """喂 called out to a citizen is the offence by itself: calling_out is ``trusted``, so the
+    n-gram model (which judges the rest of the line) cannot take it back; its benign uses stay
+    benign through the phrasebook's exceptions and context rules."""
+    from coach.matcher import fallback
+    from coach.session.evaluate import Evaluator
+
+    ev = Evaluator.default()
+    assert ev.phrasebook.family("calling_out").trusted
+    text = "喂，您的申请材料齐了"
+    hits = ev.matcher.find(text)
+    model = fallback.default_model()
+    assert any(h.family == "calling_out" for h in hits)
+    assert not model.confirms(fallback.without_courtesies(hits, text))   # the model alone would veto it
+    assert [h.family for h in ev.find(text) if h.kind == "brush_off"] == ["calling_out"]
+    for benign in ("喂，您好，请问是李女士吗", "喂，您那边有点吵，您能稍微大点声吗", "哎，您的证件掉了"):
+        assert not any(h.kind == "brush_off" for h in ev.find(benign)), benign
+
+
+def test_trusted_must_be_a_boolean(tmp_path):
+    import shutil
+
+    import pytest
+
+    from coach.errors import PhrasebookError
+    from coach.phrasebook.load import load_phrasebook
+
+    src = Path(__file__).resolve().parents[1] / "phrasebook"
+    dst = tmp_path / "pb"
+    shutil.copytree(src, dst)
+    p = dst / "brush_offs.toml"
+    p.write_text(p.read_text("utf-8").replace("trusted = true", 'trusted = "yes"', 1), "utf-8")
+    with pytest.raises(PhrasebookError, match="trusted"):
+        load_phrasebook(dst)

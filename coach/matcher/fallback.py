@@ -187,11 +187,13 @@ def without_courtesies(hits, text: str) -> str:
 
 def confirmed(hits, text: str, model: "Fallback | None"):
     """(kept, taken back): brush-off hits stand only where ``model`` confirms the line without its
-    courtesies (:meth:`Fallback.confirms`, :func:`without_courtesies`); courtesies and near misses
-    are never touched."""
-    if model is None or not any(h.kind == "brush_off" for h in hits) or model.confirms(without_courtesies(hits, text)):
+    courtesies (:meth:`Fallback.confirms`, :func:`without_courtesies`); courtesies, near misses and
+    the hits of ``trusted`` entries (a word that is the offence by itself, such as 喂 called out to
+    a citizen; its benign uses are the phrasebook's exceptions and context rules) are never touched."""
+    doubtful = [h for h in hits if h.kind == "brush_off" and not h.entry.trusted]
+    if model is None or not doubtful or model.confirms(without_courtesies(hits, text)):
         return list(hits), []
-    return [h for h in hits if h.kind != "brush_off"], [h for h in hits if h.kind == "brush_off"]
+    return [h for h in hits if h.kind != "brush_off" or h.entry.trusted], doubtful
 
 
 def train(lines, phrasebook=None, *, c: float = 16.0, target_false: float = 0.01,

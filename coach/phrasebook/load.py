@@ -140,8 +140,8 @@ def _entry_id(d: dict, ctx: _Ctx, label: str, seen: dict[str, str]) -> str:
 _COURTESY_KEYS = {"id", "stage", "phrase", "variants", "patterns", "near_misses", "exceptions",
                   "exception_patterns"}
 _BRUSH_KEYS = {"id", "family", "phrase", "variants", "patterns", "severity", "suggestions", "exceptions",
-               "exception_patterns", "standalone", "refers", "note"}
-_FAMILY_KEYS = {"id", "title", "norm", "severity", "suggestions", "exception_patterns", "refers"}
+               "exception_patterns", "standalone", "refers", "trusted", "note"}
+_FAMILY_KEYS = {"id", "title", "norm", "severity", "suggestions", "exception_patterns", "refers", "trusted"}
 _CONTEXT_KEYS = {"id", "patterns", "families", "note"}
 
 
@@ -197,7 +197,8 @@ def _family(d: dict, ctx: _Ctx, book: _Book) -> Family:
                  norm=_str(d, "norm", ctx, label, default=""), severity=_severity(d, ctx, label, None),
                  suggestions=suggestions,
                  exception_patterns=_patterns(d, "exception_patterns", ctx, label, book.sets),
-                 refers=_bool(d, "refers", ctx, label), source=ctx.name)
+                 refers=_bool(d, "refers", ctx, label), trusted=_bool(d, "trusted", ctx, label),
+                 source=ctx.name)
     book.families[fid] = fam
     return fam
 
@@ -228,6 +229,7 @@ def _brush_off(d: dict, ctx: _Ctx, book: _Book) -> Entry:
         exception_patterns=_patterns(d, "exception_patterns", ctx, label, book.sets),
         standalone=_bool(d, "standalone", ctx, label),
         refers=_bool(d, "refers", ctx, label) or bool(fam and fam.refers),
+        trusted=_bool(d, "trusted", ctx, label) or bool(fam and fam.trusted),
         note=_str(d, "note", ctx, label, default=fam.norm if fam else ""),
         source=ctx.name,
     )

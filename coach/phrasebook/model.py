@@ -53,6 +53,7 @@ class Entry:
     exception_patterns: tuple[Pattern, ...] = ()
     standalone: bool = False
     refers: bool = False
+    trusted: bool = False   # brush-off: the statistical double-check never takes its hits back
     note: str = ""
     source: str = ""
     family: str = ""        # brush-off family id (findings report it as ``rule``); courtesy: its stage
@@ -79,6 +80,7 @@ class Family:
     suggestions: tuple[str, ...] = ()
     exception_patterns: tuple[Pattern, ...] = ()   # benign contexts for every entry of the family
     refers: bool = False
+    trusted: bool = False          # its entries' hits are never taken back by the double-check
     source: str = ""
 
 
