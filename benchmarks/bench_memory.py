@@ -220,6 +220,7 @@ def peak_rss(minutes: float, tmp: Path, cache: str | None, malloc: str = "bounde
 
 ATTRIBUTE_CHILD = textwrap.dedent("""
     import json, sys
+    import coach.asr  # as in `coach analyze`: bounds the native heap (coach.asr.native) on import
     from coach.schema import Utterance
     from coach.session.evaluate import Evaluator
     from coach.speaker.apply import attribute_file

@@ -99,7 +99,10 @@ def _encode(mels: np.ndarray) -> np.ndarray:
     batch, steps, _ = x.shape
     hidden = 256
     for layer in range(3):
-        proj = (x.reshape(batch * steps, -1) @ w[f"w_ih{layer}"] + w[f"b{layer}"]).reshape(batch, steps, 4 * hidden)
+        # Projected in place (no second full-size temporary for the bias): the largest array here.
+        proj = np.matmul(x.reshape(batch * steps, -1), w[f"w_ih{layer}"])
+        proj += w[f"b{layer}"]
+        proj = proj.reshape(batch, steps, 4 * hidden)
         w_hh = w[f"w_hh{layer}"]
         h = np.zeros((batch, hidden), np.float32)
         c = np.zeros((batch, hidden), np.float32)
