@@ -311,8 +311,9 @@ class Matcher:
         _jieba()
 
     # -- matching
-    def _windows(self, text: str) -> list[tuple[int, int, int]]:
-        """(form, lo, hi) for every form that could match, with the stretch of text to align."""
+    def _windows(self, text: str, sounds: str, present: set[str]) -> list[tuple[int, int, int]]:
+        """(form, lo, hi) for every form that could match, with the stretch of text to align
+        (``sounds``: the text's :func:`coarse_text`, ``present``: their set)."""
         found = self._unsieved
         if self._sieve is not None:
             hit = self._sieve.Match(self._alphabet.encode(text))
@@ -322,8 +323,6 @@ class Matcher:
                     found = sorted(found + self._unsieved)
         if not found:
             return []
-        sounds = coarse_text(text)
-        present = set(sounds)
         out = []
         forms = self._forms
         for fi in found:
@@ -360,7 +359,9 @@ class Matcher:
         if not t:
             return []
         raw: dict[tuple[int, str], list[tuple[float, int, int, str]]] = {}
-        for fi, lo, hi in self._windows(t):
+        coarse = coarse_text(t)
+        present = set(coarse)
+        for fi, lo, hi in self._windows(t, coarse, present):
             form = self._forms[fi]
             spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
             if spans:
@@ -385,7 +386,7 @@ class Matcher:
                 hit = Hit(kind, entry, text[a:b], a, b, round(score, 3), via)
                 if possible is None and self._exception_patterns[ei]:
                     possible = self._exception_set.candidates(subj)
-                reason = self._excepted(ei, norm, subj, s, e, possible)
+                reason = self._excepted(ei, norm, subj, s, e, possible, coarse, present)
                 if reason is not None:
                     if dropped is not None:
                         dropped.append(Dropped(hit, reason))
@@ -401,9 +402,10 @@ class Matcher:
         return hits
 
     def _excepted(self, ei: int, norm: Normalized, subj: Subject, s: int, e: int,
-                  possible: set[int] | None) -> str | None:
+                  possible: set[int] | None, coarse: str, present: set[str]) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None.
-        ``possible``: the benign-context patterns that match somewhere in the text."""
+        ``possible``: the benign-context patterns that match somewhere in the text; ``coarse``,
+        ``present``: the text's coarse sounds and their set (as for :meth:`_windows`)."""
         t = norm.chars
         for label, pat, slot in self._exception_patterns[ei]:
             if slot not in possible:
@@ -411,18 +413,14 @@ class Matcher:
             for xs, xe in pat.spans(subj):
                 if xs < e and s < xe:
                     return label
-        forms = self._exceptions[ei]
-        if forms:
-            sounds = coarse_text(t)
-            present = set(sounds)
-            for form in forms:
-                window = _form_window(form, sounds, present)     # where it can match, as for hits
-                if window is None:
-                    continue
-                lo, hi = window
-                for _, xs, xe in self._align(form, t[lo:hi], norm.breaks[lo:hi]):
-                    if xs + lo < e and s < xe + lo:
-                        return f"exceptions 〈{form.chars}〉"
+        for form in self._exceptions[ei]:
+            window = _form_window(form, coarse, present)     # where it can match, as for hits
+            if window is None:
+                continue
+            lo, hi = window
+            for _, xs, xe in self._align(form, t[lo:hi], norm.breaks[lo:hi]):
+                if xs + lo < e and s < xe + lo:
+                    return f"exceptions 〈{form.chars}〉"
         return None
 
 
