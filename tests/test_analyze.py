@@ -93,3 +93,23 @@ def test_analysis_reports_each_utterance_and_stops_when_cancelled():
                           on_utterance=heard.append, cancelled=lambda: len(heard) >= 2)
     assert result is None
     assert len(heard) == 2 and all(u.text for u in heard)
+
+
+def test_a_long_recording_frees_the_recogniser_before_attribution(monkeypatch):
+    """Past RELEASE_ENGINE_AFTER_S the engine analyze_file opened is dropped from the process
+    cache before the speaker attribution (bench_memory.py: its memory then does not add to the
+    recogniser's); the result is the same as with the engine kept."""
+    from coach.asr.factory import open_engine
+    from coach.session import pipeline
+
+    path = dev_dir() / "D03.wav"
+    ev = Evaluator.default()
+    kept = analyze_file(path, engine="whisper", evaluator=ev)
+    held = open_engine("whisper", hotwords=pipeline.hotwords(ev))     # the engine analyze_file used
+    monkeypatch.setattr(pipeline, "RELEASE_ENGINE_AFTER_S", 0.0)
+    freed = analyze_file(path, engine="whisper", evaluator=ev)
+    assert open_engine("whisper", hotwords=pipeline.hotwords(ev)) is not held
+    assert freed.engine == kept.engine
+    assert [(u.text, u.speaker) for u in freed.utterances] == [(u.text, u.speaker) for u in kept.utterances]
+    assert [(f.type, f.phrase) for f in freed.findings] == [(f.type, f.phrase) for f in kept.findings]
+    assert freed.score == kept.score

@@ -171,3 +171,25 @@ def test_crosstalk_on_the_other_channel_is_dropped(whisper_engine, tmp_path):
     assert [u.speaker for u in got] == ["clerk"]
     kept = transcribe_file(path, engine=whisper_engine, clerk_channel="left", bleed_db=40.0)
     assert sorted(u.speaker for u in kept) == ["citizen", "clerk"]  # guard off: the leak is transcribed
+
+
+def test_released_engine_keeps_working_and_its_model_is_freed_with_it():
+    """release_engine forgets the engine and its model; whoever still holds the engine (another
+    thread) can finish with it, and the model is freed with the last reference."""
+    import gc
+    import weakref
+
+    from coach.asr.factory import open_engine, release_engine
+
+    eng = open_engine("whisper", cpu_threads=1)          # its own model (not the fixture's)
+    assert open_engine("whisper", cpu_threads=1) is eng
+    model = weakref.ref(eng.whisper)
+    release_engine(eng)
+    heard = "".join(u.text for u in eng.transcribe(decode(real_dir() / REAL[0])))
+    assert heard, "a released engine still transcribes"
+    again = open_engine("whisper", cpu_threads=1)
+    assert again is not eng and again.whisper is not model()
+    release_engine(again)
+    del eng, again
+    gc.collect()
+    assert model() is None, "the released model is still referenced somewhere"

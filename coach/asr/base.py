@@ -54,4 +54,5 @@ class Engine(ABC):
         """Partials and finals while ``source`` (an :class:`~coach.audio.sources.AudioSource`) plays."""
 
     def close(self) -> None:
-        """Free what the engine holds (models stay cached per process)."""
+        """Let go of process-wide caches of what the engine holds, so that it is freed with the
+        engine (:func:`coach.asr.factory.release_engine`); the engine itself keeps working."""

@@ -65,6 +65,17 @@ def open_engine(
     return eng
 
 
+def release_engine(engine: Engine) -> None:
+    """Forget a cached engine and its model (the next :func:`open_engine` loads them again): they
+    are freed once the caller drops its last reference — a thread still using the engine keeps it.
+
+    For a process about to do other memory-hungry work with no recognition for a while, e.g. the
+    speaker attribution after a long recording (:func:`coach.session.pipeline.analyze_file`)."""
+    for key in [k for k, e in _ENGINES.items() if e is engine]:
+        del _ENGINES[key]
+    engine.close()
+
+
 def transcribe_file(
     path: str | os.PathLike,
     *,

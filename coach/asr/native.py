@@ -43,3 +43,13 @@ def bound_native_memory() -> None:
             mallopt(option, value)
         except (OSError, ValueError, ctypes.ArgumentError):
             pass
+
+
+def trim_native_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc ``malloc_trim``; elsewhere nothing)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -214,6 +214,14 @@ class WhisperEngine(Engine):
         self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
     # ------------------------------------------------------------ public API
+
+    def close(self) -> None:
+        """Drop the model from the process cache: it is freed with the last engine that uses it
+        (this one keeps working while someone still holds it, e.g. another thread)."""
+        with _LOCK:
+            for key in [k for k, m in _MODELS.items() if m is self.whisper]:
+                del _MODELS[key]
+
     def transcribe(
         self, chunks: Iterable[np.ndarray], *, speaker: Speaker = "unknown", offset: float = 0.0
     ) -> Iterator[Utterance]:

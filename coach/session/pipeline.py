@@ -14,10 +14,13 @@ farewell: the end of the visit is not in the file).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Callable
 
 from coach.asr import Engine, open_engine, transcribe_file
+from coach.asr.factory import release_engine
+from coach.asr.native import trim_native_heap
 from coach.audio.decode import DecodeStats, probe, require_channels
 from coach.schema import Result, Utterance
 from coach.session.evaluate import Evaluator
@@ -26,6 +29,13 @@ from coach.session.evaluate import Evaluator
 def hotwords(evaluator: Evaluator) -> list[str]:
     """The courtesies the recogniser verifies on the audio (canonical wordings, no placeholders)."""
     return [c.phrase for c in evaluator.phrasebook.courtesies if "X" not in c.phrase]
+
+
+# A recording at least this long frees the recogniser it opened before the speaker attribution, so
+# that the attribution's memory does not land on top of the recogniser's (bench_memory.py: 8 h,
+# peak 534 MB with both, the recognition alone stays at 467 MB).  Loading the model again for a
+# next file costs about a second, under 0.1 % of analysing such a recording.
+RELEASE_ENGINE_AFTER_S = 30 * 60
 
 
 class Cancelled(Exception):
@@ -66,9 +76,15 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
         return None
     if cancelled():
         return None
+    engine_name = f"{eng.name}:{eng.model}"
+    if isinstance(engine, str) and stats.seconds >= RELEASE_ENGINE_AFTER_S:
+        release_engine(eng)   # opened here by name; freed now unless another thread uses it
+        del eng
+        gc.collect()
+        trim_native_heap()
     if attribute and clerk_channel is None:
         from coach.speaker.apply import attribute_file
         utterances = attribute_file(path, utterances, evaluator, profile)
     duration = round(stats.seconds, 3) if stats.samples else info.duration
-    return evaluator.evaluate(utterances, session=True, file=str(path), engine=f"{eng.name}:{eng.model}",
+    return evaluator.evaluate(utterances, session=True, file=str(path), engine=engine_name,
                               duration_s=duration, truncated=stats.truncated or info.truncated)
