@@ -42,7 +42,7 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import Pattern, PatternSet, SoundAlphabet, Subject, regex_set
+from coach.phrasebook.patterns import Pattern, PatternSet, Subject, regex_set
 
 _INF = float("inf")
 HOMOPHONE = 0.2
@@ -270,16 +270,15 @@ class Matcher:
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
             self._exception_patterns[ei] = own
-        # All benign-context patterns in one PatternSet: one look-up says which can match at all.
+        # All benign-context patterns in one PatternSet: one look-up says which can match at all
+        # (sharing the patterns' alphabet and prefilter: a text's sounds are looked up once).
         slot: dict[int, int] = {}
         for own in self._exception_patterns.values():
             for _, p in own:
                 slot.setdefault(id(p), len(slot))
         distinct = {id(p): p for own in self._exception_patterns.values() for _, p in own}
         patterns = [pat for _, pat in self._pattern_owner]
-        alphabet = SoundAlphabet(patterns + list(distinct.values()))
-        self._pattern_set = PatternSet(patterns, alphabet)
-        self._exception_set = PatternSet([distinct[k] for k in slot], alphabet)
+        self._pattern_set, self._exception_set = PatternSet.sharing([patterns, [distinct[k] for k in slot]])
         for ei, own in self._exception_patterns.items():
             self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
         self._aligned: dict[tuple[int, str, tuple[bool, ...]], tuple] = {}     # see _align

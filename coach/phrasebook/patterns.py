@@ -646,21 +646,56 @@ class Prefilter:
                     masks[item] = masks.get(item, 0) | bit
         self._start = start
         self._get = masks.get
-        self._full = (1 << n) - 1
+        self._last: tuple[bytes | None, int] = (None, 0)     # see found_in
 
-    def candidates(self, text_items: Iterable[int]) -> list[int]:
-        """The members whose kept clauses all meet ``text_items``, in ascending order."""
-        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)   # misses skipped
-        n, full = self.size, self._full
-        left = found & full
+    def found(self, text_items: Iterable[int]) -> int:
+        """The OR of the masks of ``text_items`` (misses skipped): what :meth:`members` reads."""
+        return reduce(or_, filter(None, map(self._get, text_items)), self._start)
+
+    def found_in(self, data: bytes) -> int:
+        """:meth:`found` for the items of one-byte ``data``, kept for the last data given:
+        the sets that share this prefilter ask in turn about the same subject's bytes (the
+        same object, :meth:`SoundAlphabet.encode`), which are then looked up once."""
+        last, mask = self._last
+        if data is not last:
+            mask = self.found(items(data))
+            self._last = (data, mask)
+        return mask
+
+    def members(self, found: int, lo: int = 0, hi: int | None = None) -> list[int]:
+        """The members ``lo`` to ``hi - 1`` whose kept clauses all meet the items of ``found``
+        (:meth:`found`), in ascending order, counted from ``lo``."""
+        n = self.size
+        width = (n if hi is None else hi) - lo
+        left = (found >> lo) & ((1 << width) - 1)
         for lane in range(1, self.lanes):
-            left &= found >> (lane * n)
+            left &= found >> (lane * n + lo)
         out = []
         while left:
             low = left & -left
             out.append(low.bit_length() - 1)
             left ^= low
         return out
+
+    def candidates(self, text_items: Iterable[int]) -> list[int]:
+        """The members whose kept clauses all meet ``text_items``, in ascending order."""
+        return self.members(self.found(text_items))
+
+
+class PrefilterPart:
+    """The members ``lo`` to ``hi - 1`` of a :class:`Prefilter` that several sets share, as
+    a prefilter of their own (members counted from ``lo``)."""
+
+    def __init__(self, prefilter: Prefilter, lo: int = 0, hi: int | None = None):
+        self.prefilter, self.lo = prefilter, lo
+        self.hi = prefilter.size if hi is None else hi
+
+    def candidates(self, text_items: Iterable[int]) -> list[int]:
+        return self.prefilter.members(self.prefilter.found(text_items), self.lo, self.hi)
+
+    def candidates_in(self, data: bytes) -> list[int]:
+        """:meth:`candidates` for the items of one-byte ``data`` (see :meth:`Prefilter.found_in`)."""
+        return self.prefilter.members(self.prefilter.found_in(data), self.lo, self.hi)
 
 
 def _weight(clause: frozenset[int]) -> int:
@@ -689,6 +724,11 @@ def _clauses(node, sets: Mapping[str, tuple[str, ...]], code: Callable[[str], in
     return []                   # opt, gap, bol, eol: nothing is sure to be there
 
 
+def _pattern_clauses(patterns: list[Pattern], alphabet: SoundAlphabet) -> list[list[frozenset[int]]]:
+    """The prefilter clauses of each pattern's one-byte sound form."""
+    return [_clauses(p.tree, p.sets, alphabet.code) for p in patterns]
+
+
 class PatternSet:
     """Many patterns, one look-up: which of them can match this text at all.
 
@@ -700,20 +740,35 @@ class PatternSet:
     over all of them.
     """
 
-    def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None):
-        """``alphabet``: one shared with other sets (built over all their patterns)."""
+    def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None,
+                 prefilter: PrefilterPart | None = None):
+        """``alphabet``: one shared with other sets (built over all their patterns);
+        ``prefilter``: a part of one shared with them (:meth:`sharing`)."""
         self.patterns = patterns
         self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
         self._regexes = OneByteRegexes([self._alphabet.regex(p) for p in patterns])
         self._orders: dict[tuple[int, ...], object] = {}   # see _in_set_order
-        code = self._alphabet.code
-        self._prefilter = Prefilter([_clauses(p.tree, p.sets, code) for p in patterns], self._alphabet.SHARED)
+        if prefilter is None:
+            prefilter = PrefilterPart(Prefilter(_pattern_clauses(patterns, self._alphabet), self._alphabet.SHARED))
+        self._prefilter = prefilter
+
+    @classmethod
+    def sharing(cls, groups: list[list[Pattern]]) -> list["PatternSet"]:
+        """One set per group of patterns, all on one alphabet and one prefilter, so that a
+        text's sound bytes are encoded and looked up once for all of them."""
+        alphabet = SoundAlphabet([p for group in groups for p in group])
+        prefilter = Prefilter([c for group in groups for c in _pattern_clauses(group, alphabet)], alphabet.SHARED)
+        sets, lo = [], 0
+        for group in groups:
+            sets.append(cls(group, alphabet, PrefilterPart(prefilter, lo, lo + len(group))))
+            lo += len(group)
+        return sets
 
     def _matched(self, subj: Subject) -> tuple[list[int], bool]:
         """The patterns whose one-byte sound form matches somewhere, and whether in the order
         of one RE2 set over all of them (else ascending)."""
         data = self._alphabet.encode(subj)
-        return self._regexes.matching(self._prefilter.candidates(items(data)), data)
+        return self._regexes.matching(self._prefilter.candidates_in(data), data)
 
     def _in_set_order(self, subj: Subject, matched: list[int]) -> list[int]:
         """``matched`` (ascending) in the order one RE2 set over all the patterns lists them.
