@@ -129,8 +129,7 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
     if m == 0 or n == 0:
         return []
     at = text.find(pattern)
-    if at >= 0 and (not text_breaks or not any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
-                                               for k in range(1, m))):
+    if at >= 0 and not _crosses_break(text_breaks, pattern_breaks, at, m):
         return [(0.0, at, at + m)]   # verbatim (the usual case): nothing can beat it
     # Only cells that can stay within the budget are computed (costs only grow along a path):
     # in each row, from the first to one past the last cell of the row above that is within
@@ -191,6 +190,13 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
         if all(e <= cs or s >= ce for _, cs, ce in chosen):
             chosen.append((cost, s, e))
     return chosen
+
+
+def _crosses_break(text_breaks: tuple[bool, ...], pattern_breaks: tuple[bool, ...], at: int, m: int) -> bool:
+    """Whether ``m`` characters of text from ``at`` run across clause punctuation where the
+    pattern has none (``text_breaks`` empty: no breaks at all)."""
+    return bool(text_breaks) and any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
+                                     for k in range(1, m))
 
 
 @dataclass(frozen=True)
@@ -310,9 +316,8 @@ class Matcher:
         _jieba()
 
     # -- matching
-    def _windows(self, text: str, sounds: str, present: set[str]) -> list[tuple[int, int, int]]:
-        """(form, lo, hi) for every form that could match, with the stretch of text to align
-        (``sounds``: the text's :func:`coarse_text`, ``present``: their set)."""
+    def _sieved(self, text: str) -> list[int]:
+        """The forms that can match ``text`` at all (those the sieve lets through), ascending."""
         found = self._unsieved
         if self._sieve is not None:
             hit = self._sieve.Match(self._alphabet.encode(text))
@@ -320,15 +325,25 @@ class Matcher:
                 found = sorted(map(self._sieve_forms.__getitem__, hit))
                 if self._unsieved:
                     found = sorted(found + self._unsieved)
-        if not found:
-            return []
-        out = []
-        forms = self._forms
-        for fi in found:
-            window = _form_window(forms[fi], sounds, present)
-            if window is not None:
-                out.append((fi, *window))
-        return out
+        return found
+
+    def _form_spans(self, form: _Form, norm: Normalized, sounds: str,
+                    present: set[str]) -> tuple[tuple[float, int, int], ...]:
+        """:func:`align` of ``form`` on the text, as ``(cost, start, end)`` in its offsets; the
+        alignment runs only on the stretch where the form can match (:func:`_form_window`;
+        ``sounds``: the text's :func:`coarse_text`, ``present``: their set)."""
+        t, m = norm.chars, len(form.chars)
+        at = t.find(form.chars)
+        if at >= 0 and not _crosses_break(norm.breaks, form.breaks, at, m):
+            # Verbatim: what align gives on any stretch holding the first occurrence, and the
+            # window holds every occurrence (all its sounds are there, side by side).
+            return ((0.0, at, at + m),)
+        window = _form_window(form, sounds, present)
+        if window is None:
+            return ()
+        lo, hi = window
+        spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
+        return tuple((cost, s + lo, e + lo) for cost, s, e in spans) if lo else spans
 
     MAX_ALIGNED = 1 << 16
 
@@ -360,13 +375,13 @@ class Matcher:
         raw: dict[tuple[int, str], list[tuple[float, int, int, str]]] = {}
         coarse = coarse_text(t)
         present = set(coarse)
-        for fi, lo, hi in self._windows(t, coarse, present):
+        for fi in self._sieved(t):
             form = self._forms[fi]
-            spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
+            spans = self._form_spans(form, norm, coarse, present)
             if spans:
                 key = (form.entry_index, form.role)
                 raw.setdefault(key, []).extend(
-                    (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
+                    (1.0 - cost / len(form.chars), s, e, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
         subj = Subject(t, sounds, norm.breaks)   # clause breaks marked: only …… runs across one
         for k, (s, e) in self._pattern_set.spans(subj):
@@ -404,8 +419,7 @@ class Matcher:
                   possible: set[int] | None, coarse: str, present: set[str]) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None.
         ``possible``: the benign-context patterns that match somewhere in the text; ``coarse``,
-        ``present``: the text's coarse sounds and their set (as for :meth:`_windows`)."""
-        t = norm.chars
+        ``present``: the text's coarse sounds and their set (as for :meth:`_form_spans`)."""
         for label, pat, slot in self._exception_patterns[ei]:
             if slot not in possible:
                 continue
@@ -413,12 +427,8 @@ class Matcher:
                 if xs < e and s < xe:
                     return label
         for form in self._exceptions[ei]:
-            window = _form_window(form, coarse, present)     # where it can match, as for hits
-            if window is None:
-                continue
-            lo, hi = window
-            for _, xs, xe in self._align(form, t[lo:hi], norm.breaks[lo:hi]):
-                if xs + lo < e and s < xe + lo:
+            for _, xs, xe in self._form_spans(form, norm, coarse, present):     # as for hits
+                if xs < e and s < xe:
                     return f"exceptions 〈{form.chars}〉"
         return None
 
