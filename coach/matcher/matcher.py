@@ -12,7 +12,7 @@ small semi-global edit distance whose substitution cost knows how Mandarin sound
 
 A phrase of *m* characters matches where the cost is at most ``(1 - match_score) * m``.
 Only a few wordings are aligned at all: one RE2 set over the text's accent-tolerant sounds,
-one byte per character (the *sieve*, :func:`_sieve_regex`, run on the forms a prefilter names), names the wordings whose sounds
+one byte per character (the *sieve*, :func:`_sieve_regex`), names the wordings whose sounds
 occur in order closely enough for a match to be possible.  Entries' *patterns* (the
 phrasebook's pattern language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the
 text and on its sound form; a :class:`~coach.phrasebook.patterns.PatternSet` over the sound
@@ -42,7 +42,7 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import OneByteRegexes, Pattern, PatternSet, Prefilter, Subject
+from coach.phrasebook.patterns import Pattern, PatternSet, Subject, regex_set
 
 _INF = float("inf")
 HOMOPHONE = 0.2
@@ -235,24 +235,20 @@ class Matcher:
             forms += [self._make_form(ei, "phrase", w) for w in dict.fromkeys((entry.phrase, *entry.variants))]
             forms += [self._make_form(ei, "near_miss", w) for w in entry.near_misses]
         self._forms: list[_Form] = [f for f in forms if f]
-        # A regex per form over the text's sounds, one byte per character, says whether the
-        # form can match at all (the sieve): only those are aligned.  A prefilter names the few
-        # forms whose regexes are worth running, and they answer as one RE2 set over all of
-        # them would (see OneByteRegexes), without building its large automaton on new text.
+        # One RE2 set over the text's sounds, one byte per character, says which forms can
+        # match at all (the sieve): only those are aligned.
         self._alphabet = _Alphabet(f.sounds for f in self._forms)
         self._sieve_forms: list[int] = []
         self._unsieved: list[int] = []
-        sieves, clauses = [], []
+        sieves = []
         for fi, form in enumerate(self._forms):
-            runs = _sieve_runs(form)
-            if runs is None:
+            rx = _sieve_regex(form, self._alphabet)
+            if rx is None:
                 self._unsieved.append(fi)
             else:
                 self._sieve_forms.append(fi)
-                sieves.append(_sieve_regex(form, runs, self._alphabet))
-                clauses.append(_sieve_clauses(runs, self._alphabet))
-        self._sieve = OneByteRegexes(sieves)
-        self._sieve_filter = Prefilter(clauses, _Alphabet.SHARED, lanes=5)
+                sieves.append(rx)
+        self._sieve = regex_set(sieves, one_byte=True)
         # Patterns run on the text and on its sound form, so a homophone slip inside a pattern
         # (请您到3号窗扣办理, 看不清除) does not defeat it; a PatternSet over the sound form (a
         # text-form match is a sound-form match too) picks the few patterns worth running.
@@ -322,12 +318,14 @@ class Matcher:
     # -- matching
     def _sieved(self, text: str) -> list[int]:
         """The forms that can match ``text`` at all (those the sieve lets through), ascending."""
-        data = self._alphabet.encode(text)
-        hit, _ = self._sieve.matching(self._sieve_filter.candidates(data), data)   # bytes: items
-        if not hit:
-            return self._unsieved
-        found = sorted(map(self._sieve_forms.__getitem__, hit))
-        return sorted(found + self._unsieved) if self._unsieved else found
+        found = self._unsieved
+        if self._sieve is not None:
+            hit = self._sieve.Match(self._alphabet.encode(text))
+            if hit:
+                found = sorted(map(self._sieve_forms.__getitem__, hit))
+                if self._unsieved:
+                    found = sorted(found + self._unsieved)
+        return found
 
     def _form_spans(self, form: _Form, norm: Normalized, sounds: str,
                     present: set[str]) -> tuple[tuple[float, int, int], ...]:
@@ -482,20 +480,9 @@ class _Alphabet(dict):
         return f"\\x{self.codes.get(syl, self.SHARED):02x}"
 
 
-def _sieve_runs(form: _Form) -> list[str] | None:
-    """The runs of neighbouring sounds of ``form`` of which one must occur in order, with
-    gaps, wherever it can match (:func:`_sieve_regex`), or None where there is no such
-    condition (every character may be missing)."""
-    m, k = len(form.sounds), form.max_missing
-    if m < k + 1:
-        return None
-    cuts = [m * r // (k + 1) for r in range(k + 2)]
-    return [form.sounds[a:b] for a, b in zip(cuts, cuts[1:])]
-
-
-def _sieve_regex(form: _Form, runs: list[str], alphabet: _Alphabet) -> str:
+def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
     """A regex over the text's sounds that matches wherever ``form`` can match (a necessary
-    condition, so a form it rules out is not aligned at all); ``runs``: :func:`_sieve_runs`.
+    condition, so a form it rules out is not aligned at all), or None where there is none.
 
     An alignment within ``max_cost`` pairs every phrase character but at most ``max_missing``
     of them with a text character of the same accent-tolerant sound, in order (any other
@@ -504,19 +491,12 @@ def _sieve_regex(form: _Form, runs: list[str], alphabet: _Alphabet) -> str:
     at most ``max_cost // INSERT`` of them.  Cut the phrase into ``max_missing + 1`` runs of
     neighbours: one of them misses nothing, so its sounds occur in order with such gaps.
     """
+    m, k = len(form.sounds), form.max_missing
+    if m < k + 1:
+        return None              # every character may be missing: no condition at all
     gap = f".{{0,{int(form.max_cost // INSERT)}}}"
-    return "|".join(gap.join(map(alphabet.regex, run)) for run in runs)
-
-
-def _sieve_clauses(runs: list[str], alphabet: _Alphabet) -> list[frozenset[int]]:
-    """Prefilter clauses of a sieve regex (sets of bytes, a text it matches holds one of each):
-    with one run, each of its sounds; with several, one sound of every run (one run occurs
-    whole), taken in turn."""
-    codes = [[alphabet.codes.get(syl, alphabet.SHARED) for syl in run] for run in runs]
-    if len(codes) == 1:
-        return [frozenset((c,)) for c in dict.fromkeys(codes[0])]
-    longest = max(map(len, codes))
-    return list(dict.fromkeys(frozenset(run[min(j, len(run) - 1)] for run in codes) for j in range(longest)))
+    cuts = [m * r // (k + 1) for r in range(k + 2)]
+    return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
 
 
 def _form_window(form: _Form, sounds: str, present: set[str]) -> tuple[int, int] | None:
