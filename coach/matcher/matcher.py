@@ -287,6 +287,8 @@ class Matcher:
         self._pattern_set, self._exception_set = PatternSet.sharing([patterns, [distinct[k] for k in slot]])
         for ei, own in self._exception_patterns.items():
             self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
+        # per entry, the places of its benign-context patterns (most texts match none of them)
+        self._exception_slots = {ei: frozenset(x[2] for x in own) for ei, own in self._exception_patterns.items()}
         self._aligned: dict[tuple[int, str, tuple[bool, ...]], tuple] = {}     # see _align
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
@@ -420,12 +422,13 @@ class Matcher:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None.
         ``possible``: the benign-context patterns that match somewhere in the text; ``coarse``,
         ``present``: the text's coarse sounds and their set (as for :meth:`_form_spans`)."""
-        for label, pat, slot in self._exception_patterns[ei]:
-            if slot not in possible:
-                continue
-            for xs, xe in pat.spans(subj):
-                if xs < e and s < xe:
-                    return label
+        if possible and not possible.isdisjoint(self._exception_slots[ei]):
+            for label, pat, slot in self._exception_patterns[ei]:
+                if slot not in possible:
+                    continue
+                for xs, xe in pat.spans(subj):
+                    if xs < e and s < xe:
+                        return label
         for form in self._exceptions[ei]:
             for _, xs, xe in self._form_spans(form, norm, coarse, present):     # as for hits
                 if xs < e and s < xe:

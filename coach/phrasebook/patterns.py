@@ -646,40 +646,45 @@ class Prefilter:
                     masks[item] = masks.get(item, 0) | bit
         self._start = start
         self._get = masks.get
-        self._last: tuple[bytes | None, int] = (None, 0)     # see found_in
+        self._last: tuple[bytes | None, int] = (None, 0)     # see met_in
 
-    def found(self, text_items: Iterable[int]) -> int:
-        """The OR of the masks of ``text_items`` (misses skipped): what :meth:`members` reads."""
-        return reduce(or_, filter(None, map(self._get, text_items)), self._start)
-
-    def found_in(self, data: bytes) -> int:
-        """:meth:`found` for the items of one-byte ``data``, kept for the last data given:
-        the sets that share this prefilter ask in turn about the same subject's bytes (the
-        same object, :meth:`SoundAlphabet.encode`), which are then looked up once."""
-        last, mask = self._last
-        if data is not last:
-            mask = self.found(items(data))
-            self._last = (data, mask)
-        return mask
-
-    def members(self, found: int, lo: int = 0, hi: int | None = None) -> list[int]:
-        """The members ``lo`` to ``hi - 1`` whose kept clauses all meet the items of ``found``
-        (:meth:`found`), in ascending order, counted from ``lo``."""
+    def met(self, text_items: Iterable[int]) -> int:
+        """The members whose kept clauses all meet ``text_items``, one bit each: the masks of
+        the items OR-ed (misses skipped), then the lanes AND-ed."""
+        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)
         n = self.size
-        width = (n if hi is None else hi) - lo
-        left = (found >> lo) & ((1 << width) - 1)
+        left = found & ((1 << n) - 1)
         for lane in range(1, self.lanes):
-            left &= found >> (lane * n + lo)
-        out = []
-        while left:
-            low = left & -left
-            out.append(low.bit_length() - 1)
-            left ^= low
-        return out
+            left &= found >> (lane * n)
+        return left
+
+    def met_in(self, data: bytes) -> int:
+        """:meth:`met` for the items of one-byte ``data``, kept for the last data given: the
+        sets that share this prefilter ask in turn about the same subject's bytes (the same
+        object, :meth:`SoundAlphabet.encode`), which are then looked up once."""
+        last, met = self._last
+        if data is not last:
+            met = self.met(items(data))
+            self._last = (data, met)
+        return met
 
     def candidates(self, text_items: Iterable[int]) -> list[int]:
         """The members whose kept clauses all meet ``text_items``, in ascending order."""
-        return self.members(self.found(text_items))
+        return members(self.met(text_items))
+
+
+def members(met: int, lo: int = 0, hi: int | None = None) -> list[int]:
+    """The members ``lo`` to ``hi - 1`` in ``met`` (:meth:`Prefilter.met`), ascending,
+    counted from ``lo``."""
+    left = met >> lo
+    if hi is not None:
+        left &= (1 << (hi - lo)) - 1
+    out = []
+    while left:
+        low = left & -left
+        out.append(low.bit_length() - 1)
+        left ^= low
+    return out
 
 
 class PrefilterPart:
@@ -691,11 +696,11 @@ class PrefilterPart:
         self.hi = prefilter.size if hi is None else hi
 
     def candidates(self, text_items: Iterable[int]) -> list[int]:
-        return self.prefilter.members(self.prefilter.found(text_items), self.lo, self.hi)
+        return members(self.prefilter.met(text_items), self.lo, self.hi)
 
     def candidates_in(self, data: bytes) -> list[int]:
-        """:meth:`candidates` for the items of one-byte ``data`` (see :meth:`Prefilter.found_in`)."""
-        return self.prefilter.members(self.prefilter.found_in(data), self.lo, self.hi)
+        """:meth:`candidates` for the items of one-byte ``data`` (see :meth:`Prefilter.met_in`)."""
+        return members(self.prefilter.met_in(data), self.lo, self.hi)
 
 
 def _weight(clause: frozenset[int]) -> int:
