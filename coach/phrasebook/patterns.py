@@ -323,41 +323,39 @@ class Pattern:
         matches nowhere, where the sound form does.  Give the text and its sound form, or a
         :class:`Subject`."""
         subj = _subject(chars, sounds)
-        found = False
-        for span in self.text_spans(subj):
-            found = True
-            yield span
-        if not found:
-            yield from self.sound_spans(subj)
+        yield from self.text_spans(subj) or self.sound_spans(subj)
 
-    def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> Iterator[tuple[int, int]]:
+    def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> list[tuple[int, int]]:
         """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
         the wrapper's finditer, and no search where too little text is left).  ``first``: the
         first match, ``search_span(rx, data)``, when the caller has it already."""
+        out = []
         pos, n = 0, len(data)
         span = first
         while n - pos >= self.min_bytes:
             if span is None:
                 span = search_span(rx, data, pos)
                 if span is None:
-                    return
+                    break
             s, e = span
             if e > s:
-                yield s, e
+                out.append((s, e))
             pos = e if e > s else e + 1
             span = None
+        return out
 
-    def text_spans(self, subj: Subject, first=None) -> Iterator[tuple[int, int]]:
-        data = subj.chars_b
-        for s, e in self._matches(self.text_rx, data, first):
-            yield subj.char_span(data, s, e)
+    def text_spans(self, subj: Subject, first=None) -> list[tuple[int, int]]:
+        data, char_span = subj.chars_b, subj.char_span
+        return [char_span(data, s, e) for s, e in self._matches(self.text_rx, data, first)]
 
-    def sound_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
-        data, chars = subj.sounds_b, subj.chars
+    def sound_spans(self, subj: Subject) -> list[tuple[int, int]]:
+        data, chars, letters = subj.sounds_b, subj.chars, self.letters
+        out = []
         for bs, be in self._matches(self.sound_rx, data):
             s, e = subj.char_span(data, bs, be)
-            if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
-                yield s, e
+            if e - s >= MIN_SOUND_SPAN and 2 * sum(c in letters for c in chars[s:e]) >= e - s:
+                out.append((s, e))
+        return out
 
     def search(self, chars: "str | Subject", sounds: str | None = None) -> bool:
         return next(self.spans(chars, sounds), None) is not None
