@@ -13,11 +13,14 @@ small semi-global edit distance whose substitution cost knows how Mandarin sound
 A phrase of *m* characters matches where the cost is at most ``(1 - match_score) * m``.
 Only a few wordings are aligned at all: one RE2 set over the text's accent-tolerant sounds,
 one byte per character (the *sieve*, :func:`_sieve_regex`), names the wordings whose sounds
-occur in order closely enough for a match to be possible.  Entries' *patterns* (the
+occur in order closely enough for a match to be possible; of those, one found verbatim needs
+no alignment, and a stretch where a bound from common subsequences already exceeds the budget
+(:func:`_beyond_budget`) is not aligned either.  Entries' *patterns* (the
 phrasebook's pattern language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the
 text and on its sound form; a :class:`~coach.phrasebook.patterns.PatternSet` over the sound
 form says which of them can match at all (a prefilter on the text's sound bytes, then only the
-candidates' own regexes), and another does the same for the benign contexts.
+candidates' own regexes), and another, sharing its prefilter, does the same for the benign
+contexts.
 
 A hit is dropped when it overlaps a benign context: one of the entry's ``exceptions`` or
 ``exception_patterns``, its family's ``exception_patterns``, or a ``context.toml`` rule for
