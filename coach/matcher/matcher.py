@@ -336,7 +336,7 @@ class Matcher:
 
     def _form_spans(self, form: _Form, norm: Normalized, sounds: str,
                     present: set[str]) -> tuple[tuple[float, int, int], ...]:
-        """:func:`align` of ``form`` on the text, as ``(cost, start, end)`` in its offsets; the
+        """:func:`align` of ``form`` on the text, as ``(cost, start, end)`` in the text's offsets; the
         alignment runs only on the stretch where the form can match (:func:`_form_window`;
         ``sounds``: the text's :func:`coarse_text`, ``present``: their set)."""
         t, m = norm.chars, len(form.chars)
@@ -518,7 +518,7 @@ def _beyond_budget(form: _Form, text: str) -> bool:
     of them (the LCS of the accent-tolerant sounds) with one that sounds the same, at most
     ``same`` (the LCS of the characters) with the same character.  Every other phrase
     character costs at least ``min(DELETE, SUBSTITUTE)``, a pairing with another character
-    that sounds the same at least ``HOMOPHONE``, an insertion nothing less than nothing.
+    that sounds the same at least ``HOMOPHONE`` (insertions and clause crossings only add).
     """
     lcs = _lcs_similarity()
     sound, same = lcs(form.sounds, coarse_text(text)), lcs(form.chars, text)

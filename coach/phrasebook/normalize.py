@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import unicodedata
-from dataclasses import dataclass
 from bisect import bisect_left
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
 
