@@ -105,16 +105,38 @@ def test_the_sieve_never_rules_out_a_form_that_aligns(matcher):
         if not norm.chars:
             continue
         coarse = coarse_text(norm.chars)
-        passed = {fi for fi, _, _ in matcher._windows(norm.chars, coarse, set(coarse))}
-        hit = matcher._sieve.Match(matcher._alphabet.encode(norm.chars)) or []
-        sieved = {matcher._sieve_forms[k] for k in hit} | set(matcher._unsieved)
-        assert passed <= sieved
+        sieved = set(matcher._sieved(norm.chars))
         for fi, form in enumerate(matcher._forms):
             checked += 1
             if align(form.chars, norm.chars, form.max_cost, norm.breaks, form.breaks):
                 aligned += 1
                 assert fi in sieved, (text, form.chars)
     assert aligned > 100 and checked > 100_000     # the check saw real matches, many of them fuzzy
+
+
+def test_the_budget_bound_never_rules_out_a_stretch_that_aligns(matcher):
+    # _beyond_budget is a lower bound on the alignment cost: where it rules a form out on a
+    # stretch of text, align finds nothing there; and it does rule some out (the point of it).
+    import random
+    from coach.matcher.matcher import _beyond_budget
+    from coach.phrasebook.normalize import normalize
+    rng = random.Random(5)
+    texts = _variants(_clerk_texts()[::5])
+    ruled_out = aligned = 0
+    for text in texts:
+        norm = normalize(text)
+        for form in rng.sample(matcher._forms, 40):
+            n, w = len(norm.chars), len(form.chars) + 4
+            for lo in range(0, max(1, n - w + 1), 3):
+                stretch, breaks = norm.chars[lo:lo + w], norm.breaks[lo:lo + w]
+                if not stretch:
+                    continue
+                found = align(form.chars, stretch, form.max_cost, breaks, form.breaks)
+                aligned += bool(found)
+                if _beyond_budget(form, stretch):
+                    ruled_out += 1
+                    assert not found, (form.chars, stretch)
+    assert aligned > 50 and ruled_out > 1000
 
 
 def test_the_sieve_reads_one_byte_per_character(matcher):

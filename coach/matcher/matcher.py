@@ -13,11 +13,14 @@ small semi-global edit distance whose substitution cost knows how Mandarin sound
 A phrase of *m* characters matches where the cost is at most ``(1 - match_score) * m``.
 Only a few wordings are aligned at all: one RE2 set over the text's accent-tolerant sounds,
 one byte per character (the *sieve*, :func:`_sieve_regex`), names the wordings whose sounds
-occur in order closely enough for a match to be possible.  Entries' *patterns* (the
+occur in order closely enough for a match to be possible; of those, one found verbatim needs
+no alignment, and a stretch where a bound from common subsequences already exceeds the budget
+(:func:`_beyond_budget`) is not aligned either.  Entries' *patterns* (the
 phrasebook's pattern language, :mod:`coach.phrasebook.patterns`, compiled to RE2) run on the
 text and on its sound form; a :class:`~coach.phrasebook.patterns.PatternSet` over the sound
 form says which of them can match at all (a prefilter on the text's sound bytes, then only the
-candidates' own regexes), and another does the same for the benign contexts.
+candidates' own regexes), and another, sharing its prefilter, does the same for the benign
+contexts.
 
 A hit is dropped when it overlaps a benign context: one of the entry's ``exceptions`` or
 ``exception_patterns``, its family's ``exception_patterns``, or a ``context.toml`` rule for
@@ -28,6 +31,7 @@ they stand alone.  :meth:`Matcher.explain` reports what decided, dropped hits in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from coach.phrasebook.normalize import (
     CLAUSE_MARKS,
@@ -42,7 +46,7 @@ from coach.phrasebook.normalize import (
 )
 from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
-from coach.phrasebook.patterns import Pattern, PatternSet, SoundAlphabet, Subject, regex_set
+from coach.phrasebook.patterns import Pattern, PatternSet, Subject, regex_set
 
 _INF = float("inf")
 HOMOPHONE = 0.2
@@ -129,8 +133,7 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
     if m == 0 or n == 0:
         return []
     at = text.find(pattern)
-    if at >= 0 and (not text_breaks or not any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k])
-                                               for k in range(1, m))):
+    if at >= 0 and not _crosses_break(text_breaks, pattern_breaks, at, m):
         return [(0.0, at, at + m)]   # verbatim (the usual case): nothing can beat it
     # Only cells that can stay within the budget are computed (costs only grow along a path):
     # in each row, from the first to one past the last cell of the row above that is within
@@ -191,6 +194,14 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
         if all(e <= cs or s >= ce for _, cs, ce in chosen):
             chosen.append((cost, s, e))
     return chosen
+
+
+def _crosses_break(text_breaks: tuple[bool, ...], pattern_breaks: tuple[bool, ...], at: int, m: int) -> bool:
+    """Whether ``m`` characters of text from ``at`` run across clause punctuation where the
+    pattern has none (``text_breaks`` empty: no breaks at all)."""
+    if True not in text_breaks[at + 1:at + m]:      # the usual case, at C speed
+        return False
+    return any(text_breaks[at + k] and not (pattern_breaks and pattern_breaks[k]) for k in range(1, m))
 
 
 @dataclass(frozen=True)
@@ -270,18 +281,19 @@ class Matcher:
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
             self._exception_patterns[ei] = own
-        # All benign-context patterns in one PatternSet: one look-up says which can match at all.
+        # All benign-context patterns in one PatternSet: one look-up says which can match at all
+        # (sharing the patterns' alphabet and prefilter: a text's sounds are looked up once).
         slot: dict[int, int] = {}
         for own in self._exception_patterns.values():
             for _, p in own:
                 slot.setdefault(id(p), len(slot))
         distinct = {id(p): p for own in self._exception_patterns.values() for _, p in own}
         patterns = [pat for _, pat in self._pattern_owner]
-        alphabet = SoundAlphabet(patterns + list(distinct.values()))
-        self._pattern_set = PatternSet(patterns, alphabet)
-        self._exception_set = PatternSet([distinct[k] for k in slot], alphabet)
+        self._pattern_set, self._exception_set = PatternSet.sharing([patterns, [distinct[k] for k in slot]])
         for ei, own in self._exception_patterns.items():
             self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
+        # per entry, the places of its benign-context patterns (most texts match none of them)
+        self._exception_slots = {ei: frozenset(x[2] for x in own) for ei, own in self._exception_patterns.items()}
         self._aligned: dict[tuple[int, str, tuple[bool, ...]], tuple] = {}     # see _align
         self._exceptions: dict[int, list[_Form]] = {}
         for ei, entry in enumerate(self.entries):
@@ -311,9 +323,8 @@ class Matcher:
         _jieba()
 
     # -- matching
-    def _windows(self, text: str, sounds: str, present: set[str]) -> list[tuple[int, int, int]]:
-        """(form, lo, hi) for every form that could match, with the stretch of text to align
-        (``sounds``: the text's :func:`coarse_text`, ``present``: their set)."""
+    def _sieved(self, text: str) -> list[int]:
+        """The forms that can match ``text`` at all (those the sieve lets through), ascending."""
         found = self._unsieved
         if self._sieve is not None:
             hit = self._sieve.Match(self._alphabet.encode(text))
@@ -321,15 +332,25 @@ class Matcher:
                 found = sorted(map(self._sieve_forms.__getitem__, hit))
                 if self._unsieved:
                     found = sorted(found + self._unsieved)
-        if not found:
-            return []
-        out = []
-        forms = self._forms
-        for fi in found:
-            window = _form_window(forms[fi], sounds, present)
-            if window is not None:
-                out.append((fi, *window))
-        return out
+        return found
+
+    def _form_spans(self, form: _Form, norm: Normalized, sounds: str,
+                    present: set[str]) -> tuple[tuple[float, int, int], ...]:
+        """:func:`align` of ``form`` on the text, as ``(cost, start, end)`` in the text's offsets; the
+        alignment runs only on the stretch where the form can match (:func:`_form_window`;
+        ``sounds``: the text's :func:`coarse_text`, ``present``: their set)."""
+        t, m = norm.chars, len(form.chars)
+        at = t.find(form.chars)
+        if at >= 0 and not _crosses_break(norm.breaks, form.breaks, at, m):
+            # Verbatim: what align gives on any stretch holding the first occurrence, and the
+            # window holds every occurrence (all its sounds are there, side by side).
+            return ((0.0, at, at + m),)
+        window = _form_window(form, sounds, present)
+        if window is None:
+            return ()
+        lo, hi = window
+        spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
+        return tuple((cost, s + lo, e + lo) for cost, s, e in spans) if lo else spans
 
     MAX_ALIGNED = 1 << 16
 
@@ -342,7 +363,9 @@ class Matcher:
         if spans is None:
             if len(self._aligned) >= self.MAX_ALIGNED:
                 self._aligned.clear()
-            spans = self._aligned[key] = tuple(align(form.chars, text, form.max_cost, breaks, form.breaks))
+            spans = () if _beyond_budget(form, text) else tuple(align(form.chars, text, form.max_cost, breaks,
+                                                                         form.breaks))
+            self._aligned[key] = spans
         return spans
 
     def find(self, text: str) -> list[Hit]:
@@ -361,13 +384,13 @@ class Matcher:
         raw: dict[tuple[int, str], list[tuple[float, int, int, str]]] = {}
         coarse = coarse_text(t)
         present = set(coarse)
-        for fi, lo, hi in self._windows(t, coarse, present):
+        for fi in self._sieved(t):
             form = self._forms[fi]
-            spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
+            spans = self._form_spans(form, norm, coarse, present)
             if spans:
                 key = (form.entry_index, form.role)
                 raw.setdefault(key, []).extend(
-                    (1.0 - cost / len(form.chars), s + lo, e + lo, form.chars) for cost, s, e in spans)
+                    (1.0 - cost / len(form.chars), s, e, form.chars) for cost, s, e in spans)
         sounds = sound_text(t)
         subj = Subject(t, sounds, norm.breaks)   # clause breaks marked: only …… runs across one
         for k, (s, e) in self._pattern_set.spans(subj):
@@ -405,21 +428,17 @@ class Matcher:
                   possible: set[int] | None, coarse: str, present: set[str]) -> str | None:
         """Why the hit at [s, e) is benign (the first exception or context it overlaps), or None.
         ``possible``: the benign-context patterns that match somewhere in the text; ``coarse``,
-        ``present``: the text's coarse sounds and their set (as for :meth:`_windows`)."""
-        t = norm.chars
-        for label, pat, slot in self._exception_patterns[ei]:
-            if slot not in possible:
-                continue
-            for xs, xe in pat.spans(subj):
-                if xs < e and s < xe:
-                    return label
+        ``present``: the text's coarse sounds and their set (as for :meth:`_form_spans`)."""
+        if possible and not possible.isdisjoint(self._exception_slots[ei]):
+            for label, pat, slot in self._exception_patterns[ei]:
+                if slot not in possible:
+                    continue
+                for xs, xe in pat.spans(subj):
+                    if xs < e and s < xe:
+                        return label
         for form in self._exceptions[ei]:
-            window = _form_window(form, coarse, present)     # where it can match, as for hits
-            if window is None:
-                continue
-            lo, hi = window
-            for _, xs, xe in self._align(form, t[lo:hi], norm.breaks[lo:hi]):
-                if xs + lo < e and s < xe + lo:
+            for _, xs, xe in self._form_spans(form, norm, coarse, present):     # as for hits
+                if xs < e and s < xe:
                     return f"exceptions 〈{form.chars}〉"
         return None
 
@@ -488,6 +507,31 @@ def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
     gap = f".{{0,{int(form.max_cost // INSERT)}}}"
     cuts = [m * r // (k + 1) for r in range(k + 2)]
     return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
+
+
+def _beyond_budget(form: _Form, text: str) -> bool:
+    """Whether every alignment of ``form`` on ``text`` costs more than its budget, by a lower
+    bound two longest common subsequences give (computed in C: a fifth of the windows on
+    corrupted text are ruled out so, for a tenth of an alignment's time).
+
+    An alignment pairs phrase characters, in order, with text characters: at most ``sound``
+    of them (the LCS of the accent-tolerant sounds) with one that sounds the same, at most
+    ``same`` (the LCS of the characters) with the same character.  Every other phrase
+    character costs at least ``min(DELETE, SUBSTITUTE)``, a pairing with another character
+    that sounds the same at least ``HOMOPHONE`` (insertions and clause crossings only add).
+    """
+    lcs = _lcs_similarity()
+    sound, same = lcs(form.sounds, coarse_text(text)), lcs(form.chars, text)
+    unpaired = min(DELETE, SUBSTITUTE)
+    bound = unpaired * (len(form.chars) - sound) + HOMOPHONE * (sound - same)
+    return bound > form.max_cost + 1e-6      # a margin over float rounding: never a match lost
+
+
+@lru_cache(maxsize=1)
+def _lcs_similarity():
+    from rapidfuzz.distance import LCSseq   # loaded on first need (about 20 ms of start-up)
+
+    return LCSseq.similarity
 
 
 def _form_window(form: _Form, sounds: str, present: set[str]) -> tuple[int, int] | None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 
 import zhconv
 
@@ -177,15 +179,17 @@ class Normalized:
 def normalize(text: str) -> Normalized:
     folded = list(map(_FOLDED.__getitem__, text))
     chars = "".join(folded)
-    index = [i for i, f in enumerate(folded) if f]
+    index = tuple(compress(range(len(folded)), folded))     # where the kept characters stood
     if len(chars) != len(index):     # a character folds to several (a ligature, ㎏): the long way
         return _normalize_slow(text)
     breaks = [False] * len(index)
-    for k in range(1, len(index)):
-        a, b = index[k - 1], index[k]
-        if b - a > 1 and not CLAUSE_MARKS.isdisjoint(text[a + 1:b]):
-            breaks[k] = True
-    return Normalized(original=text, chars=chars, index=tuple(index), breaks=tuple(breaks))
+    if len(index) < len(text):       # something was dropped: was clause punctuation among it?
+        for i, ch in enumerate(text):
+            if ch in CLAUSE_MARKS and not folded[i]:
+                k = bisect_left(index, i)         # the kept character right after the mark
+                if 0 < k < len(index):
+                    breaks[k] = True
+    return Normalized(original=text, chars=chars, index=index, breaks=tuple(breaks))
 
 
 def _normalize_slow(text: str) -> Normalized:

@@ -323,41 +323,39 @@ class Pattern:
         matches nowhere, where the sound form does.  Give the text and its sound form, or a
         :class:`Subject`."""
         subj = _subject(chars, sounds)
-        found = False
-        for span in self.text_spans(subj):
-            found = True
-            yield span
-        if not found:
-            yield from self.sound_spans(subj)
+        yield from self.text_spans(subj) or self.sound_spans(subj)
 
-    def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> Iterator[tuple[int, int]]:
+    def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> list[tuple[int, int]]:
         """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
         the wrapper's finditer, and no search where too little text is left).  ``first``: the
         first match, ``search_span(rx, data)``, when the caller has it already."""
+        out = []
         pos, n = 0, len(data)
         span = first
         while n - pos >= self.min_bytes:
             if span is None:
                 span = search_span(rx, data, pos)
                 if span is None:
-                    return
+                    break
             s, e = span
             if e > s:
-                yield s, e
+                out.append((s, e))
             pos = e if e > s else e + 1
             span = None
+        return out
 
-    def text_spans(self, subj: Subject, first=None) -> Iterator[tuple[int, int]]:
-        data = subj.chars_b
-        for s, e in self._matches(self.text_rx, data, first):
-            yield subj.char_span(data, s, e)
+    def text_spans(self, subj: Subject, first=None) -> list[tuple[int, int]]:
+        data, char_span = subj.chars_b, subj.char_span
+        return [char_span(data, s, e) for s, e in self._matches(self.text_rx, data, first)]
 
-    def sound_spans(self, subj: Subject) -> Iterator[tuple[int, int]]:
-        data, chars = subj.sounds_b, subj.chars
+    def sound_spans(self, subj: Subject) -> list[tuple[int, int]]:
+        data, chars, letters = subj.sounds_b, subj.chars, self.letters
+        out = []
         for bs, be in self._matches(self.sound_rx, data):
             s, e = subj.char_span(data, bs, be)
-            if e - s >= MIN_SOUND_SPAN and 2 * sum(c in self.letters for c in chars[s:e]) >= e - s:
-                yield s, e
+            if e - s >= MIN_SOUND_SPAN and 2 * sum(c in letters for c in chars[s:e]) >= e - s:
+                out.append((s, e))
+        return out
 
     def search(self, chars: "str | Subject", sounds: str | None = None) -> bool:
         return next(self.spans(chars, sounds), None) is not None
@@ -646,21 +644,61 @@ class Prefilter:
                     masks[item] = masks.get(item, 0) | bit
         self._start = start
         self._get = masks.get
-        self._full = (1 << n) - 1
+        self._last: tuple[bytes | None, int] = (None, 0)     # see met_in
+
+    def met(self, text_items: Iterable[int]) -> int:
+        """The members whose kept clauses all meet ``text_items``, one bit each: the masks of
+        the items OR-ed (misses skipped), then the lanes AND-ed."""
+        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)
+        n = self.size
+        left = found & ((1 << n) - 1)
+        for lane in range(1, self.lanes):
+            left &= found >> (lane * n)
+        return left
+
+    def met_in(self, data: bytes) -> int:
+        """:meth:`met` for the items of one-byte ``data``, kept for the last data given: the
+        sets that share this prefilter ask in turn about the same subject's bytes (the same
+        object, :meth:`SoundAlphabet.encode`), which are then looked up once."""
+        last, met = self._last
+        if data is not last:
+            met = self.met(items(data))
+            self._last = (data, met)
+        return met
 
     def candidates(self, text_items: Iterable[int]) -> list[int]:
         """The members whose kept clauses all meet ``text_items``, in ascending order."""
-        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)   # misses skipped
-        n, full = self.size, self._full
-        left = found & full
-        for lane in range(1, self.lanes):
-            left &= found >> (lane * n)
-        out = []
-        while left:
-            low = left & -left
-            out.append(low.bit_length() - 1)
-            left ^= low
-        return out
+        return members(self.met(text_items))
+
+
+def members(met: int, lo: int = 0, hi: int | None = None) -> list[int]:
+    """The members ``lo`` to ``hi - 1`` in ``met`` (:meth:`Prefilter.met`), ascending,
+    counted from ``lo``."""
+    left = met >> lo
+    if hi is not None:
+        left &= (1 << (hi - lo)) - 1
+    out = []
+    while left:
+        low = left & -left
+        out.append(low.bit_length() - 1)
+        left ^= low
+    return out
+
+
+class PrefilterPart:
+    """The members ``lo`` to ``hi - 1`` of a :class:`Prefilter` that several sets share, as
+    a prefilter of their own (members counted from ``lo``)."""
+
+    def __init__(self, prefilter: Prefilter, lo: int = 0, hi: int | None = None):
+        self.prefilter, self.lo = prefilter, lo
+        self.hi = prefilter.size if hi is None else hi
+
+    def candidates(self, text_items: Iterable[int]) -> list[int]:
+        return members(self.prefilter.met(text_items), self.lo, self.hi)
+
+    def candidates_in(self, data: bytes) -> list[int]:
+        """:meth:`candidates` for the items of one-byte ``data`` (see :meth:`Prefilter.met_in`)."""
+        return members(self.prefilter.met_in(data), self.lo, self.hi)
 
 
 def _weight(clause: frozenset[int]) -> int:
@@ -689,6 +727,11 @@ def _clauses(node, sets: Mapping[str, tuple[str, ...]], code: Callable[[str], in
     return []                   # opt, gap, bol, eol: nothing is sure to be there
 
 
+def _pattern_clauses(patterns: list[Pattern], alphabet: SoundAlphabet) -> list[list[frozenset[int]]]:
+    """The prefilter clauses of each pattern's one-byte sound form."""
+    return [_clauses(p.tree, p.sets, alphabet.code) for p in patterns]
+
+
 class PatternSet:
     """Many patterns, one look-up: which of them can match this text at all.
 
@@ -700,20 +743,35 @@ class PatternSet:
     over all of them.
     """
 
-    def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None):
-        """``alphabet``: one shared with other sets (built over all their patterns)."""
+    def __init__(self, patterns: list[Pattern], alphabet: SoundAlphabet | None = None,
+                 prefilter: PrefilterPart | None = None):
+        """``alphabet``: one shared with other sets (built over all their patterns);
+        ``prefilter``: a part of one shared with them (:meth:`sharing`)."""
         self.patterns = patterns
         self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
         self._regexes = OneByteRegexes([self._alphabet.regex(p) for p in patterns])
         self._orders: dict[tuple[int, ...], object] = {}   # see _in_set_order
-        code = self._alphabet.code
-        self._prefilter = Prefilter([_clauses(p.tree, p.sets, code) for p in patterns], self._alphabet.SHARED)
+        if prefilter is None:
+            prefilter = PrefilterPart(Prefilter(_pattern_clauses(patterns, self._alphabet), self._alphabet.SHARED))
+        self._prefilter = prefilter
+
+    @classmethod
+    def sharing(cls, groups: list[list[Pattern]]) -> list["PatternSet"]:
+        """One set per group of patterns, all on one alphabet and one prefilter, so that a
+        text's sound bytes are encoded and looked up once for all of them."""
+        alphabet = SoundAlphabet([p for group in groups for p in group])
+        prefilter = Prefilter([c for group in groups for c in _pattern_clauses(group, alphabet)], alphabet.SHARED)
+        sets, lo = [], 0
+        for group in groups:
+            sets.append(cls(group, alphabet, PrefilterPart(prefilter, lo, lo + len(group))))
+            lo += len(group)
+        return sets
 
     def _matched(self, subj: Subject) -> tuple[list[int], bool]:
         """The patterns whose one-byte sound form matches somewhere, and whether in the order
         of one RE2 set over all of them (else ascending)."""
         data = self._alphabet.encode(subj)
-        return self._regexes.matching(self._prefilter.candidates(items(data)), data)
+        return self._regexes.matching(self._prefilter.candidates_in(data), data)
 
     def _in_set_order(self, subj: Subject, matched: list[int]) -> list[int]:
         """``matched`` (ascending) in the order one RE2 set over all the patterns lists them.
