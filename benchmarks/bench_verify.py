@@ -128,7 +128,7 @@ def _tune_rows(snrs: list[float | None]) -> list:
 
     from coach.asr.factory import transcribe_file
 
-    ev, eng = engine(Margins(INF, INF, INF, INF))
+    ev, eng = engine(Margins(INF, INF, INF, INF, brush_off=INF))
     rows = []
     rng = np.random.default_rng(5)
     for snr in snrs:
@@ -164,6 +164,99 @@ def _tune_rows(snrs: list[float | None]) -> list:
     eng.verify_log = None
     del sf
     return rows
+
+
+def _brush_rows(snrs: list[float | None]) -> list:
+    """(reference text, free text, logged brush-off gains) for every tune line (voice rotations
+    1-2 of ../shared/audio/dev/lines) and every clerk utterance of the tune sessions (D01-D05)."""
+    import random
+    import tempfile
+
+    import soundfile as sf
+
+    from bench_dev import mix
+    from dev_labels import dev_sessions, shared_dir
+    from minimal_pairs import TUNE_SESSIONS, TUNE_VOICES
+
+    from coach.asr.factory import transcribe_file
+    from coach.session.pipeline import brush_off_wordings
+
+    ev, eng = engine(Margins(INF, INF, INF, INF, brush_off=INF))
+    eng.partial_targets = brush_off_wordings(ev)
+    dev = shared_dir() / "audio" / "dev"
+    lines = [r.split("\t") for r in (dev / "lines" / "lines.tsv").read_text("utf-8").splitlines()[1:]]
+    rows = []
+    rng = np.random.default_rng(5)
+    with tempfile.TemporaryDirectory() as tmp:
+        for snr in snrs:
+            for r in lines:
+                if r[6] not in TUNE_VOICES:
+                    continue
+                audio, _ = sf.read(dev / r[0], dtype="float32")
+                eng.verify_log = []
+                us = list(eng.transcribe([with_noise(audio, snr, rng)], speaker="clerk"))
+                logs = [x for x in eng.verify_log if x[0] == "brush_off"]
+                rows.extend((r[2], u.text, [x for x in logs if x[2] == u.text]) for u in us)
+            for sess in dev_sessions():
+                if sess["id"] not in TUNE_SESSIONS:
+                    continue
+                path = dev / sess["files"]["stereo"]
+                if snr is not None:
+                    path = mix(path, "babble", snr, Path(tmp) / "m.wav", random.Random(3))
+                eng.verify_log = []
+                us = transcribe_file(path, engine=eng, clerk_channel="left")
+                logs = [x for x in eng.verify_log if x[0] == "brush_off"]
+                labels = [u for u in sess["utterances"] if u["speaker"] == "clerk"]
+                for u in us:
+                    if u.speaker != "clerk":
+                        continue
+                    ref = "".join(x["text"] for x in labels if min(u.end, x["end"]) > max(u.start, x["start"]))
+                    rows.append((ref, u.text, [x for x in logs if x[2] == u.text]))
+    eng.verify_log = None
+    eng.partial_targets = ()
+    return rows
+
+
+def tune_brush(snrs: list[float | None], cache: Path | None = None) -> float:
+    """Margins.brush_off: the finals' sound edits toward a brush-off wording (不给我管 → 不归我管).
+    Per margin: brush-offs said and found after the choice / said, and clerk utterances without
+    that brush-off where the choice adds one (false alarms); the margin with the best worst-case
+    rate; of the margins that reach it, the middle one (as far from the said brush-offs' lowest
+    gain as from the benign lines' highest)."""
+    if cache and cache.exists():
+        rows = pickle.loads(cache.read_bytes())
+    else:
+        rows = _brush_rows(snrs)
+        if cache:
+            cache.write_bytes(pickle.dumps(rows))
+    ev = Evaluator.default()
+    fams = functools.lru_cache(maxsize=None)(
+        lambda t: frozenset(h.entry.phrase for h in ev.matcher.find(t) if h.kind == "brush_off"))
+    asked = [(ref, text, logs) for ref, text, logs in rows if logs]
+    print(f"brush-off competitors: {sum(len(x[2]) for x in asked)} in {len(asked)} of {len(rows)} utterances")
+    for ref, text, logs in asked:
+        for _, target, _, cand, gain, _ in logs:
+            said = target in ref or bool(fams(cand) - fams(text)) and bool((fams(cand) - fams(text)) & fams(ref))
+            print(f"  gain {gain:+7.2f} {'SAID' if said else 'not '} {text!r} -> {cand!r}   (ref {ref!r})")
+    scored = []
+    for m in GRID:
+        hit = said = fa = unsaid = 0
+        for ref, text, logs in rows:
+            best = max(((g - m, c) for k, _, _, c, g, _ in logs), default=(0, text))
+            got = fams(best[1]) if best[0] > 0 else fams(text)
+            truth = fams(ref)
+            said += len(truth)
+            hit += len(truth & got)
+            unsaid += 1
+            fa += bool((got - truth) - (fams(text) - truth))  # a brush-off the choice added
+        rates = (hit / max(1, said), 1 - fa / max(1, unsaid))
+        scored.append((min(rates), m, hit, said, fa, unsaid))
+        print(f"  margin {m:+5.1f}: said → found {hit}/{said}, false alarms added {fa}/{unsaid}")
+    best = max(x[0] for x in scored)
+    ties = [x for x in scored if x[0] == best]
+    top = ties[len(ties) // 2]
+    print(f"tune brush_off: margin {top[1]} (said → found {top[2]}/{top[3]}, false alarms added {top[4]}/{top[5]})")
+    return top[1]
 
 
 def simulate(text: str, logs: list, m: Margins) -> str:
@@ -249,7 +342,7 @@ def latency(n: int = 20) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("mode", choices=["tune", "test", "latency"])
+    ap.add_argument("mode", choices=["tune", "tune-brush", "test", "latency"])
     ap.add_argument("--margins", help="phrase,interjection,alternative,lone | off | prompt")
     ap.add_argument("--snr", nargs="+", default=["clean"], help="clean and/or babble SNRs in dB")
     ap.add_argument("--write", action="store_true")
@@ -259,6 +352,9 @@ def main() -> int:
     snrs = [None if s == "clean" else float(s) for s in args.snr]
     if args.mode == "latency":
         print(latency())
+        return 0
+    if args.mode == "tune-brush":
+        print(tune_brush(snrs, Path(args.cache) if args.cache else None))
         return 0
     if args.mode == "tune":
         print(tune(snrs, Path(args.cache) if args.cache else None))
