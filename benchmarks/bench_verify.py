@@ -41,8 +41,14 @@ GRID = [x / 2 for x in range(-24, 5)]
 
 
 def engine(margins: Margins, **settings):
+    """The engine as analyze opens it: courtesies as hotwords, finals also verified toward the
+    brush-off wordings."""
+    from coach.session.pipeline import brush_off_wordings
+
     ev = Evaluator.default()
-    return ev, open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
+    eng = open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
+    eng.partial_targets = brush_off_wordings(ev)
+    return ev, eng
 
 
 def with_noise(audio: np.ndarray, snr: float | None, rng) -> np.ndarray:
@@ -72,6 +78,7 @@ def decisions(ev: Evaluator, utterances) -> dict[str, bool]:
         "您好": any(h.kind == "courtesy" and h.entry.phrase == "您好" for h in found),
         "请慢走": any(h.kind == "courtesy" and h.entry.phrase == "请慢走" for h in found),
         "interjection": any(h.kind == "brush_off" and h.entry.phrase in ("喂", "哎") for h in found),
+        "other": sorted({h.entry.phrase for h in found if h.kind == "brush_off" and h.entry.phrase not in ("喂", "哎")}),
         "text": text,
     }
 
@@ -294,6 +301,7 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
     ev, eng = engine(margins, **(settings or {}))
     rng = np.random.default_rng(9)
     out = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}  # said ok, said n, unsaid ok, unsaid n
+    out["other"] = out["clips"] = 0
     cpu = audio_s = 0.0
     for c in clips("test"):
         a = with_noise(c.audio, snr, rng)
@@ -302,6 +310,10 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
         cpu += time.process_time() - t0
         audio_s += len(a) / 16000
         d, t = decisions(ev, us), truth(c)
+        out["other"] += bool(d["other"])   # no clip says a brush-off other than 喂/哎
+        out["clips"] += 1
+        if verbose and d["other"]:
+            print(f"  {c.name}: brush-off {d['other']} heard {d['text']!r}")
         relevant = {"您好": c.prefix in ("您好", "你好"), "请慢走": bool(c.suffix),
                     "interjection": c.prefix in ("喂", "哎", "")}
         for k in out:
@@ -365,7 +377,8 @@ def main() -> int:
     elif args.margins == "prompt":  # the old default: courtesies in the initial prompt, no verification
         margins, settings, how = Margins(), {"verify": False, "prompt_hotwords": True}, "hotword prompt, no verification"
     else:
-        margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
+        names = ("phrase", "interjection", "alternative", "lone")   # as --margins documents them
+        margins = Margins(**dict(zip(names, map(float, args.margins.split(","))))) if args.margins else Margins()
         how = f"verification, {margins}"
     lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), {how}.", "",
              "| condition | 您好 said → credited | 你好 said → not credited | 请慢走/您慢走 said → credited "
@@ -378,6 +391,7 @@ def main() -> int:
         lines.append(f"| {cond} | {f('您好', 0)} | {f('您好', 2)} | {f('请慢走', 0)} | {f('请慢走', 2)} "
                      f"| {f('interjection', 0)} | {f('interjection', 2)} | {r['rtf']:.2f} |")
         print(lines[-1], flush=True)
+        print(f"  {cond}: clips with a brush-off other than 喂/哎 heard: {r['other']}/{r['clips']}", flush=True)
     if args.write:
         update_section("verify", "Forced-choice verification on minimal pairs", "\n".join(lines))
     return 0
