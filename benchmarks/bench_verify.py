@@ -316,7 +316,7 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
             print(f"  {c.name}: brush-off {d['other']} heard {d['text']!r}")
         relevant = {"您好": c.prefix in ("您好", "你好"), "请慢走": bool(c.suffix),
                     "interjection": c.prefix in ("喂", "哎", "")}
-        for k in out:
+        for k in relevant:
             if not relevant[k]:
                 continue
             i = 0 if t[k] else 2
