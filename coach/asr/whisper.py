@@ -112,6 +112,10 @@ class WhisperSettings:
     compression_ratio_threshold: float = 2.4
     partial_interval_s: float = 1.0  # stream(): a Partial every so often while speech goes on (0 = none)
     partial_pause_s: float = 0.15  # stream(): and one at each pause this long (a phrase has just ended)
+    # finals (files and live) are also verified by sound toward ``WhisperEngine.partial_targets``
+    # (the phrasebook's brush-off wordings), with Margins.brush_off
+    final_brush_offs: bool = True
+    brush_off_rounds: int = 3  # ... asked again on the result while it changes, at most this often
     partial_verify: bool = True  # stream(): partials get the finals' phrase competitors, sound edits (not alternatives)
     # stream(): while an utterance's speech has run this long (its opening: a greeting, 喂/哎, a short
     # brush-off), partials come every partial_opening_interval_s (0 = partial_interval_s) and ask for
@@ -208,8 +212,9 @@ class WhisperEngine(Engine):
         self._prompt_tokens = self.tokenizer.encode(" " + prompt) if prompt else []
         self.stats = {"segments": 0, "windows": 0, "dropped": 0, "redecoded": 0, "verified": 0, "changed": 0}
         self.scorer = Scorer(self.whisper, self.tokenizer)
-        # more phrases the live partials are verified toward, by sound only (verify.sound_edits):
-        # the phrasebook's brush-offs, set by whoever holds the phrasebook (coach.tui.listen)
+        # more phrases verified by sound only (verify.sound_edits): the phrasebook's brush-offs,
+        # set by whoever holds the phrasebook (coach.tui.listen, coach.session.pipeline.analyze_file);
+        # live partials toward them with Margins.sound, finals with Margins.brush_off
         self.partial_targets: tuple[str, ...] = ()
         self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
@@ -411,17 +416,30 @@ class WhisperEngine(Engine):
         texts = list(texts)
         before = texts[index]
         targets = list(self.hotwords) + list(s.interjections)
-        for cands in (lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
-                      + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []),
-                      lambda t: interjection_edits(t, s.interjections) if interjections else []):
-            found = cands(texts[index])
-            if sound:   # a sound edit may repeat a phrase edit: ask each text once
-                asked: set[str] = set()
-                found = [c for c in found if not (c.text in asked or asked.add(c.text))]
-            if found:
+        questions = [(lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
+                      + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), 1)]
+        if not sound and s.final_brush_offs and self.partial_targets:
+            # finals: a span a sound-edit from a brush-off wording (不给我管 → 不归我管, 我清楚 →
+            # 不清楚), asked on its own (kind "brush_off", its own margin) so that it never
+            # competes with a courtesy edit of the same text; asked again on the result while it
+            # changes (D08 in babble: 不给我管不是我们正儿的事 has two, one choice takes one)
+            questions.append((lambda t: [replace(c, kind="brush_off") for c in sound_edits(t, self.partial_targets)],
+                              s.brush_off_rounds))
+        questions.append((lambda t: interjection_edits(t, s.interjections) if interjections else [], 1))
+        for cands, rounds in questions:
+            for _ in range(rounds):
+                found = cands(texts[index])
+                if sound:   # a sound edit may repeat a phrase edit: ask each text once
+                    asked: set[str] = set()
+                    found = [c for c in found if not (c.text in asked or asked.add(c.text))]
+                if not found:
+                    break
                 self.stats["verified"] += 1
+                was = texts[index]
                 texts[index] = choose(texts, index, found, self.scorer, raw.encoder_output, raw.frames, s.margins,
                                       log=self.verify_log)
+                if texts[index] == was:
+                    break
         if texts[index] != before:
             self.stats["changed"] += 1
             log.debug("verified %r -> %r", before, texts[index])

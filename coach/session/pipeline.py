@@ -31,6 +31,18 @@ def hotwords(evaluator: Evaluator) -> list[str]:
     return [c.phrase for c in evaluator.phrasebook.courtesies if "X" not in c.phrase]
 
 
+def brush_off_wordings(evaluator: Evaluator) -> tuple[str, ...]:
+    """The brush-offs' wordings (phrase and variants, ≥ 3 characters, no placeholders) that the
+    recogniser verifies by sound (``WhisperEngine.partial_targets``): live partials (a greedy
+    partial mishears 急什么 as 吉沈梦) and finals (in babble 不归我管 is heard as 不给我管)."""
+    out: dict[str, None] = {}
+    for e in evaluator.phrasebook.brush_offs:
+        for w in (e.phrase, *e.variants):
+            if len(w) >= 3 and all("\u4e00" <= c <= "\u9fff" for c in w):
+                out[w] = None
+    return tuple(out)
+
+
 # A recording at least this long frees the recogniser it opened before the speaker attribution, so
 # that the attribution's memory does not land on top of the recogniser's (bench_memory.py: 8 h,
 # peak 534 MB with both, the recognition alone stays at 467 MB).  Loading the model again for a
@@ -59,6 +71,8 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
     require_channels(path, clerk_channel, info)
     words = hotwords(evaluator)
     eng = open_engine(engine, hotwords=words)
+    if hasattr(eng, "partial_targets"):
+        eng.partial_targets = brush_off_wordings(evaluator)
     stats = DecodeStats()
     if on_progress is not None:
         stats.on_chunk = lambda st: on_progress(st, info.duration)

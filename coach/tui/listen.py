@@ -165,15 +165,11 @@ def provisional(evaluator, text: str, start: float | None) -> list[Finding]:
 
 
 def partial_targets(evaluator) -> tuple[str, ...]:
-    """The brush-offs' wordings (phrase and variants, ≥ 3 characters, no placeholders) that the
-    engine's live partials are verified toward by sound (``WhisperEngine.partial_targets``): a
-    greedy partial mishears a short brush-off (吉沈梦 for 急什么) until the next one."""
-    out: dict[str, None] = {}
-    for e in evaluator.phrasebook.brush_offs:
-        for w in (e.phrase, *e.variants):
-            if len(w) >= 3 and all("\u4e00" <= c <= "\u9fff" for c in w):
-                out[w] = None
-    return tuple(out)
+    """The brush-offs' wordings the engine verifies by sound (``WhisperEngine.partial_targets``):
+    :func:`coach.session.pipeline.brush_off_wordings`."""
+    from coach.session.pipeline import brush_off_wordings
+
+    return brush_off_wordings(evaluator)
 
 
 class Listener:
