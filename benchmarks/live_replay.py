@@ -98,7 +98,8 @@ def main() -> int:
     from coach.session.evaluate import Evaluator
     from coach.session.live import judge
     from coach.tui.engines import quick_hotwords
-    from coach.tui.listen import partial_targets, provisional
+    from coach.session.pipeline import brush_off_wordings
+    from coach.tui.listen import provisional
     from dev_labels import shared_dir
 
     clock = time.monotonic if args.clock == "wall" else (lambda: time.process_time() / args.cores)
@@ -109,7 +110,7 @@ def main() -> int:
     evaluator = Evaluator(load_phrasebook(None))
     evaluator.matcher.warm_up()
     if not args.no_partial_targets:
-        engine.partial_targets = partial_targets(evaluator)   # as the Listener does
+        engine.partial_targets = brush_off_wordings(evaluator)   # as the Listener does
     spent = collections.defaultdict(lambda: [0, 0.0])
     for name in ("decode", "_single"):   # where the time goes (partials decode; finals _single)
         fn = getattr(engine, name)

@@ -255,9 +255,8 @@ def test_live_partials_hear_a_short_brush_off_by_sound(coach_engine):
     """D08 急什么，后面的人不也在排吗？ — greedy partials write 即使 / 吉沈梦 until the next second of
     speech; verified toward the brush-offs by sound (吉沈梦 → 急什么) an earlier partial has it,
     and a line without a brush-off gets none (办理什么 is not 办急什么)."""
-    from coach.tui.listen import partial_targets
 
-    targets = partial_targets(Evaluator.default())
+    targets = brush_off_wordings(Evaluator.default())
     audio = _dev_span("D08", 24.12, 27.3)   # from the end of the previous turn's segment
     free = _partials(coach_engine, audio)
     heard = _partials(coach_engine, audio, targets)

@@ -164,14 +164,6 @@ def provisional(evaluator, text: str, start: float | None) -> list[Finding]:
     return [f for f in found if f.type in ("courtesy", "brush_off") and f.rule not in ("near_miss", FALLBACK_RULE)]
 
 
-def partial_targets(evaluator) -> tuple[str, ...]:
-    """The brush-offs' wordings the engine verifies by sound (``WhisperEngine.partial_targets``):
-    :func:`coach.session.pipeline.brush_off_wordings`."""
-    from coach.session.pipeline import brush_off_wordings
-
-    return brush_off_wordings(evaluator)
-
-
 class Listener:
     """One listening run: open the engine, open the source, stream, report.
 
@@ -251,7 +243,9 @@ class Listener:
             self.evaluator = self.evaluator_factory()
             self.evaluator.matcher.warm_up()
             if hasattr(engine, "partial_targets"):
-                engine.partial_targets = partial_targets(self.evaluator)
+                from coach.session.pipeline import brush_off_wordings
+
+                engine.partial_targets = brush_off_wordings(self.evaluator)
             if self._stop.is_set():
                 return
         attribute = None
