@@ -349,21 +349,22 @@ class Matcher:
         if window is None:
             return ()
         lo, hi = window
-        spans = self._align(form, t[lo:hi], norm.breaks[lo:hi])
+        spans = self._align(form, t[lo:hi], norm.breaks[lo:hi], sounds[lo:hi])
         return tuple((cost, s + lo, e + lo) for cost, s, e in spans) if lo else spans
 
     MAX_ALIGNED = 1 << 16
 
-    def _align(self, form: _Form, text: str, breaks: tuple[bool, ...]) -> tuple[tuple[float, int, int], ...]:
-        """:func:`align` of ``form`` on ``text``, memoised: the same stretch of text (the same
-        kinds of sentence, a phrase said again) is aligned once.  The memo is dropped whole
-        when it reaches ``MAX_ALIGNED`` entries."""
+    def _align(self, form: _Form, text: str, breaks: tuple[bool, ...],
+               sounds: str) -> tuple[tuple[float, int, int], ...]:
+        """:func:`align` of ``form`` on ``text`` (``sounds``: its :func:`coarse_text`), memoised:
+        the same stretch of text (the same kinds of sentence, a phrase said again) is aligned
+        once.  The memo is dropped whole when it reaches ``MAX_ALIGNED`` entries."""
         key = (id(form), text, breaks)
         spans = self._aligned.get(key)
         if spans is None:
             if len(self._aligned) >= self.MAX_ALIGNED:
                 self._aligned.clear()
-            spans = () if _beyond_budget(form, text) else tuple(align(form.chars, text, form.max_cost, breaks,
+            spans = () if _beyond_budget(form, text, sounds) else tuple(align(form.chars, text, form.max_cost, breaks,
                                                                          form.breaks))
             self._aligned[key] = spans
         return spans
@@ -509,10 +510,11 @@ def _sieve_regex(form: _Form, alphabet: _Alphabet) -> str | None:
     return "|".join(gap.join(map(alphabet.regex, form.sounds[a:b])) for a, b in zip(cuts, cuts[1:]))
 
 
-def _beyond_budget(form: _Form, text: str) -> bool:
-    """Whether every alignment of ``form`` on ``text`` costs more than its budget, by a lower
-    bound two longest common subsequences give (computed in C: a fifth of the windows on
-    corrupted text are ruled out so, for a tenth of an alignment's time).
+def _beyond_budget(form: _Form, text: str, sounds: str) -> bool:
+    """Whether every alignment of ``form`` on ``text`` (``sounds``: its :func:`coarse_text`)
+    costs more than its budget, by a lower bound two longest common subsequences give
+    (computed in C: a fifth of the windows on corrupted text are ruled out so, for a tenth of
+    an alignment's time).
 
     An alignment pairs phrase characters, in order, with text characters: at most ``sound``
     of them (the LCS of the accent-tolerant sounds) with one that sounds the same, at most
@@ -521,7 +523,7 @@ def _beyond_budget(form: _Form, text: str) -> bool:
     that sounds the same at least ``HOMOPHONE`` (insertions and clause crossings only add).
     """
     lcs = _lcs_similarity()
-    sound, same = lcs(form.sounds, coarse_text(text)), lcs(form.chars, text)
+    sound, same = lcs(form.sounds, sounds), lcs(form.chars, text)
     unpaired = min(DELETE, SUBSTITUTE)
     bound = unpaired * (len(form.chars) - sound) + HOMOPHONE * (sound - same)
     return bound > form.max_cost + 1e-6      # a margin over float rounding: never a match lost
