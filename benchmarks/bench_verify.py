@@ -90,14 +90,19 @@ def truth(clip) -> dict[str, bool]:
     return {"您好": clip.prefix == "您好", "请慢走": clip.suffix in FAREWELLS, "interjection": clip.prefix in ("喂", "哎")}
 
 
+def _cached_rows(cache: Path | None, make):
+    """``make()``'s rows, read from ``cache`` when it exists, else made and written there."""
+    if cache and cache.exists():
+        return pickle.loads(cache.read_bytes())
+    rows = make()
+    if cache:
+        cache.write_bytes(pickle.dumps(rows))
+    return rows
+
+
 def tune(snrs: list[float | None], cache: Path | None = None) -> Margins:
     """Margins with the best worst-case rate on the tune clips and the tune sessions' clerk turns."""
-    if cache and cache.exists():
-        rows = pickle.loads(cache.read_bytes())
-    else:
-        rows = _tune_rows(snrs)
-        if cache:
-            cache.write_bytes(pickle.dumps(rows))
+    rows = _cached_rows(cache, lambda: _tune_rows(snrs))
     scored = []
     ev = Evaluator.default()
     heard = functools.lru_cache(maxsize=None)(lambda final: decisions(ev, [_Text(final)]))
@@ -230,12 +235,7 @@ def tune_brush(snrs: list[float | None], cache: Path | None = None) -> float:
     that brush-off where the choice adds one (false alarms); the margin with the best worst-case
     rate; of the margins that reach it, the middle one (as far from the said brush-offs' lowest
     gain as from the benign lines' highest)."""
-    if cache and cache.exists():
-        rows = pickle.loads(cache.read_bytes())
-    else:
-        rows = _brush_rows(snrs)
-        if cache:
-            cache.write_bytes(pickle.dumps(rows))
+    rows = _cached_rows(cache, lambda: _brush_rows(snrs))
     ev = Evaluator.default()
     fams = functools.lru_cache(maxsize=None)(
         lambda t: frozenset(h.entry.phrase for h in ev.matcher.find(t) if h.kind == "brush_off"))
