@@ -5,10 +5,15 @@ Compares the hand labels with a *literal* reading of the phrasebook:
 * courtesies: phrase or variant of ``phrasebook/courtesies.toml`` is a substring of the normalised text
   (punctuation/spaces removed, traditional -> simplified), or one of its ``patterns`` matches;
   "tolerant" additionally allows 1-2 extra characters inside a phrase/variant (the README's rule).
+  Patterns are the phrasebook's pattern language, compiled by the phrasebook loader (text form
+  only, no sound-alikes); a pattern-only hit overlapping a wording or an earlier pattern hit of
+  its stage does not count (the matcher's rule: 请稍等 is not also 请您稍等一会儿).
 * brush-offs: the canonical banned string, or a variant/pattern of that entry in
-  ``phrasebook/brush_offs.toml`` (if present), occurs in the normalised text. Hits of brush_offs.toml
-  entries outside the 23 canonical labels are only allowed in ``hard_negative`` rows, so a label set
-  never silently misses a phrasebook brush-off.
+  ``phrasebook/brush_offs.toml`` (if present), occurs in the normalised text; overlapping hits of one
+  family count once (wording before pattern, then the entry listed first), as in the matcher.
+  A label is one of the 23 canonical strings or another canonical ``phrase`` of brush_offs.toml.
+  Phrasebook hits that survive the phrasebook's own exceptions (no context rules) must be labelled
+  outside ``hard_negative`` rows, so a label set never silently misses a phrasebook brush-off.
 
 Every label must be explained by the literal reading and vice versa, unless the row's note says
 ``rule-diff`` (a case where a trainer disagrees with the literal rule, e.g. 您好好看看) or, for a
@@ -53,36 +58,87 @@ def normalize(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
+_BOOK = None
+
+
+def _book_patterns() -> dict[tuple[str, str, str], tuple]:
+    """(kind, entry id, key) -> the phrasebook's compiled patterns.  The TOML strings are the
+    pattern language (``{you}``, ``…4``, ``……``), not Python regexes, so they are read the way
+    the phrasebook defines them (text form only: no sound-alikes)."""
+    global _BOOK
+    if _BOOK is None:
+        sys.path.insert(0, str(ROOT))
+        from coach.phrasebook import load_phrasebook
+        book = load_phrasebook(ROOT / "phrasebook")
+        _BOOK = {}
+        for e in book.courtesies + book.brush_offs:
+            _BOOK[(e.kind, e.id, "patterns")] = e.patterns
+            _BOOK[(e.kind, e.id, "exception_patterns")] = e.exception_patterns
+        for f in book.families:
+            _BOOK[("family", f.id, "exception_patterns")] = f.exception_patterns
+    return _BOOK
+
+
+def pattern_spans(kind: str, entry: dict, text: str, key: str = "patterns") -> list[tuple[int, int]]:
+    """Text-form spans of an entry's patterns over ``text`` (offsets of the normalised text)."""
+    from coach.phrasebook.normalize import normalize as coach_normalize
+    from coach.phrasebook.patterns import Subject
+    pats = _book_patterns().get((kind, entry.get("id", ""), key), ())
+    if not pats:
+        return []
+    n = coach_normalize(zhconv.convert(text, "zh-hans"))
+    subj = Subject(n.chars, n.chars, n.breaks)
+    return [span for p in pats for span in p.text_spans(subj)]
+
+
 def load_courtesies() -> list[dict]:
     return tomllib.loads(COURTESIES.read_text(encoding="utf-8"))["courtesy"]
 
 
-def _tolerant_in(needle: str, hay: str, extra: int = 2) -> bool:
-    pat = re.compile(".{0,%d}?".join(map(re.escape, needle)) % ((extra,) * (len(needle) - 1)) if len(needle) > 1 else re.escape(needle))
-    for m in pat.finditer(hay):
-        if len(m.group(0)) <= len(needle) + extra:
-            return True
-    # overlapping starts
+def _find_all(needle: str, hay: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.start() + len(needle)) for m in re.finditer("(?=%s)" % re.escape(needle), hay)] if needle else []
+
+
+def _tolerant_spans(needle: str, hay: str, extra: int = 2) -> list[tuple[int, int]]:
+    if len(needle) < 2:
+        return _find_all(needle, hay)
+    pat = re.compile(".{0,%d}?".join(map(re.escape, needle)) % ((extra,) * (len(needle) - 1)))
+    out = []
     for i in range(len(hay)):
         m = pat.match(hay, i)
         if m and len(m.group(0)) <= len(needle) + extra:
-            return True
-    return False
+            out.append((m.start(), m.end()))
+    return out
+
+
+def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a[0] < e and s < a[1] for s, e in spans)
 
 
 def literal_courtesies(text: str, courtesies: list[dict], tolerant: bool = False) -> set[str]:
+    """Courtesies a literal reading finds.  As in the matcher, a courtesy found only by a
+    pattern does not count where it overlaps a wording (phrase or variant, 1-2 characters
+    inserted allowed) or an earlier-listed pattern hit of its stage: the stage's shapes
+    (请您稍等一会儿) stand behind its listed wordings (请稍等), they add no second courtesy on
+    the same words."""
     norm = normalize(text)
+    kept: dict[str, list[tuple[int, int]]] = {}
     found = set()
+    by_pattern = []
     for c in courtesies:
-        forms = [c["phrase"]] + list(c.get("variants", []))
-        forms = [normalize(f) for f in forms if "X" not in f]
-        hit = any(f in norm for f in forms)
-        if not hit and tolerant:
-            hit = any(_tolerant_in(f, norm) for f in forms)
-        if not hit:
-            hit = any(re.search(p, norm) for p in c.get("patterns", []))
-        if hit:
+        forms = [normalize(f) for f in [c["phrase"]] + list(c.get("variants", [])) if "X" not in f]
+        strict = [sp for f in forms for sp in _find_all(f, norm)]
+        loose = [sp for f in forms for sp in _tolerant_spans(f, norm)]
+        kept.setdefault(c["stage"], []).extend(loose)
+        if strict or (tolerant and loose):
             found.add(c["phrase"])
+        else:
+            by_pattern.append(c)
+    for c in by_pattern:
+        new = [sp for sp in pattern_spans("courtesy", c, text) if not _overlaps(sp, kept.get(c["stage"], []))]
+        if new:
+            found.add(c["phrase"])
+            kept[c["stage"]].extend(new)
     return found
 
 
@@ -94,19 +150,47 @@ def load_brush_offs() -> list[dict]:
     return entries + [{"phrase": b} for b in BRUSH_OFFS if b not in have]
 
 
-def _spans(entry: dict, norm: str) -> list[tuple[int, int]]:
-    out = []
-    for f in [entry["phrase"]] + list(entry.get("variants", [])):
-        f = normalize(f)
-        out += [(m.start(), m.end()) for m in re.finditer(re.escape(f), norm)]
-    for p in entry.get("patterns", []):
-        out += [(m.start(), m.end()) for m in re.finditer(p, norm)]
+def _worded_spans(entry: dict, norm: str) -> list[tuple[int, int]]:
+    return [sp for f in [entry["phrase"]] + list(entry.get("variants", [])) for sp in _find_all(normalize(f), norm)]
+
+
+def _spans(entry: dict, norm: str, text: str) -> list[tuple[int, int]]:
+    return _worded_spans(entry, norm) + pattern_spans("brush_off", entry, text)
+
+
+def _exception_spans(entry: dict, entries: list[dict], norm: str, text: str) -> list[tuple[int, int]]:
+    """Where the phrasebook's exceptions for ``entry`` match: its own, its family's and those of
+    the family's other entries (they are shared, as in the matcher); no context rules."""
+    fam = entry.get("family")
+    out = pattern_spans("family", {"id": fam}, text, "exception_patterns") if fam else []
+    for e in entries:
+        if e is entry or (fam and e.get("family") == fam):
+            out += [sp for x in e.get("exceptions", []) for sp in _find_all(normalize(x), norm)]
+            out += pattern_spans("brush_off", e, text, "exception_patterns")
     return out
 
 
-def literal_brush_offs(text: str, entries: list[dict]) -> set[str]:
+def literal_brush_offs(text: str, entries: list[dict], exceptions: bool = False) -> set[str]:
+    """Brush-offs a literal reading finds (no context rules; with ``exceptions``, a hit overlapping
+    one of the phrasebook's exceptions for it does not count).  As in the matcher, overlapping
+    hits of one family count once: a wording (phrase or variant) before a pattern, then the
+    entry listed first (canonical wordings come before the shapes)."""
     norm = normalize(text)
-    return {e["phrase"] for e in entries if _spans(e, norm)}
+    ranked = []
+    for order, e in enumerate(entries):
+        spans = [(0, sp) for sp in _worded_spans(e, norm)] + [(1, sp) for sp in pattern_spans("brush_off", e, text)]
+        if exceptions and spans:
+            exc = _exception_spans(e, entries, norm, text)
+            spans = [(k, sp) for k, sp in spans if not _overlaps(sp, exc)]
+        ranked += [(k, order, sp, e) for k, sp in spans]
+    kept: list[tuple[str, tuple[int, int]]] = []
+    found = set()
+    for _, _, sp, e in sorted(ranked, key=lambda x: (x[0], x[1], x[2])):
+        fam = e.get("family") or e["phrase"]
+        if not any(f == fam and sp[0] < ke and ks < sp[1] for f, (ks, ke) in kept):
+            kept.append((fam, sp))
+            found.add(e["phrase"])
+    return found
 
 
 def preview_brush_offs(text: str, entries: list[dict]) -> set[str]:
@@ -118,9 +202,8 @@ def preview_brush_offs(text: str, entries: list[dict]) -> set[str]:
         for x in e.get("exceptions", []):
             x = normalize(x)
             exc += [(m.start(), m.end()) for m in re.finditer(re.escape(x), norm)]
-        for p in e.get("exception_patterns", []):
-            exc += [(m.start(), m.end()) for m in re.finditer(p, norm)]
-        for a, b in _spans(e, norm):
+        exc += pattern_spans("brush_off", e, text, "exception_patterns")
+        for a, b in _spans(e, norm, text):
             if any(a < eb and ea < b for ea, eb in exc):
                 continue
             if e.get("standalone"):
@@ -160,7 +243,7 @@ def main() -> int:
             problems.append(f"{rid}: unknown category {cat}")
         for x in lc - canon_c:
             problems.append(f"{rid}: non-canonical courtesy {x!r}")
-        for x in lb - set(BRUSH_OFFS):
+        for x in lb - set(BRUSH_OFFS) - {e["phrase"] for e in bo_entries}:
             problems.append(f"{rid}: non-canonical brush-off {x!r}")
         strict = literal_courtesies(text, courtesies)
         tol = literal_courtesies(text, courtesies, tolerant=True)
@@ -178,6 +261,7 @@ def main() -> int:
         bl = literal_brush_offs(text, bo_entries)
         if lb - bl:
             problems.append(f"{rid}: labelled brush-off {sorted(lb - bl)} not literally in text: {text}")
+        bl = literal_brush_offs(text, bo_entries, exceptions=True) if cat != "hard_negative" else bl
         if bl - lb and cat != "hard_negative":
             problems.append(f"{rid}: banned/phrasebook brush-off {sorted(bl - lb)} unlabelled outside hard_negative: {text}")
         if preview:
