@@ -46,6 +46,15 @@ BRUSH_OFFS = [
     "自己看墙上", "明天再来", "下班了", "找别人去", "说了多少遍了", "听不懂吗", "有意见找领导去",
     "不是告诉你了吗", "你问我我问谁", "没办法", "快点", "我不管", "后面排队去", "爱办不办",
 ]
+# The courtesies the corpus was written for (each needs >= 3 positive rows, as each of BRUSH_OFFS
+# needs 2); the later stage shapes (请坐, 请原谅, 请走好 …) are labelled where the phrasebook finds
+# them, and those with fewer rows are reported as thin, not as a problem.
+COURTESIES_COVERED = [
+    "您好", "请问您要办什么业务", "请问有什么可以帮您", "欢迎光临", "让您久等了", "请稍等", "不好意思", "对不起",
+    "抱歉", "请您到X号窗口办理", "您的手续已办好，请核对", "请保管好您的资料", "谢谢", "请慢走", "谢谢您的配合",
+    "再见", "谢谢您，欢迎您监督和帮助", "没关系，这是我们应该做的", "您好，XX政务服务中心", "请您再说一遍好吗",
+    "请您听我详细解释好吗",
+]
 CATEGORIES = ["courtesy", "synonym", "brush_off", "hard_negative", "near_miss", "neutral"]
 MIN_COUNTS = {"courtesy": 90, "synonym": 40, "brush_off": 80, "hard_negative": 60, "near_miss": 20, "neutral": 30}
 
@@ -226,6 +235,7 @@ def main() -> int:
     pv_fp: list[str] = []
     pv_fn: list[str] = []
     canon_c = {c["phrase"] for c in courtesies}
+    near_misses = {normalize(m) for c in courtesies for m in c.get("near_misses", [])}
     problems: list[str] = []
     infos: list[str] = []
     rows = list(csv.DictReader(TSV.open(encoding="utf-8"), delimiter="\t"))
@@ -274,8 +284,12 @@ def main() -> int:
             problems.append(f"{rid}: brush_off row without brush_offs")
         if cat != "brush_off" and lb:
             problems.append(f"{rid}: brush_offs on a {cat} row")
-        if cat in ("near_miss", "neutral") and lc:
+        if cat == "neutral" and lc:
             problems.append(f"{rid}: courtesies on a {cat} row")
+        if cat == "near_miss" and lc and not any(nm in normalize(text) for nm in near_misses):
+            # a near-miss row may be credited another courtesy (你好，请坐), as long as it still
+            # says one of the phrasebook's near misses (你好, 慢走, 等着 …)
+            problems.append(f"{rid}: courtesies on a near_miss row without a phrasebook near miss")
         if cat in ("courtesy", "synonym") and not lc:
             problems.append(f"{rid}: {cat} row without courtesies")
         if cat == "hard_negative" and not bl and "trap" not in note and "judgment" not in note:
@@ -289,9 +303,10 @@ def main() -> int:
     for b in BRUSH_OFFS:
         if banned_use[b] < 2:
             problems.append(f"brush-off {b} used {banned_use[b]}x (< 2)")
-    for c in canon_c:
+    for c in sorted(canon_c):
         if courtesy_use[c] < 3:
-            problems.append(f"courtesy {c} used {courtesy_use[c]}x (< 3)")
+            (problems if c in COURTESIES_COVERED else infos).append(
+                f"courtesy {c} used {courtesy_use[c]}x on courtesy/synonym rows (< 3)")
     print("rows:", len(rows), dict(cats))
     print("brush-off uses:", dict(banned_use))
     print("courtesy uses:", dict(courtesy_use))
