@@ -192,3 +192,31 @@ def test_phrasebook_test_scores_a_directory_of_coverage_files(tmp_path, capsys):
     assert main(["phrasebook", "test", "--labels", str(tmp_path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["labels"] == 2 and data["brush_off_recall"]["hit"] == 1 and data["false_brush_off_rate"]["of"] == 1
+
+
+# Completion and asking shapes credit what is a courtesy, not a look-alike: 办结 inside 补办结婚证,
+# a promise (一定给您办完) or a camera instruction (请看一下摄像头) is not 办结; a bare, barked or
+# rhetorical 办什么 is not 询问需求.  Sentences written for this test.
+@pytest.mark.parametrize("stage,text", [
+    ("completion", "您的证件已经办结了"), ("completion", "已经给您办结了，请核对"),
+    ("completion", "办结啦，回去等短信就行"), ("completion", "您的事情都办完了"),
+    ("completion", "手续办好了，请收好"), ("completion", "您的申请受理完成"),
+    ("completion", "请您核对一下回执上的名字"),
+    ("asking", "请问办理什么业务"), ("asking", "您是来办什么的"), ("asking", "您好，您要办什么"),
+    ("asking", "请问您咨询什么"), ("asking", "您今天想办点什么"), ("asking", "您还需要办理什么吗"),
+])
+def test_shape_credits_its_stage(matcher, stage, text):
+    assert stage in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
+
+
+@pytest.mark.parametrize("stage,text", [
+    ("completion", "我知道了，您是要补办结婚证对吧？"), ("completion", "您是来补办结业证的吗"),
+    ("completion", "您是已经办结婚证了吗"),
+    ("completion", "我不管多晚都会帮您把这件事办完。"), ("completion", "您放心，您的手续我一定给您办完"),
+    ("completion", "请看一下摄像头，我给您拍个照。"), ("completion", "请您看一下屏幕上的信息"),
+    ("asking", "办什么？"), ("asking", "你好，办什么？"), ("asking", "都下班了还办什么？"),
+    ("asking", "你快点说，要办什么？"), ("asking", "你快点说要办什么"), ("asking", "你来办什么的？"),
+    ("asking", "你到底要办什么"),
+])
+def test_shape_does_not_credit_a_look_alike(matcher, stage, text):
+    assert stage not in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
