@@ -204,6 +204,7 @@ def test_phrasebook_test_scores_a_directory_of_coverage_files(tmp_path, capsys):
     ("completion", "请您核对一下回执上的名字"),
     ("asking", "请问办理什么业务"), ("asking", "您是来办什么的"), ("asking", "您好，您要办什么"),
     ("asking", "请问您咨询什么"), ("asking", "您今天想办点什么"), ("asking", "您还需要办理什么吗"),
+    ("asking", "请问您今天来办理什么业务"), ("asking", "您好，办什么业务"), ("asking", "请问，办哪项业务"),
 ])
 def test_shape_credits_its_stage(matcher, stage, text):
     assert stage in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
