@@ -48,8 +48,9 @@ import numpy as np
 
 from coach.asr.base import Engine, Event, Final, Partial
 from coach.asr.guards import active_dbfs, collapse_loops, is_silence_hallucination
+from coach.asr.honorific import default_probe, has_target, only_swaps, read
 from coach.asr.vad import SAMPLE_RATE, FixedSegmenter, Segment, Segmenter, VadConfig
-from coach.asr.verify import (Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits,
+from coach.asr.verify import (Candidate, Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits,
                               lone_reading, sound_edits)
 from coach.errors import ModelError
 from coach.schema import Speaker, Utterance, Word
@@ -96,6 +97,9 @@ class WhisperSettings:
     prompt: bool = False  # the domain sentence even without hotwords
     prompt_hotwords: bool = False  # a prompt with the hotwords whenever the engine is given some
     verify: bool = True  # forced-choice verification of courtesy/interjection competitors (not citizens)
+    # 您/你 read by the encoder probe (coach.asr.honorific) before the forced choice, which then
+    # never asks a 您 ↔ 你 swap (verified utterances only: not citizens)
+    honorific: bool = True
     # standalone syllables Whisper drops or rewrites; 嗯 competes so that a hum is not read as 喂
     interjections: tuple[str, ...] = ("喂", "哎", "嘿", "嗯")
     margins: Margins = field(default_factory=Margins)
@@ -415,15 +419,26 @@ class WhisperEngine(Engine):
         s = self.settings
         texts = list(texts)
         before = texts[index]
+        probe = default_probe() if s.honorific else None
+        if probe is not None and has_target(texts[index]):
+            texts[index], scored = read(probe, self.whisper, self.tokenizer, raw.encoder_output, raw.frames,
+                                        texts, index)
+            if self.verify_log is not None:
+                self.verify_log.extend(("honorific", before[k], before, texts[index], round(v, 3), {})
+                                       for k, v in scored)
         targets = list(self.hotwords) + list(s.interjections)
-        questions = [(lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
-                      + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), 1)]
+
+        def swapless(cands: list[Candidate], text: str) -> list[Candidate]:
+            return [c for c in cands if not only_swaps(text, c.text)] if probe is not None else cands
+
+        questions = [(lambda t: swapless(phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
+                                         + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), t), 1)]
         if not sound and s.final_brush_offs and self.partial_targets:
             # finals: a span a sound-edit from a brush-off wording (不给我管 → 不归我管, 我清楚 →
             # 不清楚), asked on its own (kind "brush_off", its own margin) so that it never
             # competes with a courtesy edit of the same text; asked again on the result while it
             # changes (D08 in babble: 不给我管不是我们正儿的事 has two, one choice takes one)
-            questions.append((lambda t: [replace(c, kind="brush_off") for c in sound_edits(t, self.partial_targets)],
+            questions.append((lambda t: [replace(c, kind="brush_off") for c in swapless(sound_edits(t, self.partial_targets), t)],
                               s.brush_off_rounds))
         questions.append((lambda t: interjection_edits(t, s.interjections) if interjections else [], 1))
         for cands, rounds in questions:
