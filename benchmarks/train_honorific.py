@@ -12,7 +12,10 @@ alignment: :func:`coach.asr.honorific.vectors`):
   rotations 3–4: they stay for the report (``bench_verify.py test``, ``bench_dev.py``'s held-out
   column);
 * each clip again with babble at 5 and 10 dB and chatter at 10 dB mixed in (bench_dev's noise
-  files), so the probe is trained on what a hall sounds like.
+  files), so the probe is trained on what a hall sounds like;
+* each clause of those clips (and of the dev clause bank's tune split) that holds 您/你, cut out at
+  its pauses: alone, and in front of another clip's clause (clean and babble 5 dB): a greeting
+  followed by a pause is read with little context around it.
 
 Regularisation and band are reported by leave-one-voice-out cross-validation (``--report``); the
 written probe is fitted on all training rows.  Needs scikit-learn (a project dependency); reading
@@ -35,7 +38,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_dev import NOISE, active_power  # noqa: E402
 from dev_labels import shared_dir  # noqa: E402
-from minimal_pairs import TUNE_SESSIONS, TUNE_VOICES  # noqa: E402
+from minimal_pairs import _CLAUSE, TUNE_SESSIONS, TUNE_VOICES, _clauses, _join, clause_bank  # noqa: E402
 
 from coach.asr.honorific import HONORIFIC, PROBE_PATH, Probe, has_target, vectors  # noqa: E402
 
@@ -69,6 +72,24 @@ def synth_clips(folder: Path) -> list[tuple[np.ndarray, str, str]]:
     return out
 
 
+def clause_clips(clips, rng: random.Random) -> list[tuple[np.ndarray, str, str]]:
+    """Each clause holding 您/你 cut out at its pauses: alone, and spliced in front of a clause of
+    another clip (a greeting then a pause is read with little context around it), plus the tune
+    split's clauses of the dev clause bank (benchmarks/minimal_pairs.py)."""
+    cut = []
+    for audio, text, voice in clips:
+        for t, a in zip(_CLAUSE.findall(text), _clauses(audio, text) or []):
+            cut.append((a, t, voice))
+    cut += [(c.audio, c.text, c.voice) for c in clause_bank() if c.split == "tune"]
+    out = []
+    for a, t, voice in cut:
+        if has_target(t):
+            other = rng.choice(cut)
+            out.append((_join(a), t, voice))
+            out.append((_join(a, other[0]), t + "，" + other[1], voice))
+    return out
+
+
 def noisy(audio: np.ndarray, kind: str, snr: float, rng: random.Random) -> np.ndarray:
     noise, _ = sf.read(shared_dir() / "audio" / "noise" / rng.choice(NOISE[kind]), dtype="float32")
     if noise.ndim > 1:
@@ -81,10 +102,10 @@ def noisy(audio: np.ndarray, kind: str, snr: float, rng: random.Random) -> np.nd
     return (y * min(1.0, 0.99 / max(1e-9, float(np.abs(y).max())))).astype(np.float32)
 
 
-def rows(engine, clips, rng: random.Random) -> list[dict]:
+def rows(engine, clips, rng: random.Random, conditions=(None,) + NOISY) -> list[dict]:
     out = []
     for audio, text, voice in clips:
-        for cond in (None,) + NOISY:
+        for cond in conditions:
             a = audio if cond is None else noisy(audio, *cond, rng)
             raw = engine._run(a, engine.settings)
             for i, v in vectors(engine.whisper, engine.tokenizer, raw.encoder_output, raw.frames, text):
@@ -135,7 +156,9 @@ def main() -> int:
         with np.load(cache, allow_pickle=True) as z:
             data = list(z["rows"])
     else:
-        data = rows(WhisperEngine(), synth_clips(Path(args.synth)) + tune_clips(), random.Random(11))
+        rng, engine = random.Random(11), WhisperEngine()
+        whole = synth_clips(Path(args.synth)) + tune_clips()
+        data = rows(engine, whole, rng) + rows(engine, clause_clips(whole, rng), rng, (None, NOISY[0]))
         if cache:
             np.savez(cache, rows=np.array(data, dtype=object))
     if args.report:

@@ -9,7 +9,11 @@ the difference: a logistic regression on the mean encoder state over the charact
 (plus two frames into the next syllable, where the coda's transition lies) separates them across
 voices and engines it was not trained on (docs/benchmarks.md, "honorific probe").
 
-How a character is read (:func:`read`):
+Which characters: only those that decide whether a phrase with 您 is said (:func:`positions`:
+the 你 of 你好 against the courtesy 您好, the 您 of 您慢走) — a 你 elsewhere (你们) is left as the
+decoder wrote it.  How a character is read (:func:`read`), on the utterance's own audio (an
+utterance decoded inside a longer window is encoded again on its own, as the training clips were:
+in a long window the states drift towards 您):
 
 1. every 您 of the decoded window text is written 你 (so that 您好 and 你好 tokenise alike and the
    alignment does not depend on what the decoder guessed) and the text is aligned to the audio
@@ -17,7 +21,8 @@ How a character is read (:func:`read`):
 2. each 你 of the utterance gets the mean encoder state over its aligned frames ``[a, b + 2)``
    (:func:`vectors`: the same function builds the training rows, ``scripts/train_honorific.py``);
 3. the probe's score (log-odds of 您) above ``+band`` writes 您, below ``−band`` writes 你; in
-   between, the decoder's character stands.
+   between the decoder's character stands, and the forced choice may still ask to swap it
+   (coach.asr.whisper drops only the swaps of characters the probe decided).
 
 The weights (``coach/data/honorific/probe.npz``) are data, built by ``scripts/train_honorific.py``
 from synthetic speech and the tune half of the dev recordings; see that folder's README for their
@@ -111,17 +116,34 @@ def vectors(whisper, tokenizer, encoder_output, frames: int, text: str,
     return out
 
 
+def positions(text: str, phrases: Sequence[str]) -> set[int]:
+    """Indices of the 您/你 of ``text`` that decide whether a phrase with 您 is said: where ``text``
+    matches the phrase once both are written with 你 (你好 for 您好, 你慢走 for 您慢走)."""
+    canon = text.replace(HONORIFIC, PLAIN)
+    out: set[int] = set()
+    for p in phrases:
+        if HONORIFIC not in p:
+            continue
+        q = p.replace(HONORIFIC, PLAIN)
+        at = canon.find(q)
+        while at >= 0:
+            out.update(at + k for k, ch in enumerate(p) if ch == HONORIFIC)
+            at = canon.find(q, at + 1)
+    return out
+
+
 def read(probe: Probe, whisper, tokenizer, encoder_output, frames: int, texts: Sequence[str], index: int,
-         joiner: str = "") -> tuple[str, list[tuple[int, float]]]:
-    """Utterance ``index`` of a decoded window with each 您/你 as the probe reads it, and the
-    (index in the utterance, score) of every character scored."""
+         at: set[int], joiner: str = "") -> tuple[str, list[tuple[int, float]]]:
+    """Utterance ``index`` of a decoded window with its 您/你 at ``at`` (indices in the utterance)
+    as the probe reads them, and the (index, score) of every character scored."""
     text = texts[index]
-    if not has_target(text):
+    if not at:
         return text, []
     prefix = joiner.join(texts[:index])
     head = len(prefix) + (len(joiner) if prefix else 0)
     window = prefix + (joiner if prefix else "") + text
-    got = vectors(whisper, tokenizer, encoder_output, frames, window, (head, head + len(text)))
+    got = [(i, v) for i, v in vectors(whisper, tokenizer, encoder_output, frames, window, (head, head + len(text)))
+           if i - head in at]
     if not got:
         return text, []
     scores = probe.scores(np.stack([v for _, v in got]))
@@ -137,6 +159,14 @@ def read(probe: Probe, whisper, tokenizer, encoder_output, frames: int, texts: S
     return "".join(chars), scored
 
 
+def swaps(a: str, b: str) -> list[int] | None:
+    """Where ``b`` differs from ``a`` if only by 您 ↔ 你, else None."""
+    if len(a) != len(b) or a == b:
+        return None
+    at = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return at if all({a[i], b[i]} == {HONORIFIC, PLAIN} for i in at) else None
+
+
 def only_swaps(a: str, b: str) -> bool:
-    """``b`` differs from ``a`` only by 您 ↔ 你 (a decision the probe owns)."""
-    return len(a) == len(b) and a != b and all(x == y or {x, y} == {HONORIFIC, PLAIN} for x, y in zip(a, b))
+    """``b`` differs from ``a`` only by 您 ↔ 你."""
+    return swaps(a, b) is not None

@@ -48,7 +48,7 @@ import numpy as np
 
 from coach.asr.base import Engine, Event, Final, Partial
 from coach.asr.guards import active_dbfs, collapse_loops, is_silence_hallucination
-from coach.asr.honorific import default_probe, has_target, only_swaps, read
+from coach.asr.honorific import default_probe, positions, read, swaps
 from coach.asr.vad import SAMPLE_RATE, FixedSegmenter, Segment, Segmenter, VadConfig
 from coach.asr.verify import (Candidate, Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits,
                               lone_reading, sound_edits)
@@ -220,6 +220,9 @@ class WhisperEngine(Engine):
         # set by whoever holds the phrasebook (coach.tui.listen, coach.session.pipeline.analyze_file);
         # live partials toward them with Margins.sound, finals with Margins.brush_off
         self.partial_targets: tuple[str, ...] = ()
+        # wordings with 您 beyond the hotwords (the phrasebook's variants: 您慢走) whose 您/你 the
+        # encoder probe reads (coach.asr.honorific); set with partial_targets (pipeline.set_targets)
+        self.honorific_phrases: tuple[str, ...] = ()
         self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
     # ------------------------------------------------------------ public API
@@ -384,7 +387,7 @@ class WhisperEngine(Engine):
             context = [t or "" for t in texts]
             for i, t in enumerate(texts):
                 if t:
-                    context[i] = texts[i] = self._verified(context, i, raw)
+                    context[i] = texts[i] = self._verified(context, i, raw, audio=group[i].audio)
         for g, at, got, text in zip(group, where, pieces, texts):
             if text is None:
                 self.stats["redecoded"] += 1  # Whisper skipped (part of) this utterance
@@ -407,29 +410,43 @@ class WhisperEngine(Engine):
         return self.settings.verify and speaker != "citizen"
 
     def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (), *,
-                  interjections: bool = True, sound: bool = False) -> str:
+                  interjections: bool = True, sound: bool = False, audio: np.ndarray | None = None) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
         questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
         opening interjection, also one that follows the previous one closely in its window: in
         babble the VAD bridges a turn's pause (D08 at 5 dB: 哎 after 0.55 s), and skipping those
         lost it (docs/benchmarks.md "hearing", cheaper verification).
+        First the 您/你 of a phrase with 您 are read by the encoder probe (coach.asr.honorific; on
+        ``audio``, the utterance's own, when it was decoded inside a longer window), and the forced
+        choice then asks no 您 ↔ 你 swap of a character the probe decided.
         ``interjections=False``: only the phrase edits and alternatives (live partials: interjection
         competitors per partial cost more latency than they gain)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
         probe = default_probe() if s.honorific else None
-        if probe is not None and has_target(texts[index]):
-            texts[index], scored = read(probe, self.whisper, self.tokenizer, raw.encoder_output, raw.frames,
-                                        texts, index)
+        decided: set[int] = set()  # characters of the utterance the probe read (no swap asked there)
+        at = positions(texts[index], [*self.hotwords, *self.honorific_phrases]) if probe is not None else set()
+        if at:
+            if audio is not None:  # the utterance on its own (in a long window the states drift)
+                enc, frames = self._encode(audio, s)
+                texts[index], scored = read(probe, self.whisper, self.tokenizer, enc, frames, [texts[index]], 0, at)
+            else:
+                texts[index], scored = read(probe, self.whisper, self.tokenizer, raw.encoder_output, raw.frames,
+                                            texts, index, at)
+            decided = {k for k, v in scored if abs(v) >= probe.band}
             if self.verify_log is not None:
                 self.verify_log.extend(("honorific", before[k], before, texts[index], round(v, 3), {})
                                        for k, v in scored)
+        read_len = len(texts[index])
         targets = list(self.hotwords) + list(s.interjections)
 
         def swapless(cands: list[Candidate], text: str) -> list[Candidate]:
-            return [c for c in cands if not only_swaps(text, c.text)] if probe is not None else cands
+            def owned(c: Candidate) -> bool:
+                at = swaps(text, c.text)
+                return at is not None and (len(text) != read_len or set(at) <= decided)
+            return [c for c in cands if not owned(c)] if decided else cands
 
         questions = [(lambda t: swapless(phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
                                          + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), t), 1)]
@@ -496,14 +513,19 @@ class WhisperEngine(Engine):
         words = d.words if text == d.text else None
         return Utterance(round(offset + g.speech_start_s, 2), round(offset + g.speech_end_s, 2), speaker, text, words)
 
-    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
-        m, tok = self.whisper, self.tokenizer
+    def _encode(self, audio: np.ndarray, s: WhisperSettings) -> tuple[object, int]:
+        """The encoder output of ``audio`` (≤ 30 s) and its number of 10 ms mel frames."""
+        m = self.whisper
         frames = min(MAX_FRAMES, max(1, len(audio) // 160))
         feats = m.feature_extractor(audio[: MAX_FRAMES * 160])[:, :frames]
         n = min(MAX_FRAMES, frames + s.pad_frames) if s.trim_encoder else MAX_FRAMES
         if feats.shape[1] < n:
             feats = np.pad(feats, ((0, 0), (0, n - feats.shape[1])))
-        encoder_output = m.encode(np.ascontiguousarray(feats, dtype=np.float32))
+        return m.encode(np.ascontiguousarray(feats, dtype=np.float32)), frames
+
+    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
+        m, tok = self.whisper, self.tokenizer
+        encoder_output, frames = self._encode(audio, s)
         ptoks = self._prompt_tokens if s.use_prompt else []
         prompt = ([tok.sot_prev] + ptoks if ptoks else []) + list(tok.sot_sequence)
         prompt.append(tok.no_timestamps)
