@@ -134,6 +134,10 @@ def report(data: list[dict], c: float) -> None:
     from sklearn.metrics import roc_auc_score
 
     print(f"leave-one-voice-out (C={c}, {len(set(voice))} voices, {len(y)} rows): AUC {roc_auc_score(y, score):.3f}")
+    for v in sorted(set(voice)):
+        held = voice == v
+        if len(set(y[held])) == 2:
+            print(f"  held out {v} ({int(held.sum())} rows, trained on the rest): AUC {roc_auc_score(y[held], score[held]):.3f}")
     for band in (0.0, 1.0, 2.0):
         said = f"{int((score[y] > band).sum())}/{int(y.sum())}"
         plain = f"{int((score[~y] < -band).sum())}/{int((~y).sum())}"

@@ -11,9 +11,10 @@ voices and engines it was not trained on (docs/benchmarks.md, "honorific probe")
 
 Which characters: only those that decide whether a phrase with 您 is said (:func:`positions`:
 the 你 of 你好 against the courtesy 您好, the 您 of 您慢走) — a 你 elsewhere (你们) is left as the
-decoder wrote it.  How a character is read (:func:`read`), on the utterance's own audio (an
-utterance decoded inside a longer window is encoded again on its own, as the training clips were:
-in a long window the states drift towards 您):
+decoder wrote it (late in a long window the states drift towards 您: 你们 scored as 您 there, so
+the probe is asked only where a verdict hangs on it).  How a character is read (:func:`read`), on
+the encoder output of the window the utterance was decoded in (encoding the utterance again on its
+own read the dev greetings worse: D02 and D06 您好 as 你好; docs/benchmarks.md "honorific probe"):
 
 1. every 您 of the decoded window text is written 你 (so that 您好 and 你好 tokenise alike and the
    alignment does not depend on what the decoder guessed) and the text is aligned to the audio

@@ -387,7 +387,7 @@ class WhisperEngine(Engine):
             context = [t or "" for t in texts]
             for i, t in enumerate(texts):
                 if t:
-                    context[i] = texts[i] = self._verified(context, i, raw, audio=group[i].audio)
+                    context[i] = texts[i] = self._verified(context, i, raw)
         for g, at, got, text in zip(group, where, pieces, texts):
             if text is None:
                 self.stats["redecoded"] += 1  # Whisper skipped (part of) this utterance
@@ -410,16 +410,16 @@ class WhisperEngine(Engine):
         return self.settings.verify and speaker != "citizen"
 
     def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (), *,
-                  interjections: bool = True, sound: bool = False, audio: np.ndarray | None = None) -> str:
+                  interjections: bool = True, sound: bool = False) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
         questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
         opening interjection, also one that follows the previous one closely in its window: in
         babble the VAD bridges a turn's pause (D08 at 5 dB: 哎 after 0.55 s), and skipping those
         lost it (docs/benchmarks.md "hearing", cheaper verification).
-        First the 您/你 of a phrase with 您 are read by the encoder probe (coach.asr.honorific; on
-        ``audio``, the utterance's own, when it was decoded inside a longer window), and the forced
-        choice then asks no 您 ↔ 你 swap of a character the probe decided.
+        First the 您/你 of a phrase with 您 are read by the encoder probe (coach.asr.honorific, on
+        the window's encoder output), and the forced choice then asks no 您 ↔ 你 swap of a
+        character the probe decided.
         ``interjections=False``: only the phrase edits and alternatives (live partials: interjection
         competitors per partial cost more latency than they gain)."""
         s = self.settings
@@ -429,12 +429,8 @@ class WhisperEngine(Engine):
         decided: set[int] = set()  # characters of the utterance the probe read (no swap asked there)
         at = positions(texts[index], [*self.hotwords, *self.honorific_phrases]) if probe is not None else set()
         if at:
-            if audio is not None:  # the utterance on its own (in a long window the states drift)
-                enc, frames = self._encode(audio, s)
-                texts[index], scored = read(probe, self.whisper, self.tokenizer, enc, frames, [texts[index]], 0, at)
-            else:
-                texts[index], scored = read(probe, self.whisper, self.tokenizer, raw.encoder_output, raw.frames,
-                                            texts, index, at)
+            texts[index], scored = read(probe, self.whisper, self.tokenizer, raw.encoder_output, raw.frames,
+                                        texts, index, at)
             decided = {k for k, v in scored if abs(v) >= probe.band}
             if self.verify_log is not None:
                 self.verify_log.extend(("honorific", before[k], before, texts[index], round(v, 3), {})
