@@ -43,11 +43,11 @@ GRID = [x / 2 for x in range(-24, 5)]
 def engine(margins: Margins, **settings):
     """The engine as analyze opens it: courtesies as hotwords, finals also verified toward the
     brush-off wordings."""
-    from coach.session.pipeline import brush_off_wordings
+    from coach.session.pipeline import set_targets
 
     ev = Evaluator.default()
     eng = open_engine("whisper", hotwords=hotwords(ev), margins=margins, **settings)
-    eng.partial_targets = brush_off_wordings(ev)
+    set_targets(eng, ev)
     return ev, eng
 
 
@@ -191,10 +191,7 @@ def _brush_rows(snrs: list[float | None]) -> list:
     from minimal_pairs import TUNE_SESSIONS, TUNE_VOICES
 
     from coach.asr.factory import transcribe_file
-    from coach.session.pipeline import brush_off_wordings
-
     ev, eng = engine(Margins(INF, INF, INF, INF, brush_off=INF))
-    eng.partial_targets = brush_off_wordings(ev)
     dev = shared_dir() / "audio" / "dev"
     lines = [r.split("\t") for r in (dev / "lines" / "lines.tsv").read_text("utf-8").splitlines()[1:]]
     rows = []

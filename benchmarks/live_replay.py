@@ -98,7 +98,7 @@ def main() -> int:
     from coach.session.evaluate import Evaluator
     from coach.session.live import judge
     from coach.tui.engines import quick_hotwords
-    from coach.session.pipeline import brush_off_wordings
+    from coach.session.pipeline import set_targets
     from coach.tui.listen import provisional
     from dev_labels import shared_dir
 
@@ -109,8 +109,9 @@ def main() -> int:
         engine.verify_log = []
     evaluator = Evaluator(load_phrasebook(None))
     evaluator.matcher.warm_up()
-    if not args.no_partial_targets:
-        engine.partial_targets = brush_off_wordings(evaluator)   # as the Listener does
+    set_targets(engine, evaluator)   # as the Listener does
+    if args.no_partial_targets:
+        engine.partial_targets = ()
     spent = collections.defaultdict(lambda: [0, 0.0])
     for name in ("decode", "_single"):   # where the time goes (partials decode; finals _single)
         fn = getattr(engine, name)

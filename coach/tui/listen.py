@@ -242,10 +242,9 @@ class Listener:
             post(Preparing("正在加载规则库和分词词典…"))
             self.evaluator = self.evaluator_factory()
             self.evaluator.matcher.warm_up()
-            if hasattr(engine, "partial_targets"):
-                from coach.session.pipeline import brush_off_wordings
+            from coach.session.pipeline import set_targets
 
-                engine.partial_targets = brush_off_wordings(self.evaluator)
+            set_targets(engine, self.evaluator)
             if self._stop.is_set():
                 return
         attribute = None
