@@ -10,7 +10,7 @@ import soundfile as sf
 from shared import dev_dir
 
 from coach.asr.factory import open_engine
-from coach.asr.honorific import Probe, default_probe, only_swaps, positions, read, vectors
+from coach.asr.honorific import Probe, default_probe, positions, read, swaps, vectors
 from coach.asr.whisper import WhisperEngine, WhisperSettings
 from coach.session.evaluate import Evaluator
 from coach.session.pipeline import hotwords
@@ -30,12 +30,12 @@ def engine():
     return open_engine("whisper", hotwords=hotwords(Evaluator.default()))
 
 
-def test_only_swaps():
-    assert only_swaps("你好，请坐", "您好，请坐")
-    assert only_swaps("您慢走", "你慢走")
-    assert not only_swaps("你好", "你好")          # no change
-    assert not only_swaps("慢走", "请慢走")         # a different edit
-    assert not only_swaps("你好，请坐", "您好，请进")
+def test_swaps():
+    assert swaps("你好，请坐", "您好，请坐") == [0]
+    assert swaps("您慢走", "你慢走") == [0]
+    assert swaps("你好", "你好") is None          # no change
+    assert swaps("慢走", "请慢走") is None         # a different edit
+    assert swaps("你好，请坐", "您好，请进") is None
 
 
 def test_positions_are_the_characters_that_decide_a_phrase_with_nin():
@@ -108,4 +108,4 @@ def test_clerk_utterances_get_the_probe_and_no_swap_is_left_to_the_margin(engine
     assert u.text.startswith("您好")
     kinds = [e[0] for e in eng.verify_log]
     assert "honorific" in kinds
-    assert not any(e[0] == "phrase" and only_swaps(e[2], e[3]) for e in eng.verify_log)
+    assert not any(e[0] == "phrase" and swaps(e[2], e[3]) is not None for e in eng.verify_log)

@@ -166,8 +166,3 @@ def swaps(a: str, b: str) -> list[int] | None:
         return None
     at = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
     return at if all({a[i], b[i]} == {HONORIFIC, PLAIN} for i in at) else None
-
-
-def only_swaps(a: str, b: str) -> bool:
-    """``b`` differs from ``a`` only by 您 ↔ 你."""
-    return swaps(a, b) is not None

@@ -509,19 +509,14 @@ class WhisperEngine(Engine):
         words = d.words if text == d.text else None
         return Utterance(round(offset + g.speech_start_s, 2), round(offset + g.speech_end_s, 2), speaker, text, words)
 
-    def _encode(self, audio: np.ndarray, s: WhisperSettings) -> tuple[object, int]:
-        """The encoder output of ``audio`` (≤ 30 s) and its number of 10 ms mel frames."""
-        m = self.whisper
+    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
+        m, tok = self.whisper, self.tokenizer
         frames = min(MAX_FRAMES, max(1, len(audio) // 160))
         feats = m.feature_extractor(audio[: MAX_FRAMES * 160])[:, :frames]
         n = min(MAX_FRAMES, frames + s.pad_frames) if s.trim_encoder else MAX_FRAMES
         if feats.shape[1] < n:
             feats = np.pad(feats, ((0, 0), (0, n - feats.shape[1])))
-        return m.encode(np.ascontiguousarray(feats, dtype=np.float32)), frames
-
-    def _run(self, audio: np.ndarray, s: WhisperSettings) -> _Raw:
-        m, tok = self.whisper, self.tokenizer
-        encoder_output, frames = self._encode(audio, s)
+        encoder_output = m.encode(np.ascontiguousarray(feats, dtype=np.float32))
         ptoks = self._prompt_tokens if s.use_prompt else []
         prompt = ([tok.sot_prev] + ptoks if ptoks else []) + list(tok.sot_sequence)
         prompt.append(tok.no_timestamps)
