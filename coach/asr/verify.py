@@ -83,21 +83,23 @@ def phrase_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
     return out
 
 
-def sound_edits(text: str, phrases: Sequence[str]) -> list[Candidate]:
+def sound_edits(text: str, phrases: Sequence[str], *, loose: bool = False) -> list[Candidate]:
     """Spans as long as a phrase (≥ 3 characters) that sound like it but for at most one
     character: every other character has the phrase character's accent-tolerant syllable
     (:func:`coach.phrasebook.normalize.coarse`) — the greedy live decoder's typical slip
-    (新烧等 → 请稍等, 吉沈梦 → 急什么)."""
+    (新烧等 → 请稍等, 吉沈梦 → 急什么).  ``loose``: a phrase of ≥ 4 characters also when two of
+    them are off (a partial's first second of a phrase: 不居我怪 → 不归我管)."""
     out: list[Candidate] = []
     seen = {text}
     sounds = [coarse(c) for c in text]
     present = set(sounds)
     for p in phrases:
         ps = _phrase_sounds(p)
-        if ps is None or len(p) > len(text) or sum(x in present for x in ps) < len(ps) - 1:
+        off = 2 if loose and ps is not None and len(ps) >= 4 else 1
+        if ps is None or len(p) > len(text) or sum(x in present for x in ps) < len(ps) - off:
             continue
         for i in range(len(text) - len(p) + 1):
-            if sum(a != b for a, b in zip(sounds[i:i + len(p)], ps)) > 1:
+            if sum(a != b for a, b in zip(sounds[i:i + len(p)], ps)) > off:
                 continue
             span = text[i:i + len(p)]
             if span == p or not all(_HAS_TEXT.match(c) for c in span):
@@ -241,8 +243,8 @@ class Margins:
     phrase: float = -1.0
     interjection: float = -9.0
     alternative: float = -1.0  # same scale as phrase (not tuned separately)
-    sound: float = -1.0  # live partials' sound-alike spans (sound_edits): same scale as phrase
-    # Finals' sound-alike spans toward a brush-off wording (kind "brush_off": 不给我管 → 不归我管).
+    sound: float = -1.0  # live partials' sound-alike spans toward a courtesy (sound_edits): same scale as phrase
+    # Sound-alike spans toward a brush-off wording (finals and partials) (kind "brush_off": 不给我管 → 不归我管).
     # Measured (benchmarks/bench_verify.py tune-brush --snr clean 10 5: the tune lines and the
     # clerk turns of D01-D05, clean and babble 10/5 dB; 128 competitors in 57 of 191 utterances):
     # brush-offs said and misheard gain -3.7 to +0.2, benign lines turned into one (跟您说清楚 →

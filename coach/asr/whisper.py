@@ -319,7 +319,7 @@ class WhisperEngine(Engine):
                     # interjection's syllable: that interjection (爱 → 哎, 为 → 喂)
                     text = lone_reading(d.text, s.interjections) or text
                 if text:
-                    text = self._verified([text], 0, d.raw, interjections=opening, sound=True)
+                    text = self._verified([text], 0, d.raw, interjections=opening, sound=True, loose=opening)
             if text or tail.prefix:
                 yield Partial(tail.prefix + text, round(cur.speech_start_s, 2), speaker)
             if text and pause:
@@ -410,7 +410,7 @@ class WhisperEngine(Engine):
         return self.settings.verify and speaker != "citizen"
 
     def _verified(self, texts: list[str], index: int, raw: "_Raw", alternatives: Sequence[str] = (), *,
-                  interjections: bool = True, sound: bool = False) -> str:
+                  interjections: bool = True, sound: bool = False, loose: bool = False) -> str:
         """Utterance ``index`` of a decoded window after forced choice (coach.asr.verify): first
         among the phrase edits and alternatives, then among the interjections on the result (two
         questions, so that a 喂 does not compete with a 您好).  Every utterance is asked about an
@@ -421,7 +421,9 @@ class WhisperEngine(Engine):
         the window's encoder output), and the forced choice then asks no 您 ↔ 你 swap of a
         character the probe decided.
         ``interjections=False``: only the phrase edits and alternatives (live partials: interjection
-        competitors per partial cost more latency than they gain)."""
+        competitors per partial cost more latency than they gain).  ``sound``: a live partial (the
+        courtesies' sound-alike spans asked with the phrase edits; the brush-offs' asked once);
+        ``loose``: sound-alike spans two characters off too (verify.sound_edits; the utterance's opening)."""
         s = self.settings
         texts = list(texts)
         before = texts[index]
@@ -445,14 +447,15 @@ class WhisperEngine(Engine):
             return [c for c in cands if not owned(c)] if decided else cands
 
         questions = [(lambda t: swapless(phrase_edits(t, self.hotwords) + alternative_candidates(t, alternatives, targets)
-                                         + (sound_edits(t, [*self.hotwords, *self.partial_targets]) if sound else []), t), 1)]
-        if not sound and s.final_brush_offs and self.partial_targets:
-            # finals: a span a sound-edit from a brush-off wording (不给我管 → 不归我管, 我清楚 →
-            # 不清楚), asked on its own (kind "brush_off", its own margin) so that it never
-            # competes with a courtesy edit of the same text; asked again on the result while it
-            # changes (D08 in babble: 不给我管不是我们正儿的事 has two, one choice takes one)
-            questions.append((lambda t: [replace(c, kind="brush_off") for c in swapless(sound_edits(t, self.partial_targets), t)],
-                              s.brush_off_rounds))
+                                         + (sound_edits(t, self.hotwords) if sound else []), t), 1)]
+        if s.final_brush_offs and self.partial_targets:
+            # a span a sound-edit from a brush-off wording (不给我管 → 不归我管, 我清楚 → 不清楚),
+            # asked on its own (kind "brush_off", its own margin) so that it never competes with
+            # a courtesy edit of the same text — the same question for partials and finals; a
+            # final asks again on the result while it changes (D08 in babble: 不给我管不是我们正儿的事
+            # has two, one choice takes one), a partial once (latency)
+            questions.append((lambda t: [replace(c, kind="brush_off") for c in swapless(sound_edits(t, self.partial_targets, loose=loose), t)],
+                              1 if sound else s.brush_off_rounds))
         questions.append((lambda t: interjection_edits(t, s.interjections) if interjections else [], 1))
         for cands, rounds in questions:
             for _ in range(rounds):
