@@ -378,7 +378,7 @@ def phrase_labels(sid: str) -> list[dict]:
 
 
 def analyse_phrases(runs: list[tuple[str, dict]]) -> dict:
-    lat, lat_final, provisional, missed, lags = [], [], 0, [], []
+    lat, lat_final, provisional, missed, lags, each = [], [], 0, [], [], []
     for sid, r in runs:
         t0 = r["t0"]
         lags += r["lags"]
@@ -397,10 +397,11 @@ def analyse_phrases(runs: list[tuple[str, dict]]) -> dict:
                 missed.append(f"{sid} {lab['phrase']}")
                 continue
             lat.append(best[0] - (t0 + lab["phrase_end"]))
+            each.append((round(lat[-1], 2), sid, lab["phrase"], best[1]))
             provisional += best[1] == "partial"
     a = np.asarray(lags or [0.0]) * 1000
     return {"latency": pct(lat), "latency_final_only": pct(lat_final), "provisional_first": provisional,
-            "missed": missed, "stall_ms": {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
+            "missed": missed, "slowest": sorted(each, reverse=True)[:5], "stall_ms": {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)),
                                            "max": float(a.max()), "n": len(lags)}}
 
 
@@ -424,6 +425,7 @@ def phrase_report(results: dict[str, dict], sessions, runs_meta: dict[str, list]
                      f"{lf.get('p50', float('nan')):.2f} / {lf.get('p95', float('nan')):.2f} | "
                      f"{res['provisional_first']} | {st['p50']:.1f} / {st['p99']:.1f} / {st['max']:.0f} | {loads} |")
     for cond, res in results.items():
+        lines.append(f"\nSlowest ({cond}): " + "; ".join(f"{sid} {p} {t:.2f} s ({k})" for t, sid, p, k in res["slowest"]))
         if res["missed"]:
             lines.append(f"\nNot highlighted ({cond}): " + "; ".join(res["missed"]))
     return "\n".join(lines)
