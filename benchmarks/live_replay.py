@@ -9,7 +9,7 @@ What ``bench_live.py --phrase-only`` measures in real time (the app, headless), 
 thread the way :class:`coach.tui.listen.Listener` runs it: ``WhisperEngine.stream()``, each
 partial matched (``provisional``) and each final judged (``judge``).  Block *k* (0.1 s) is there
 at (k+1)·0.1 s of audio; the clock is ``max(audio time, clock + measured compute)``, so an engine
-that falls behind is late as it would be live (and, like the ``Tap``, drops partials while ≥ 1 s
+that falls behind is late as it would be live (and, reading the ``Tap``, decodes no partial while ≥ 1 s
 behind).  ``--clock cpu`` counts the process's CPU time / ``--cores`` (2: the engine's 2 threads on an
 idle 2-core machine; 1: another process keeps one core busy) instead of wall time: on a machine shared with other work this compares two settings far more steadily
 than wall time (it ignores time the process waited for a core), at the price of assuming two
@@ -150,7 +150,7 @@ def main() -> int:
                 events.append([src.now(), "final", u.start, u.end, hits])
                 if args.verbose:
                     print(f"{sid} {src.now():6.2f} final   {u.start:.2f}-{u.end:.2f} {u.text}")
-            elif not src.behind:   # the Listener drops partial work while behind
+            else:   # the engine decodes no partial while behind; the Listener shows one it decoded
                 found = provisional(evaluator, ev.text, ev.start)
                 hits = [[f.type, f.phrase] for f in found]
                 for f in found:

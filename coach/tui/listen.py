@@ -22,7 +22,7 @@ from coach.tui.messages import (AudioLevel, EngineReady, FinalUtterance, ListenD
 
 SAMPLE_RATE = 16000
 LEVEL_INTERVAL_S = 0.1   # the meter's refresh (level messages also coalesce in the queue)
-BEHIND_S = 1.0           # the recogniser is this far behind the audio clock: skip partial work
+BEHIND_S = 1.0           # the recogniser is this far behind the audio clock: skip partial decodes
 Post = Callable[[Any], Any]
 
 
@@ -271,7 +271,7 @@ class Listener:
                 if attribute is not None and ev is not None:
                     utterance = attribute(utterance)   # who said it decides what is charged
                 post(FinalUtterance(utterance, judge(ev, utterance) if ev is not None else None))
-            elif not self.tap.behind:   # behind: drop partial work, catch up on the audio
+            else:   # behind, the engine decodes no partial (catches up on the audio); one it decoded is shown
                 text, start = getattr(event, "text", ""), getattr(event, "start", None)
                 post(PartialText(text, start, provisional(ev, text, start) if ev is not None else []))
 
