@@ -319,12 +319,12 @@ class Pattern:
     tree: tuple = ()                       # the parsed pattern (for :class:`PatternSet`'s own regexes)
     sets: Mapping = field(default_factory=dict, repr=False)
 
-    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
         matches nowhere, where the sound form does.  Give the text and its sound form, or a
         :class:`Subject`."""
         subj = _subject(chars, sounds)
-        yield from self.text_spans(subj) or self.sound_spans(subj)
+        return self.text_spans(subj) or self.sound_spans(subj)
 
     def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> list[tuple[int, int]]:
         """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
@@ -359,7 +359,7 @@ class Pattern:
         return out
 
     def search(self, chars: "str | Subject", sounds: str | None = None) -> bool:
-        return next(self.spans(chars, sounds), None) is not None
+        return bool(self.spans(chars, sounds))
 
 
 def normalize_sets(raw: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
@@ -812,14 +812,14 @@ class PatternSet:
         ``sound_text(chars)``)."""
         return set(self._matched(_subject(chars, sounds))[0])
 
-    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, tuple[int, int]]]:
         """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give:
         the text form's spans where it matches somewhere, else the sound form's.  Patterns whose
         text form matches come first."""
         subj = _subject(chars, sounds)
         matched, in_order = self._matched(subj)
         if not matched:
-            return
+            return []
         if not in_order:
             matched = self._in_set_order(subj, matched)
         text_b = subj.chars_b
@@ -831,9 +831,6 @@ class PatternSet:
         # In the order of sets of pattern indices, as when a set per form picked them: where
         # two patterns of one entry match equally long overlapping spans the first one wins.
         text = set(first)
-        for k in text:
-            for span in self.patterns[k].text_spans(subj, first[k]):
-                yield k, span
-        for k in set(matched) - text:
-            for span in self.patterns[k].sound_spans(subj):
-                yield k, span
+        out = [(k, span) for k in text for span in self.patterns[k].text_spans(subj, first[k])]
+        out += [(k, span) for k in set(matched) - text for span in self.patterns[k].sound_spans(subj)]
+        return out
