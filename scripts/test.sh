@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="libportaudio2 espeak-ng sox ffmpeg tmux chromium fonts-wqy-microhei"
+APT_PACKAGES="libportaudio2 espeak-ng sox ffmpeg tmux chromium fonts-wqy-microhei build-essential python3-dev"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   missing=""

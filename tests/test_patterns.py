@@ -12,7 +12,7 @@ from coach.errors import PhrasebookError
 from coach.matcher.matcher import Matcher
 from coach.phrasebook import default_dir, load_phrasebook
 from coach.phrasebook.normalize import normalize, sound_text
-from coach.phrasebook.patterns import PatternError, PatternSet, compile_pattern
+from coach.phrasebook.patterns import PatternError, PatternSet, compile_pattern, search_span
 
 SETS = {"you": ("您", "你"), "filler": ("啊", "呢")}
 
@@ -202,7 +202,7 @@ def test_pattern_set_over_one_byte_sounds_keeps_every_match():
         norm = normalize(text)
         subj = Subject(norm.chars, sound_text(norm.chars), norm.breaks)
         real = {k for k, p in enumerate(ps.patterns)
-                if p.text_rx.search(subj.chars_b) or p.sound_rx.search(subj.sounds_b)}
+                if search_span(p.text_rx, subj.chars_b) or search_span(p.sound_rx, subj.sounds_b)}
         assert real <= ps.candidates(subj), text
         assert {k for k, _ in ps.spans(subj)} <= real
 
@@ -234,16 +234,16 @@ def test_the_prefilter_and_small_sets_answer_as_one_set_over_all_patterns():
     # What replaced one RE2 set over all the patterns must give its answer: the prefilter
     # never drops a pattern the set names, and the patterns found are the set's, in its order
     # whenever the small sets say they are in order.
-    from coach.phrasebook.patterns import items, regex_set
+    from coach.phrasebook.patterns import regex_set
     m = Matcher.from_phrasebook(load_phrasebook())
     for ps in (m._pattern_set, m._exception_set):
         whole = regex_set(ps._regexes.regexes, one_byte=True)
-        ps._regexes.COMPILE_AFTER = 2                # so that the second time, groups run as sets
+        ps._regexes.compile_after = 2                # so that the second time, groups run as sets
         named = in_order = 0
         for subj in _corpus_subjects() * 2:
             data = ps._alphabet.encode(subj)
             real = list(whole.Match(data) or ())
-            cands = ps._prefilter.candidates(items(data))
+            cands = ps._prefilter.candidates(data)
             assert set(real) <= set(cands) and cands == sorted(cands)
             matched, ordered = ps._matched(subj)
             assert sorted(matched) == sorted(real)
@@ -258,15 +258,14 @@ def test_the_prefilter_and_small_sets_answer_as_one_set_over_all_patterns():
 
 def test_the_prefilter_looks_at_few_patterns():
     # The point of it: a handful of candidates per text, not the whole set.
-    from coach.phrasebook.patterns import items
     ps = Matcher.from_phrasebook(load_phrasebook())._pattern_set
     subjects = _corpus_subjects(4)
-    total = sum(len(ps._prefilter.candidates(items(ps._alphabet.encode(s)))) for s in subjects)
+    total = sum(len(ps._prefilter.candidates(ps._alphabet.encode(s))) for s in subjects)
     assert total / len(subjects) < 0.02 * len(ps.patterns)
 
 
 def test_prefilter_clauses_follow_the_pattern_language():
-    from coach.phrasebook.patterns import Prefilter, _clauses, compile_one_byte, items
+    from coach.phrasebook.patterns import Prefilter, _clauses, compile_one_byte
     sets = {"you": ("你", "您")}
     alphabet_patterns = [compile_pattern(s, sets) for s in ("请{you}稍等", "(不|没)…知道", "说过^", "别急(啊)?$")]
     from coach.phrasebook.patterns import SoundAlphabet, Subject
@@ -276,7 +275,7 @@ def test_prefilter_clauses_follow_the_pattern_language():
         norm = normalize(text)
         data = alphabet.encode(Subject(norm.chars, sound_text(norm.chars), norm.breaks))
         real = [k for k, p in enumerate(alphabet_patterns)
-                if compile_one_byte(alphabet.regex(p)).search(data) is not None]
-        assert set(real) <= set(pf.candidates(items(data))), text
+                if search_span(compile_one_byte(alphabet.regex(p)), data) is not None]
+        assert set(real) <= set(pf.candidates(data)), text
     norm = normalize("稍等")
-    assert pf.candidates(items(alphabet.encode(Subject(norm.chars, sound_text(norm.chars))))) == []
+    assert pf.candidates(alphabet.encode(Subject(norm.chars, sound_text(norm.chars)))) == []

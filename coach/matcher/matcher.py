@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar, Final
 
 from coach.phrasebook.normalize import (
     CLAUSE_MARKS,
@@ -48,13 +49,13 @@ from coach.phrasebook import Entry, Phrasebook
 from coach.phrasebook.model import ContextRule, Family
 from coach.phrasebook.patterns import Pattern, PatternSet, Subject, regex_set
 
-_INF = float("inf")
-HOMOPHONE = 0.2
-NEAR_HOMOPHONE = 0.42
-SUBSTITUTE = 1.5
-INSERT = 0.5
-DELETE = 1.2
-CROSS_CLAUSE = 1.0
+_INF: Final = float("inf")
+HOMOPHONE: Final = 0.2
+NEAR_HOMOPHONE: Final = 0.42
+SUBSTITUTE: Final = 1.5
+INSERT: Final = 0.5
+DELETE: Final = 1.2
+CROSS_CLAUSE: Final = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class _CostRows(dict):
         return row
 
 
-_COSTS = _CostRows()
+_COSTS: Final = _CostRows()
 
 
 def _sub_cost(a: str, b: str) -> float:
@@ -190,9 +191,9 @@ def align(pattern: str, text: str, max_cost: float, text_breaks: tuple[bool, ...
         key=lambda x: (x[0], -(x[2] - x[1])),
     )
     chosen: list[tuple[float, int, int]] = []
-    for cost, s, e in found:
-        if all(e <= cs or s >= ce for _, cs, ce in chosen):
-            chosen.append((cost, s, e))
+    for cost, start, end in found:
+        if all(end <= cs or start >= ce for _, cs, ce in chosen):
+            chosen.append((cost, start, end))
     return chosen
 
 
@@ -259,7 +260,6 @@ class Matcher:
         # text-form match is a sound-form match too) picks the few patterns worth running.
         self._pattern_owner: list[tuple[int, Pattern]] = [
             (ei, pat) for ei, e in enumerate(self.entries) for pat in e.patterns]
-        self._pattern_set = None      # built below, sharing one alphabet with the benign contexts
         # Benign contexts per entry: (label, pattern): its own, then those of its family (the
         # family's and its other entries'), then the context rules for the family.
         fam_exc: dict[str, list[tuple[str, Pattern]]] = {}
@@ -271,8 +271,7 @@ class Matcher:
             if e.kind == "brush_off":
                 fam_exc.setdefault(e.family or e.id, []).extend(
                     (f"{e.id} exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns)
-        # (label, pattern, its place in the set of benign contexts) per entry
-        self._exception_patterns: dict[int, list[tuple[str, Pattern, int]]] = {}
+        benign: dict[int, list[tuple[str, Pattern]]] = {}     # (label, pattern) per entry
         for ei, e in enumerate(self.entries):
             own = [(f"exception_patterns 〈{p.source}〉", p) for p in e.exception_patterns]
             if e.kind == "brush_off":
@@ -280,18 +279,21 @@ class Matcher:
                 own += [x for x in fam_exc.get(fam, ()) if x[1] not in e.exception_patterns]
                 own += [(f"context {c.id} 〈{p.source}〉", p) for c in contexts if c.applies_to(fam)
                         for p in c.patterns]
-            self._exception_patterns[ei] = own
+            benign[ei] = own
         # All benign-context patterns in one PatternSet: one look-up says which can match at all
-        # (sharing the patterns' alphabet and prefilter: a text's sounds are looked up once).
+        # (sharing the patterns' alphabet and prefilter — and the pattern set, built with it: a
+        # text's sounds are looked up once).
         slot: dict[int, int] = {}
-        for own in self._exception_patterns.values():
+        distinct: dict[int, Pattern] = {}
+        for own in benign.values():
             for _, p in own:
                 slot.setdefault(id(p), len(slot))
-        distinct = {id(p): p for own in self._exception_patterns.values() for _, p in own}
+                distinct[id(p)] = p
         patterns = [pat for _, pat in self._pattern_owner]
         self._pattern_set, self._exception_set = PatternSet.sharing([patterns, [distinct[k] for k in slot]])
-        for ei, own in self._exception_patterns.items():
-            self._exception_patterns[ei] = [(label, p, slot[id(p)]) for label, p in own]
+        # (label, pattern, its place in the set of benign contexts) per entry
+        self._exception_patterns: dict[int, list[tuple[str, Pattern, int]]] = {
+            ei: [(label, p, slot[id(p)]) for label, p in own] for ei, own in benign.items()}
         # per entry, the places of its benign-context patterns (most texts match none of them)
         self._exception_slots = {ei: frozenset(x[2] for x in own) for ei, own in self._exception_patterns.items()}
         self._aligned: dict[tuple[int, str, tuple[bool, ...]], tuple] = {}     # see _align
@@ -352,7 +354,7 @@ class Matcher:
         spans = self._align(form, t[lo:hi], norm.breaks[lo:hi], sounds[lo:hi])
         return tuple((cost, s + lo, e + lo) for cost, s, e in spans) if lo else spans
 
-    MAX_ALIGNED = 1 << 16
+    MAX_ALIGNED: ClassVar[int] = 1 << 16
 
     def _align(self, form: _Form, text: str, breaks: tuple[bool, ...],
                sounds: str) -> tuple[tuple[float, int, int], ...]:
@@ -387,11 +389,11 @@ class Matcher:
         present = set(coarse)
         for fi in self._sieved(t):
             form = self._forms[fi]
-            spans = self._form_spans(form, norm, coarse, present)
-            if spans:
+            found = self._form_spans(form, norm, coarse, present)
+            if found:
                 key = (form.entry_index, form.role)
                 raw.setdefault(key, []).extend(
-                    (1.0 - cost / len(form.chars), s, e, form.chars) for cost, s, e in spans)
+                    (1.0 - cost / len(form.chars), s, e, form.chars) for cost, s, e in found)
         sounds = sound_text(t)
         subj = Subject(t, sounds, norm.breaks)   # clause breaks marked: only …… runs across one
         for k, (s, e) in self._pattern_set.spans(subj):
@@ -468,7 +470,7 @@ class _Alphabet(dict):
     syllables the forms use most each a byte of their own, all others (and syllables no form
     uses) one shared byte.  A shared byte only lets the sieve pass more, never fewer."""
 
-    SHARED = 255
+    SHARED: ClassVar[int] = 255
 
     def __init__(self, sounds):
         super().__init__()
@@ -616,7 +618,7 @@ def _stands_alone(norm: Normalized, s: int, e: int, *, exact: bool) -> bool:
 
 # How a rude call goes on after 喂/哎 (后面那个，过来): where a sound-alike (为, 爱) runs
 # straight into one of these, it is taken for the interjection.
-_CALLED_AFTER_INTERJECTION = ("后面", "前面", "那个", "这个", "那边", "这边", "过来", "下一个", "下一位",
+_CALLED_AFTER_INTERJECTION: Final = ("后面", "前面", "那个", "这个", "那边", "这边", "过来", "下一个", "下一位",
                               "排队", "站住", "等等", "干什么", "干嘛", "别")
 
 

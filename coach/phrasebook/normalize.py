@@ -18,10 +18,11 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
+from typing import Final
 
 import zhconv
 
-_DIGIT_READINGS = dict(zip("0123456789", ["ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"]))
+_DIGIT_READINGS: Final = dict(zip("0123456789", ["ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu"]))
 
 
 @lru_cache(maxsize=65536)
@@ -79,12 +80,14 @@ def _readings() -> dict | None:
     if not os.path.isfile(path):
         return None
     sub = importlib.util.spec_from_file_location("_coach_pinyin_dict", path)
+    if sub is None or sub.loader is None:
+        return None
     module = importlib.util.module_from_spec(sub)
     sub.loader.exec_module(module)
     return getattr(module, "pinyin_dict", None)
 
 
-_SOUND_REPS: dict[str, str] = {}
+_SOUND_REPS: Final[dict[str, str]] = {}
 
 
 @lru_cache(maxsize=65536)
@@ -108,8 +111,8 @@ class _PerChar(dict):
         return out
 
 
-_SOUND_CHARS = _PerChar(sound_char)
-_FOLDED = _PerChar(fold_char)
+_SOUND_CHARS: Final = _PerChar(sound_char)
+_FOLDED: Final = _PerChar(fold_char)
 
 
 def sound_text(chars: str) -> str:
@@ -134,7 +137,7 @@ def coarse(ch: str) -> str:
     return s
 
 
-_COARSE_REPS: dict[str, str] = {}
+_COARSE_REPS: Final[dict[str, str]] = {}
 
 
 def coarse_char(ch: str) -> str:
@@ -142,7 +145,7 @@ def coarse_char(ch: str) -> str:
     return _COARSE_REPS.setdefault(coarse(ch), ch)
 
 
-_COARSE_CHARS = _PerChar(coarse_char)
+_COARSE_CHARS: Final = _PerChar(coarse_char)
 
 
 def coarse_text(chars: str) -> str:
@@ -152,7 +155,7 @@ def coarse_text(chars: str) -> str:
 
 # Clause punctuation: a phrase rarely runs across it (您别急，什么… is not 急什么).  Spaces are
 # not clause marks: ASR puts them between words.
-CLAUSE_MARKS = frozenset("，。！？；：、,.!?;:…—\n")
+CLAUSE_MARKS: Final = frozenset("，。！？；：、,.!?;:…—\n")
 
 
 @dataclass(frozen=True)

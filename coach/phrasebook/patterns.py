@@ -32,23 +32,21 @@ load time; an error in either names the pattern.  Groups never capture, so no en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache, reduce
-from itertools import chain, repeat
-from operator import lshift, or_
-from typing import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
+from typing import Any, Callable, ClassVar, Final, Iterable, Iterator, Mapping
 
 import re2
 
 from coach.phrasebook.normalize import fold_char, sound_char
 
-MAX_GAP = 20
-DEFAULT_GAP = 4
-MAX_REPEAT = 8
-MAX_LENGTH = 400
-MIN_SOUND_SPAN = 3
-FILLERS = "啊呢吧嘛哦呀啦哈咯撒哟嘞噢诶"
+MAX_GAP: Final = 20
+DEFAULT_GAP: Final = 4
+MAX_REPEAT: Final = 8
+MAX_LENGTH: Final = 400
+MIN_SOUND_SPAN: Final = 3
+FILLERS: Final = "啊呢吧嘛哦呀啦哈咯撒哟嘞噢诶"
 
-_OPTIONS = re2.Options()
+_OPTIONS: Final = re2.Options()
 _OPTIONS.log_errors = False
 _OPTIONS.max_mem = 64 << 20     # room for the DFA of a whole set (else RE2 falls back to a slower NFA)
 
@@ -87,7 +85,7 @@ class _Parser:
         return seqs[0] if len(seqs) == 1 else ("alt", seqs)
 
     def seq(self):
-        items = []
+        items: list = []
         while True:
             ch = self.peek()
             if ch in ("", "|", ")"):
@@ -182,7 +180,7 @@ def _skips_filler(a, b) -> bool:
     return not (a[0] == "lit" and b[0] == "lit")
 
 
-_META = frozenset("\\.^$|?*+()[]{}-")
+_META: Final = frozenset("\\.^$|?*+()[]{}-")
 
 
 def _esc(text: str) -> str:
@@ -262,8 +260,9 @@ class Subject:
         self.chars, self.sounds = chars, sounds
         cuts = [k for k, b in enumerate(breaks) if b and 0 < k < len(chars)] if any(breaks) else ()
         self._cuts = cuts
-        self._unmarked = None
-        self._coded_by = None       # the SoundAlphabet that encoded it last, and its bytes
+        self._unmarked: list[int] | None = None
+        self._coded_by: SoundAlphabet | None = None   # the SoundAlphabet that encoded it last,
+        self._coded = b""                               # and its bytes
         if cuts:
             self.sounds_marked = _marked(sounds, cuts)
             self.chars_b, self.sounds_b = _marked(chars, cuts).encode(), self.sounds_marked.encode()
@@ -276,17 +275,19 @@ class Subject:
         b = a + len(data[s:e].decode())
         if not self._cuts:
             return a, b
-        if self._unmarked is None:
+        unmarked = self._unmarked
+        if unmarked is None:
             # marked position -> characters of ``chars`` before it (a marker is not one)
             cuts = self._cuts
-            self._unmarked, n, at = [], 0, set(k + j for j, k in enumerate(cuts))
+            unmarked, n, at = [], 0, set(k + j for j, k in enumerate(cuts))
             for m in range(len(self.chars) + len(cuts) + 1):
-                self._unmarked.append(n)
+                unmarked.append(n)
                 n += m not in at
-        return self._unmarked[a], self._unmarked[b]
+            self._unmarked = unmarked
+        return unmarked[a], unmarked[b]
 
 
-BREAK = "\x1f"      # the clause marker: a control character, never in normalised text
+BREAK: Final = "\x1f"      # the clause marker: a control character, never in normalised text
 
 
 def _marked(text: str, cuts: list[int]) -> str:
@@ -310,20 +311,20 @@ class Pattern:
     source: str
     text_regex: str
     sound_regex: str
-    text_rx: object
-    sound_rx: object
+    text_rx: Any
+    sound_rx: Any
     letters: frozenset = frozenset()       # every character the pattern writes (sets included)
     has_gap: bool = False                  # a …… gap: the pattern may run across clause punctuation
     min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
     tree: tuple = ()                       # the parsed pattern (for :class:`PatternSet`'s own regexes)
     sets: Mapping = field(default_factory=dict, repr=False)
 
-    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, int]]:
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
         matches nowhere, where the sound form does.  Give the text and its sound form, or a
         :class:`Subject`."""
         subj = _subject(chars, sounds)
-        yield from self.text_spans(subj) or self.sound_spans(subj)
+        return self.text_spans(subj) or self.sound_spans(subj)
 
     def _matches(self, rx, data: bytes, first: tuple[int, int] | None = None) -> list[tuple[int, int]]:
         """Non-overlapping (start, end) byte spans, leftmost first (a search loop: cheaper than
@@ -358,15 +359,15 @@ class Pattern:
         return out
 
     def search(self, chars: "str | Subject", sounds: str | None = None) -> bool:
-        return next(self.spans(chars, sounds), None) is not None
+        return bool(self.spans(chars, sounds))
 
 
-def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+def normalize_sets(raw: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
     """Set wordings as the matcher sees them (folded characters); an empty wording is an error."""
     out: dict[str, tuple[str, ...]] = {}
     for name, words in raw.items():
         folded = []
-        for w in words:  # type: ignore[union-attr]
+        for w in words:
             f = "".join(fold_char(c) for c in w)
             if not f:
                 raise PatternError(f"set '{name}' has an empty wording {w!r}")
@@ -375,26 +376,29 @@ def normalize_sets(raw: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
     return out
 
 
-try:                                            # the binding's own search, without its
-    _UNANCHORED = re2._Anchor.UNANCHORED        # match objects (about twice as quick)
-    re2.compile(b"a")._regexp.Match(_UNANCHORED, b"a", 0, 1)
-except (AttributeError, TypeError):             # pragma: no cover - another binding version
-    _UNANCHORED = None
+# RE2 through the binding's own objects (re2._re2): a regex's and a set's Match without the
+# Python wrappers' work per call (match objects, type checks; about twice as quick).
+_UNANCHORED: Final = re2._Anchor.UNANCHORED
+
+
+def _compile(regex: bytes, options):
+    rx = re2._re2.RE2(regex, options)
+    if not rx.ok():
+        raise re2.error(rx.error())
+    return rx
 
 
 def search_span(rx, data: bytes, pos: int = 0) -> tuple[int, int] | None:
-    """(start, end) of the leftmost match of ``rx`` in ``data[pos:]`` (byte offsets), or None."""
-    if _UNANCHORED is None:                     # pragma: no cover
-        mo = rx.search(data, pos)
-        return None if mo is None else mo.span()
-    span = rx._regexp.Match(_UNANCHORED, data, pos, len(data))[0]
+    """(start, end) of the leftmost match of ``rx`` (:func:`compile_regex`,
+    :func:`compile_one_byte`) in ``data[pos:]`` (byte offsets), or None."""
+    span = rx.Match(_UNANCHORED, data, pos, len(data))[0]
     return None if span[0] < 0 else span
 
 
 def compile_regex(regex: str, what: str):
     """Compile for matching UTF-8 bytes (the pattern itself is checked as text first)."""
     try:
-        return re2.compile(regex.encode(), options=_OPTIONS)
+        return _compile(regex.encode(), _OPTIONS)
     except re2.error as exc:
         msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternError(f"{what} does not compile ({msg})") from None
@@ -411,7 +415,7 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     sound_regex = _emit(tree, sets, sound_char)
     text_rx = compile_regex(text_regex, f"pattern {src!r}")
     sound_rx = compile_regex(sound_regex, f"pattern {src!r} (sound form)")
-    if text_rx.search(b"") is not None:
+    if search_span(text_rx, b"") is not None:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
     return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
                    _crosses(tree), max(1, _min_bytes(tree, sets)), tree, sets)
@@ -462,7 +466,7 @@ def _letters(node, sets) -> Iterator[str]:
         yield from _letters(node[1], sets)
 
 
-_BYTE_OPTIONS = re2.Options()
+_BYTE_OPTIONS: Final = re2.Options()
 _BYTE_OPTIONS.log_errors = False
 _BYTE_OPTIONS.max_mem = _OPTIONS.max_mem
 _BYTE_OPTIONS.encoding = re2.Options.Encoding.LATIN1
@@ -470,14 +474,16 @@ _BYTE_OPTIONS.encoding = re2.Options.Encoding.LATIN1
 
 def regex_set(regexes: list[str], *, one_byte: bool = False):
     """One RE2 set that says which of ``regexes`` match somewhere in UTF-8 bytes (None if there
-    are none): ``.Match(data)`` lists their indices.  ``one_byte``: the data is one byte per
-    character (an alphabet of at most 256 symbols), not UTF-8."""
+    are none): ``.Match(data)`` lists their indices (an empty list: none matches).  ``one_byte``:
+    the data is one byte per character (an alphabet of at most 256 symbols), not UTF-8."""
     if not regexes:
         return None
-    s = re2.Set.SearchSet(_BYTE_OPTIONS if one_byte else _OPTIONS)
+    s = re2._re2.Set(_UNANCHORED, _BYTE_OPTIONS if one_byte else _OPTIONS)
     for rx in regexes:
-        s.Add(rx.encode())
-    s.Compile()
+        if s.Add(rx.encode()) < 0:
+            raise re2.error(f"cannot add {rx!r} to a set")
+    if not s.Compile():
+        raise re2.error("cannot compile a set")
     return s
 
 
@@ -487,7 +493,7 @@ class SoundAlphabet(dict):
     one byte per character RE2's set automaton stays small and quick; a shared byte only lets
     more patterns through as candidates, which their own regexes then settle."""
 
-    SHARED = 255
+    SHARED: ClassVar[int] = 255
 
     def __init__(self, patterns: list[Pattern]):
         super().__init__()
@@ -532,7 +538,7 @@ class SoundAlphabet(dict):
 
 def compile_one_byte(regex: str):
     """One regex over one-byte-per-character data (an alphabet's codes, not UTF-8)."""
-    return re2.compile(regex.encode(), options=_BYTE_OPTIONS)
+    return _compile(regex.encode(), _BYTE_OPTIONS)
 
 
 class OneByteRegexes:
@@ -548,14 +554,15 @@ class OneByteRegexes:
     counts of the ``MAX_GROUPS`` not yet compiled met last are remembered.
     """
 
-    MAX_GROUPS = 1024
-    COMPILE_AFTER = 8
+    MAX_GROUPS: ClassVar[int] = 1024
+    COMPILE_AFTER: ClassVar[int] = 8
 
     def __init__(self, regexes: list[str]):
         self.regexes = regexes
         self._rx: list = [None] * len(regexes)
-        self._groups: dict[tuple[int, ...], object] = {}      # compiled, least recently used first
+        self._groups: dict[tuple[int, ...], Any] = {}      # compiled, least recently used first
         self._met: dict[tuple[int, ...], int] = {}             # not compiled yet: times met
+        self.compile_after = self.COMPILE_AFTER
 
     def matches(self, k: int, data: bytes) -> bool:
         """Whether regex ``k`` matches somewhere in ``data``."""
@@ -577,7 +584,7 @@ class OneByteRegexes:
         group = groups.pop(key, None)
         if group is None:
             met = self._met.pop(key, 0) + 1
-            if met < self.COMPILE_AFTER:
+            if met < self.compile_after:
                 if len(self._met) >= self.MAX_GROUPS:
                     del self._met[next(iter(self._met))]
                 self._met[key] = met                            # now the most recently met
@@ -589,20 +596,15 @@ class OneByteRegexes:
         return [candidates[i] for i in group.Match(data) or ()], True
 
 
-def items(data: bytes) -> Iterator[int]:
-    """The items of one-byte data that a :class:`Prefilter` looks up: every byte, and every two
-    adjacent bytes as ``a << 8 | b`` (the alphabets never use byte 0, so a pair is at least
-    ``PAIR``)."""
-    return chain(data, map(or_, map(lshift, data, repeat(8)), data[1:]))
-
-
-PAIR = 0x100
+PAIR: Final = 0x100      # the least item that is a pair of bytes (see Prefilter)
 
 
 class Prefilter:
     """Which of many regexes over one-byte data can match, found without running them all.
 
-    Each member has *clauses*: sets of items (:func:`items`) of which a text it matches holds
+    The *items* of one-byte data are its bytes and each two adjacent bytes as ``a << 8 | b``
+    (the alphabets never use byte 0, so a pair is at least ``PAIR``).
+    Each member has *clauses*: sets of items of which a text it matches holds
     at least one (a necessary condition, derived from the regex).  The most telling ``lanes``
     clauses of each member (pairs of bytes are rarer than single bytes, items many members
     need are common ones) are kept as bit sets, one bit per member and lane: an item's mask
@@ -643,13 +645,24 @@ class Prefilter:
                 for item in kept[lane]:
                     masks[item] = masks.get(item, 0) | bit
         self._start = start
-        self._get = masks.get
+        self._masks = masks
         self._last: tuple[bytes | None, int] = (None, 0)     # see met_in
 
-    def met(self, text_items: Iterable[int]) -> int:
-        """The members whose kept clauses all meet ``text_items``, one bit each: the masks of
-        the items OR-ed (misses skipped), then the lanes AND-ed."""
-        found = reduce(or_, filter(None, map(self._get, text_items)), self._start)
+    def met(self, data: bytes) -> int:
+        """The members whose kept clauses all meet one-byte ``data``, one bit each: the masks
+        of its items OR-ed (misses skipped), then the lanes AND-ed."""
+        masks = self._masks
+        found = self._start
+        prev = 0                        # no byte before (the alphabets never use byte 0)
+        for b in data:
+            mask = masks.get(b)
+            if mask is not None:
+                found |= mask
+            if prev:
+                mask = masks.get(prev << 8 | b)
+                if mask is not None:
+                    found |= mask
+            prev = b
         n = self.size
         left = found & ((1 << n) - 1)
         for lane in range(1, self.lanes):
@@ -657,18 +670,18 @@ class Prefilter:
         return left
 
     def met_in(self, data: bytes) -> int:
-        """:meth:`met` for the items of one-byte ``data``, kept for the last data given: the
+        """:meth:`met` of one-byte ``data``, kept for the last data given: the
         sets that share this prefilter ask in turn about the same subject's bytes (the same
         object, :meth:`SoundAlphabet.encode`), which are then looked up once."""
         last, met = self._last
         if data is not last:
-            met = self.met(items(data))
+            met = self.met(data)
             self._last = (data, met)
         return met
 
-    def candidates(self, text_items: Iterable[int]) -> list[int]:
-        """The members whose kept clauses all meet ``text_items``, in ascending order."""
-        return members(self.met(text_items))
+    def candidates(self, data: bytes) -> list[int]:
+        """The members whose kept clauses all meet one-byte ``data``, in ascending order."""
+        return members(self.met(data))
 
 
 def members(met: int, lo: int = 0, hi: int | None = None) -> list[int]:
@@ -677,11 +690,13 @@ def members(met: int, lo: int = 0, hi: int | None = None) -> list[int]:
     left = met >> lo
     if hi is not None:
         left &= (1 << (hi - lo)) - 1
+    digits = bin(left)                  # '0b…', the highest member first
+    top = len(digits) - 1
     out = []
-    while left:
-        low = left & -left
-        out.append(low.bit_length() - 1)
-        left ^= low
+    at = digits.rfind("1")
+    while at > 1:
+        out.append(top - at)
+        at = digits.rfind("1", 0, at)
     return out
 
 
@@ -693,11 +708,11 @@ class PrefilterPart:
         self.prefilter, self.lo = prefilter, lo
         self.hi = prefilter.size if hi is None else hi
 
-    def candidates(self, text_items: Iterable[int]) -> list[int]:
-        return members(self.prefilter.met(text_items), self.lo, self.hi)
+    def candidates(self, data: bytes) -> list[int]:
+        return members(self.prefilter.met(data), self.lo, self.hi)
 
     def candidates_in(self, data: bytes) -> list[int]:
-        """:meth:`candidates` for the items of one-byte ``data`` (see :meth:`Prefilter.met_in`)."""
+        """:meth:`candidates`, kept for the last data given (see :meth:`Prefilter.met_in`)."""
         return members(self.prefilter.met_in(data), self.lo, self.hi)
 
 
@@ -719,8 +734,8 @@ def _clauses(node, sets: Mapping[str, tuple[str, ...]], code: Callable[[str], in
     if kind == "rep":
         return _clauses(node[1], sets, code)
     if kind == "alt":
-        best = [min(_clauses(n, sets, code), key=_weight, default=None) for n in node[1]]
-        return [] if any(b is None for b in best) else [frozenset().union(*best)]
+        best = [min(_clauses(n, sets, code), key=_weight, default=frozenset()) for n in node[1]]
+        return [] if not all(best) else [frozenset().union(*best)]
     if kind == "set":
         best = [min(_clauses(("lit", w), sets, code), key=_weight) for w in sets[node[1]]]
         return [frozenset().union(*best)]
@@ -750,7 +765,7 @@ class PatternSet:
         self.patterns = patterns
         self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
         self._regexes = OneByteRegexes([self._alphabet.regex(p) for p in patterns])
-        self._orders: dict[tuple[int, ...], object] = {}   # see _in_set_order
+        self._orders: dict[tuple[int, ...], Any] = {}   # see _in_set_order
         if prefilter is None:
             prefilter = PrefilterPart(Prefilter(_pattern_clauses(patterns, self._alphabet), self._alphabet.SHARED))
         self._prefilter = prefilter
@@ -797,14 +812,14 @@ class PatternSet:
         ``sound_text(chars)``)."""
         return set(self._matched(_subject(chars, sounds))[0])
 
-    def spans(self, chars: "str | Subject", sounds: str | None = None) -> Iterator[tuple[int, tuple[int, int]]]:
+    def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, tuple[int, int]]]:
         """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give:
         the text form's spans where it matches somewhere, else the sound form's.  Patterns whose
         text form matches come first."""
         subj = _subject(chars, sounds)
         matched, in_order = self._matched(subj)
         if not matched:
-            return
+            return []
         if not in_order:
             matched = self._in_set_order(subj, matched)
         text_b = subj.chars_b
@@ -816,9 +831,6 @@ class PatternSet:
         # In the order of sets of pattern indices, as when a set per form picked them: where
         # two patterns of one entry match equally long overlapping spans the first one wins.
         text = set(first)
-        for k in text:
-            for span in self.patterns[k].text_spans(subj, first[k]):
-                yield k, span
-        for k in set(matched) - text:
-            for span in self.patterns[k].sound_spans(subj):
-                yield k, span
+        out = [(k, span) for k in text for span in self.patterns[k].text_spans(subj, first[k])]
+        out += [(k, span) for k in set(matched) - text for span in self.patterns[k].sound_spans(subj)]
+        return out
