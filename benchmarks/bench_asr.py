@@ -119,13 +119,19 @@ def worker(setting: str, sets: list[str]) -> dict:
     hotwords = []
     if overrides.get("prompt_hotwords"):
         hotwords = ["您好", "请稍等", "不好意思", "让您久等了", "请慢走", "再见", "谢谢您的配合", "对不起"]
+    evaluator = None
     if setting == "coach":
         from coach.session.evaluate import Evaluator
         from coach.session.pipeline import hotwords as phrasebook_hotwords
 
-        hotwords = phrasebook_hotwords(Evaluator.default())
+        evaluator = Evaluator.default()
+        hotwords = phrasebook_hotwords(evaluator)
     t0 = time.perf_counter()
     engine = WhisperEngine(settings=replace(WhisperSettings(), **overrides), hotwords=hotwords)
+    if evaluator is not None:   # as analyze opens it: the brush-off wordings and 您 phrases verified too
+        from coach.session.pipeline import set_targets
+
+        set_targets(engine, evaluator)
     load_s = time.perf_counter() - t0
     if setting == "fw-default":  # faster-whisper's own pipeline on the same model, for reference
         import numpy as np
