@@ -1,4 +1,4 @@
-"""Build: the matcher's hot modules compiled to C with mypyc — the same source, run about 1.8×
+"""Build: the matcher's hot modules compiled to C with mypyc — the same source, run 1.3–1.8×
 faster (docs/benchmarks.md, "matcher speed").  Everything else is in pyproject.toml.
 
 Where they cannot be compiled (no C compiler) the build goes on and they run as plain Python.
