@@ -85,8 +85,10 @@ def setup() -> None:
         reason = "COACH_PURE_PYTHON is set"
     elif modules and modules != set(record):
         reason = f"only part of them was built: {', '.join(sorted(modules))}"
-    elif modules and _changed(record):
-        reason = f"changed since they were compiled: {', '.join(_changed(record))} (pip install -e . builds them again)"
+    elif modules:
+        changed = _changed(record)
+        if changed:
+            reason = f"changed since they were compiled: {', '.join(changed)} (pip install -e . builds them again)"
     if reason:
         log.info("compiled matcher modules not used: %s", reason)
         sys.meta_path.insert(0, _PlainSource(set(record)))

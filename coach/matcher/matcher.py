@@ -37,6 +37,7 @@ from typing import ClassVar, Final
 from coach.phrasebook.normalize import (
     CLAUSE_MARKS,
     Normalized,
+    Value,
     coarse,
     coarse_char,
     coarse_text,
@@ -58,10 +59,10 @@ DELETE: Final = 1.2
 CROSS_CLAUSE: Final = 1.0
 
 
-class Hit:
-    """One finding in one text (a value: its fields are not reassigned).  A plain class, not a
-    frozen dataclass: compiled (setup.py), building one costs 0.04 µs instead of ~1.3 µs."""
+class Hit(Value):
+    """One finding in one text."""
 
+    FIELDS: ClassVar[tuple[str, ...]] = ("kind", "entry", "heard", "start", "end", "score", "via")
     kind: Final[str]            # "courtesy" | "brush_off" | "near_miss"
     entry: Final[Entry]
     heard: Final[str]           # the text as heard (original characters, punctuation included)
@@ -74,19 +75,6 @@ class Hit:
                  via: str = "") -> None:
         self.kind, self.entry, self.heard = kind, entry, heard
         self.start, self.end, self.score, self.via = start, end, score, via
-
-    def _key(self) -> tuple:
-        return (self.kind, self.entry, self.heard, self.start, self.end, self.score, self.via)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Hit) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (f"Hit(kind={self.kind!r}, entry={self.entry!r}, heard={self.heard!r}, start={self.start!r}, "
-                f"end={self.end!r}, score={self.score!r}, via={self.via!r})")
 
     @property
     def phrase(self) -> str:

@@ -17,7 +17,7 @@ import unicodedata
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import compress
-from typing import Final
+from typing import ClassVar, Final
 
 import zhconv
 
@@ -157,11 +157,32 @@ def coarse_text(chars: str) -> str:
 CLAUSE_MARKS: Final = frozenset("，。！？；：、,.!?;:…—\n")
 
 
-class Normalized:
-    """Normalised text plus, per kept character, its index in the original text and whether
-    clause punctuation stood right before it (a value: its fields are not reassigned; a plain
-    class, not a frozen dataclass, which costs ~15× as much to build compiled)."""
+class Value:
+    """A value of the compiled matcher modules (:class:`Normalized`, ``matcher.Hit``): equal,
+    hashed and shown by its ``FIELDS``, which are not reassigned.  A plain class rather than a
+    frozen dataclass: compiled (setup.py), a frozen dataclass costs ~30× as much to build."""
 
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Value) and type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__name__}({shown})"
+
+
+class Normalized(Value):
+    """Normalised text plus, per kept character, its index in the original text and whether
+    clause punctuation stood right before it."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("original", "chars", "index", "breaks")
     original: Final[str]
     chars: Final[str]
     index: Final[tuple[int, ...]]
@@ -169,19 +190,6 @@ class Normalized:
 
     def __init__(self, original: str, chars: str, index: tuple[int, ...], breaks: tuple[bool, ...] = ()) -> None:
         self.original, self.chars, self.index, self.breaks = original, chars, index, breaks
-
-    def _key(self) -> tuple:
-        return (self.original, self.chars, self.index, self.breaks)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Normalized) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (f"Normalized(original={self.original!r}, chars={self.chars!r}, index={self.index!r}, "
-                f"breaks={self.breaks!r})")
 
     def span_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open span of normalised chars to a half-open span of the original."""
