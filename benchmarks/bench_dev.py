@@ -39,6 +39,8 @@ NOISE = {
     "babble": ["noisex92_babble.wav"],
     "chatter": ["emgse_two_female_chinese.wav", "emgse_two_male_one_female_chinese.wav",
                 "emgse_one_female_chinese.wav", "emgse_one_male_chinese.wav"],
+    # the other chatter recordings: nothing was tuned on them (the VAD's background gate included)
+    "chatter-other": ["emgse_two_male_chinese.wav", "emgse_one_female_one_male_chinese.wav"],
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from shared import dev_dir
+from shared import dev_dir, shared_dir
 
 from coach.asr.vad import SAMPLE_RATE, Segmenter, VadConfig
 from coach.audio.decode import read
@@ -53,3 +53,64 @@ def test_short_utterances_are_not_cut_at_commas():
     audio, _ = two_clauses()
     # the utterance is only cut once it has run clause_min_s: here never
     assert len(segments(audio, VadConfig(speech_pad_s=0.5, clause_min_s=30.0))) == 1
+
+
+# --- background speech (a neighbouring window's chatter) ------------------------------------
+# A chatter recording the dev benchmark does not mix in (bench_dev.py uses four others).
+CHATTER = "emgse_two_male_chinese.wav"
+
+
+def active_power(x: np.ndarray) -> float:
+    """Mean power of the clip's 20 ms frames within 35 dB of its loudest (its speech)."""
+    fr = SAMPLE_RATE // 50
+    p = (x[: len(x) // fr * fr].reshape(-1, fr) ** 2).mean(1)
+    return float(p[p > p.max() * 10 ** -3.5].mean())
+
+
+def floor(n: int, rng) -> np.ndarray:
+    return (rng.standard_normal(n) * 10 ** (-72 / 20)).astype(np.float32)
+
+
+def two_lines_with_gap(gap_s: float = 0.8) -> tuple[np.ndarray, int, int]:
+    """Two clerk lines ``gap_s`` apart; also the sample where the gap starts and ends."""
+    a, b = (trim(read(dev_dir() / p)) for p in LINES)
+    rng = np.random.default_rng(1)
+    lead, gap = floor(int(0.5 * SAMPLE_RATE), rng), floor(int(gap_s * SAMPLE_RATE), rng)
+    audio = np.concatenate([lead, a, gap, b, lead]).astype(np.float32)
+    return audio, len(lead) + len(a), len(lead) + len(a) + len(gap)
+
+
+def with_chatter(audio: np.ndarray, snr_db: float) -> np.ndarray:
+    noise = read(shared_dir() / "audio" / "noise" / CHATTER)
+    noise = np.tile(noise, len(audio) // len(noise) + 2)[SAMPLE_RATE * 3: SAMPLE_RATE * 3 + len(audio)]
+    gain = np.sqrt(active_power(audio) / (float((noise ** 2).mean()) * 10 ** (snr_db / 10)))
+    return (audio + gain * noise).astype(np.float32)
+
+
+def test_neighbouring_chatter_does_not_join_the_clerks_lines():
+    audio, gap_start, gap_end = two_lines_with_gap()
+    noisy = with_chatter(audio, 10.0)
+    # Silero hears the chatter as speech: without the background gate the two lines (and the
+    # chatter around them) are one utterance
+    joined = segments(noisy, VadConfig(speech_pad_s=0.5, background_db=0.0))
+    assert any(s.speech_start < gap_start and s.speech_end > gap_end for s in joined)
+    split = segments(noisy, VadConfig(speech_pad_s=0.5))
+    assert not any(s.speech_start < gap_start and s.speech_end > gap_end for s in split)
+    # both lines are still heard, each in a segment of its own
+    assert any(s.speech_start < gap_start - SAMPLE_RATE and s.speech_end > gap_start - SAMPLE_RATE // 2
+               for s in split)
+    assert any(s.speech_start < gap_end + SAMPLE_RATE // 2 and s.speech_end > gap_end + SAMPLE_RATE
+               for s in split)
+
+
+def test_a_quieter_speaker_in_a_quiet_room_is_not_background():
+    # a citizen 12 dB quieter than the clerk, across the counter of a quiet room: the floor
+    # between them is the room's (-72 dBFS), so nothing is background
+    a = trim(read(dev_dir() / LINES[0]))
+    c = trim(read(dev_dir() / "lines/R01_ttskit_Aicheng.wav")) * 10 ** (-12 / 20)
+    rng = np.random.default_rng(2)
+    audio = np.concatenate([floor(8000, rng), a, floor(12800, rng), c, floor(8000, rng)]).astype(np.float32)
+    on = segments(audio, VadConfig(speech_pad_s=0.5))
+    off = segments(audio, VadConfig(speech_pad_s=0.5, background_db=0.0))
+    assert [(s.speech_start, s.speech_end) for s in on] == [(s.speech_start, s.speech_end) for s in off]
+    assert len(on) == 2

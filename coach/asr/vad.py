@@ -33,6 +33,20 @@ class VadConfig:
     # after its last word.  Dev speech pauses 0.16 s after commas and 0.32 s after full stops.
     clause_min_s: float = 0.0
     clause_pause_s: float = 0.25
+    # Background speech (a neighbouring window's chatter, a hall's babble) is speech to the VAD,
+    # so without this an utterance never ends in a noisy hall and the recogniser gets 25 s
+    # windows in which it skips whole sentences.  A window counts as silence when its level
+    # (smoothed over ``level_smooth_s``) is both more than ``background_db`` below the
+    # foreground speech (the 90th percentile of the speech windows' levels over the last
+    # ``foreground_s``) and within ``floor_span_db`` of the floor (the 10th percentile of all
+    # windows' levels over the last ``floor_s``): the hall's own level, not a quieter speaker
+    # in a quiet room.  Speech starts only ``start_db`` or less below the foreground.  0 = off.
+    background_db: float = 10.0
+    start_db: float = 7.0
+    floor_span_db: float = 12.0
+    level_smooth_s: float = 0.064
+    foreground_s: float = 30.0
+    floor_s: float = 10.0
 
 
 @dataclass
@@ -114,6 +128,7 @@ class Segmenter:
         self._silence_at = 0  # first sample of the current silence run, 0 = none
         self._best_pause: tuple[int, int] | None = None  # (length, start) of the longest pause
         self._last_end = 0  # padded end of the previous segment
+        self._gate = _BackgroundGate(cfg) if cfg.background_db > 0 else None
 
     @property
     def in_speech(self) -> bool:
@@ -147,6 +162,12 @@ class Segmenter:
         for p in self.vad.probs(block):
             w = self._pos
             self._pos += WINDOW
+            if self._gate is not None:
+                at = w - self._buf_start
+                # speaking on after a pause is judged as a start: background bursts in the
+                # pause must not hold the utterance open
+                p = self._gate.judge(float(p), self._buf[at: at + WINDOW], p >= self.config.threshold,
+                                     self._start is not None and not self._silence_at)
             self._step(float(p), w, done)
         if self._start is None:  # keep only what a future segment may need as padding
             keep_from = max(self._pos - self._pad - WINDOW, self._last_end, self._buf_start)
@@ -213,6 +234,51 @@ class Segmenter:
         if cut > 0:
             self._buf = self._buf[cut:]
             self._buf_start = keep_from
+
+
+class _BackgroundGate:
+    """Speech far quieter than the foreground speech heard lately, at the level of the hall's
+    floor, is background: silence (see :class:`VadConfig`)."""
+
+    EVERY = 16      # windows between updates of the two levels (0.5 s)
+
+    def __init__(self, cfg: VadConfig):
+        self.margin = cfg.background_db
+        self.start_margin = min(cfg.start_db, cfg.background_db)
+        self.span = cfg.floor_span_db
+        per_s = SAMPLE_RATE / WINDOW
+        self.keep_speech = max(1, int(cfg.foreground_s * per_s))
+        self.keep_all = max(1, int(cfg.floor_s * per_s))
+        self.alpha = float(np.exp(-WINDOW / (cfg.level_smooth_s * SAMPLE_RATE))) if cfg.level_smooth_s > 0 else 0.0
+        self.power = 0.0
+        self.speech: list[float] = []       # smoothed dB of recent foreground speech windows
+        self.all: list[float] = []          # smoothed dB of all recent windows
+        self.foreground: float | None = None
+        self.floor = -120.0
+        self.count = 0
+
+    def judge(self, p: float, window: np.ndarray, speech: bool, started: bool) -> float:
+        """``p`` for one window, or 0.0 when it is background (``speech``: ``p`` is over the
+        threshold; ``started``: an utterance is open and not pausing)."""
+        power = float(np.mean(np.square(window, dtype=np.float64))) if len(window) else 0.0
+        self.power = self.alpha * self.power + (1.0 - self.alpha) * power
+        level = 10.0 * float(np.log10(self.power + 1e-12))
+        self.count += 1
+        self.all.append(level)
+        if self.count % self.EVERY == 0:
+            del self.all[:-self.keep_all]
+            self.floor = float(np.percentile(self.all, 10))
+            if self.speech:
+                del self.speech[:-self.keep_speech]
+                self.foreground = float(np.percentile(self.speech, 90))
+        if self.foreground is not None and level < self.floor + self.span \
+                and level < self.foreground - (self.margin if started else self.start_margin):
+            return 0.0
+        if speech:      # foreground speech (background is not counted: it would pull the level down)
+            self.speech.append(level)
+            if self.foreground is None:
+                self.foreground = level
+        return p
 
 
 class FixedSegmenter:
