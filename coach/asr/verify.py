@@ -183,6 +183,8 @@ class Scorer:
         self.batch = batch
         self.start = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
         self.calls = 0  # sequences scored (align) or scanned (next_logprobs)
+        self._rows_of: object = None  # starts(): the audio, and the rows kept for it
+        self._rows: list[np.ndarray | None] = []
 
     def tokens(self, text: str) -> list[int]:
         return self.tok.encode(" " + text if text and text[0].isascii() else text)
@@ -213,20 +215,41 @@ class Scorer:
         """Sum of log p(token) of each text (plus end-of-text when ``eot``), same audio."""
         return [float(p.sum()) for p in self.token_logprobs(encoder_output, frames, texts, eot=eot)]
 
-    def next_logprobs(self, encoder_output, head: str) -> np.ndarray:
-        """log p(next token | ``head``) over the whole vocabulary (one forced decode of ``head``)."""
+    def starts(self, encoder_output, texts: Sequence[str], joiner: str = "") -> list[np.ndarray | None]:
+        """log p(next token) over the whole vocabulary at the start of each of a window's
+        utterances (``texts``, joined by ``joiner``), given the ones before it.
+
+        One forced decode of the texts one after another, each tokenized on its own so that every
+        utterance starts on a token; a forced step's row depends only on the tokens before it, so
+        each row is the one a decode of that utterance's head alone gives.  A decode costs a
+        decoder step per token (~17 ms for a 12 s window): one per window instead of one per
+        utterance (docs/benchmarks.md, "One scan per window").  The rows are kept for this audio:
+        later calls get the rows of the texts as they stood at the first call (a window's free
+        transcription), also after an earlier utterance was changed by a choice.  None: no row
+        (the decoder's length limit)."""
+        if encoder_output is self._rows_of and len(self._rows) == len(texts):
+            return self._rows
         import ctranslate2
 
-        pre = self.tokens(head) if head else []
+        pieces = [self.tokens(t + (joiner if t and k < len(texts) - 1 else "")) for k, t in enumerate(texts)]
+        at = [sum(len(p) for p in pieces[:k]) for k in range(len(texts))]
+        seq = [t for p in pieces[:-1] for t in p]
         enc = np.asarray(encoder_output)[:1]
-        r = self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(enc)), [self.start + pre],
-                                beam_size=1, max_length=2 * len(pre) + 4, return_logits_vocab=True,
+        r = self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(enc)), [self.start + seq],
+                                beam_size=1, max_length=2 * len(seq) + 4, return_logits_vocab=True,
                                 suppress_blank=False, suppress_tokens=[])[0]
         self.calls += 1
         # one row per forced or generated step (CTranslate2 4.8 returns about max_length / 2 of them)
-        row = np.asarray(r.logits[0][len(pre)], dtype=np.float64)
-        m = row.max()
-        return row - m - np.log(np.exp(row - m).sum())
+        rows: list[np.ndarray | None] = []
+        for k in at:
+            if k < len(r.logits[0]):
+                row = np.asarray(r.logits[0][k], dtype=np.float64)
+                m = row.max()
+                rows.append(row - m - np.log(np.exp(row - m).sum()))
+            else:
+                rows.append(None)
+        self._rows_of, self._rows = encoder_output, rows
+        return rows
 
 
 @dataclass(frozen=True)
@@ -269,8 +292,8 @@ def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer,
     """The text of utterance ``index`` of a window (``texts``) after forced choice among ``cands``.
 
     Cost: one align per competitor asked, plus one for the free text.  Interjection insertions are
-    first screened by one forced decode of the shared text before the utterance (the model's
-    next-token distribution there): only the ``margins.screen_top`` interjections the model rates
+    first screened by the model's next-token distribution at the utterance's start (one forced
+    decode per window, :meth:`Scorer.starts`): only the ``margins.screen_top`` interjections the model rates
     likeliest there are asked, and only if their log-probability is ≥ ``margins.screen_abs`` and
     ≥ the free text's first token's + ``margins.screen`` (:func:`screened`).  With ``log``
     every competitor is scored (so the logged gains are complete) but the decision is the same."""
@@ -281,11 +304,12 @@ def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer,
     head = prefix + (joiner if prefix else "")
     first, nxt = None, None
     if any(c.kind == "interjection" for c in cands) and margins.screen > -np.inf:
-        k = _start(scorer, head, text)
-        if k is not None:
-            nxt = scorer.next_logprobs(encoder_output, head)
-            first = float(nxt[scorer.tokens(head + text)[k]])
-    stats = {c: _screen_stat(scorer, head, c.text, nxt, first) if c.kind == "interjection" else None for c in cands}
+        nxt, own = scorer.starts(encoder_output, texts, joiner)[index], scorer.tokens(text)
+        if nxt is not None and own:
+            first = float(nxt[own[0]])
+        else:
+            nxt = None
+    stats = {c: _screen_stat(scorer, c.text, nxt, first) if c.kind == "interjection" else None for c in cands}
     if nxt is not None:  # only the screen_top interjections the model rates likeliest next
         rank = sorted({c.target for c in cands if c.kind == "interjection" and stats[c] is not None},
                       key=lambda w: -max(stats[c] for c in cands if c.target == w and stats[c] is not None))
@@ -309,12 +333,10 @@ def choose(texts: list[str], index: int, cands: list[Candidate], scorer: Scorer,
     return best
 
 
-def _screen_stat(scorer: Scorer, head: str, cand: str, nxt: np.ndarray | None, first: float | None) -> float | None:
-    """log p(the competitor's first token) − log p(the free text's first token), after ``head``."""
-    if nxt is None or first is None:
-        return None
-    k = _start(scorer, head, cand)
-    return None if k is None else float(nxt[scorer.tokens(head + cand)[k]]) - first
+def _screen_stat(scorer: Scorer, cand: str, nxt: np.ndarray | None, first: float | None) -> float | None:
+    """log p(the competitor's first token) − log p(the free text's first token), at the utterance's start."""
+    own = scorer.tokens(cand) if nxt is not None and first is not None else []
+    return float(nxt[own[0]]) - first if own else None
 
 
 def screened(c: Candidate, text: str, stat: float | None, margins: Margins) -> bool:
@@ -323,10 +345,3 @@ def screened(c: Candidate, text: str, stat: float | None, margins: Margins) -> b
     below ``margins.screen_abs``, or not among its ``margins.screen_top`` likeliest interjections
     (``stat`` = −inf, see :func:`choose`)."""
     return c.kind == "interjection" and c.text.endswith(text) and stat is not None and stat < margins.screen
-
-
-def _start(scorer: Scorer, head: str, text: str) -> int | None:
-    """Index of ``text``'s first token in the tokens of ``head + text`` (None: merged across)."""
-    h = scorer.tokens(head) if head else []
-    full = scorer.tokens(head + text)
-    return len(h) if full[: len(h)] == h and len(full) > len(h) else None
