@@ -182,7 +182,7 @@ class Scorer:
         # 145 vs 127 ms for 8 tokens); peak RSS 549 MB at 2, 697 MB at 4.
         self.batch = batch
         self.start = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
-        self.calls = 0  # sequences scored (align) or scanned (next_logprobs)
+        self.calls = 0  # sequences scored (align) or scanned (starts: one per window)
         self._rows_of: object = None  # starts(): the audio, and the rows kept for it
         self._rows: list[np.ndarray | None] = []
 
