@@ -221,3 +221,48 @@ def test_shape_credits_its_stage(matcher, stage, text):
 ])
 def test_shape_does_not_credit_a_look_alike(matcher, stage, text):
     assert stage not in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
+
+
+# Shapes from P5 batch 13 (spoken counter and hotline speech): asking (来是为了什么事, 是来咨询…的吧,
+# 哪项业务需要办理, a confirming question, 啥子), referral (a service place and where it is, a room
+# number, walking the citizen there, a named helper), completion (已经迁过来了, 章也盖好了, 就算办完了,
+# a reminder not to leave the papers), phone (the answering body then the call, 贵姓, 谢谢您的来电,
+# 回个话, 线路忙, reading a number back).  Sentences written for this test.
+@pytest.mark.parametrize("stage,text", [
+    ("asking", "大妈，您今天过来是为了什么事呀"), ("asking", "你是来咨询医保报销的吧"),
+    ("asking", "您是哪项业务需要办理"), ("asking", "您刚才说的是要补办身份证，对吧"),
+    ("asking", "要办啥子业务嘛，您说"), ("asking", "需要帮忙吗"), ("asking", "咱们这次要办的是哪一块"),
+    ("referral", "缴费处在大厅东边"), ("referral", "前面有个自助服务区，您去那边打印"),
+    ("referral", "您上楼找三零五房间"), ("referral", "我陪您走过去"),
+    ("referral", "您到导服台的工作人员那儿问一下"),
+    ("completion", "户口已经给您迁过来了"), ("completion", "已经给您预约上了，周五来就行"),
+    ("completion", "章也盖好了，您拿走吧"), ("completion", "这件事就算办完了"),
+    ("completion", "您的证件别落下了"), ("completion", "您的转移已经成功了"),
+    ("phone", "您好，公积金管理中心，请问有什么可以帮您"), ("phone", "您好，这边是车管所，我是三号话务员"),
+    ("phone", "谢谢您的来电"), ("phone", "请问您贵姓"), ("phone", "我明天给您回个话"),
+    ("phone", "您好，您拨打的是社保咨询热线"), ("phone", "刚才线路比较忙，让您久等了"),
+    ("phone", "您的手机号是一三九幺二三四五六七八九，对吗"),
+    ("waiting", "您先坐这儿歇会儿"), ("feedback", "您的意见我会跟领导反映"),
+    ("feedback", "您的意见我们会认真反馈"), ("praise_reply", "您的满意就是我们的动力"),
+])
+def test_spoken_shape_credits_its_stage_and_is_not_flagged(matcher, stage, text):
+    hits = matcher.find(text)
+    assert stage in {h.entry.stage for h in hits if h.kind == "courtesy"}
+    assert not any(h.kind == "brush_off" for h in hits)
+
+
+# Their look-alikes: a question (办好了没有, 都齐了吗) or a condition (办完了再说) is not 办结, nor an
+# instruction (你把字也签了) or a jibe (这下好了); materials complete is not the matter done; a mocking
+# 你是第一次出门吧 is not 询问; pointing at the comment book to be rid of someone is not 意见建议;
+# 请问哪位是… asks for someone in the room, 地址和电话 written down and 我听着呢 are not the phone;
+# 你出去问问保安吧 names no place.
+@pytest.mark.parametrize("stage,text", [
+    ("completion", "你那个材料办好了没有"), ("completion", "办完了再说"), ("completion", "你把字也签了"),
+    ("completion", "这下好了，全填错了"), ("completion", "材料都齐了吗"),
+    ("completion", "其实材料都齐了，就差一个签字"),
+    ("asking", "你是第一次出门吧"), ("feedback", "有意见簿，写去"),
+    ("phone", "请问哪位是王老师"), ("phone", "我把地址和电话写给您"), ("phone", "您说慢点，我听着呢"),
+    ("referral", "你出去问问保安吧"),
+])
+def test_spoken_shape_does_not_credit_a_look_alike(matcher, stage, text):
+    assert stage not in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
