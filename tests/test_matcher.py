@@ -167,3 +167,38 @@ def test_a_small_alphabet_shares_bytes_and_still_finds_every_match():
     for p in phrases[:: 7]:
         text = "好的" + p[0] + "嗯" + p[1:] + "谢谢"          # one inserted character
         assert p in {h.phrase for h in m.find(text)}, p
+
+
+def _coverage_texts():
+    import csv
+    from pathlib import Path
+    corpus = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "coverage" / "author.tsv"
+    with corpus.open(encoding="utf-8") as fh:
+        return [r["text"] for r in csv.DictReader(fh, delimiter="\t")]
+
+
+@pytest.mark.parametrize("extra", [1, 3, 6])
+def test_a_pattern_added_elsewhere_changes_no_other_result(extra):
+    # Ties (equal spans of two patterns, equally good overlapping spans) are settled by the
+    # phrasebook's own order, not by pattern numbers: a trainer adding a courtesy pattern (it
+    # shifts the number of every pattern after it) must not change what the brush-offs find.
+    from dataclasses import replace
+
+    from coach.phrasebook.patterns import compile_pattern
+
+    pb = load_phrasebook()
+    base = Matcher.from_phrasebook(pb)
+    first = pb.courtesies[0]
+    added = replace(first, id="added.elsewhere", variants=(), near_misses=(),
+                    phrase="甲乙丙丁", patterns=tuple(compile_pattern(f"甲乙丙丁{'戊' * k}", {})
+                                                     for k in range(extra)))
+    shifted = Matcher([added, *base.entries], base.threshold, pb.families, pb.contexts)
+
+    def record(m, text):
+        hits, dropped = m.explain(text)
+        return ([(h.kind, h.entry.id, h.start, h.end, h.score, h.via) for h in hits],
+                [(d.hit.entry.id, d.hit.start, d.hit.end, d.hit.via, d.reason) for d in dropped])
+
+    texts = _clerk_texts() + _coverage_texts()
+    differ = [t for t in texts if record(base, t) != record(shifted, t)]
+    assert not differ, f"{len(differ)} of {len(texts)} texts differ, e.g. {differ[:3]}"

@@ -5,7 +5,9 @@ tests/data/make_matcher_reference.py from commit 176e986, with a copy of that co
 phrasebook beside it: ~7,900 texts (the clerk corpus and the coverage authoring corpus,
 clean and ASR-corrupted), their hits and the hits a benign context dropped.  Any change in
 what the matcher reports on them — a hit more or less, another span, score, wording or
-reason — fails here.
+reason — fails here.  Re-recorded once on the same texts and phrasebook when ties became
+canonical (2026-12-04, see the script's docstring): 131 texts changed which tied span is kept
+or which pattern is named.
 """
 
 import gzip

@@ -589,6 +589,9 @@ def _window(form: _Form, pos: list[int], n: int) -> tuple[int, int] | None:
 
 
 def _best_disjoint(spans: list[tuple[float, int, int, str]]) -> list[tuple[float, int, int, str]]:
+    """Disjoint spans, greedily: the better score first, then the longer, then in the order
+    given (wordings, then patterns in the phrasebook's order), so the choice does not depend on
+    what else the phrasebook holds."""
     if len(spans) == 1:
         return spans
     chosen: list[tuple[float, int, int, str]] = []

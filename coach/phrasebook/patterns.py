@@ -571,14 +571,10 @@ class OneByteRegexes:
             rx = self._rx[k] = compile_one_byte(self.regexes[k])
         return search_span(rx, data) is not None
 
-    def matching(self, candidates: list[int], data: bytes) -> tuple[list[int], bool]:
-        """The candidates whose regex matches ``data``, and whether they come in the order one
-        RE2 set over all the regexes would list them (else ascending).  A set lists its matches
-        in an order that depends on the regexes that match, not on the others (it sorts them
-        before compiling; the matcher's reference test checks it), so a small set over the
-        candidates gives that order."""
+    def matching(self, candidates: list[int], data: bytes) -> list[int]:
+        """The candidates (ascending) whose regex matches ``data``, ascending."""
         if len(candidates) < 2:
-            return [k for k in candidates if self.matches(k, data)], True
+            return [k for k in candidates if self.matches(k, data)]
         key = tuple(candidates)
         groups = self._groups
         group = groups.pop(key, None)
@@ -588,12 +584,12 @@ class OneByteRegexes:
                 if len(self._met) >= self.MAX_GROUPS:
                     del self._met[next(iter(self._met))]
                 self._met[key] = met                            # now the most recently met
-                return [k for k in candidates if self.matches(k, data)], False
+                return [k for k in candidates if self.matches(k, data)]
             if len(groups) >= self.MAX_GROUPS:
                 del groups[next(iter(groups))]
             group = regex_set([self.regexes[k] for k in candidates], one_byte=True)
         groups[key] = group                                     # now the most recently used
-        return [candidates[i] for i in group.Match(data) or ()], True
+        return [candidates[i] for i in sorted(group.Match(data) or ())]
 
 
 PAIR: Final = 0x100      # the least item that is a pair of bytes (see Prefilter)
@@ -765,7 +761,6 @@ class PatternSet:
         self.patterns = patterns
         self._alphabet = alphabet if alphabet is not None else SoundAlphabet(patterns)
         self._regexes = OneByteRegexes([self._alphabet.regex(p) for p in patterns])
-        self._orders: dict[tuple[int, ...], Any] = {}   # see _in_set_order
         if prefilter is None:
             prefilter = PrefilterPart(Prefilter(_pattern_clauses(patterns, self._alphabet), self._alphabet.SHARED))
         self._prefilter = prefilter
@@ -782,55 +777,34 @@ class PatternSet:
             lo += len(group)
         return sets
 
-    def _matched(self, subj: Subject) -> tuple[list[int], bool]:
-        """The patterns whose one-byte sound form matches somewhere, and whether in the order
-        of one RE2 set over all of them (else ascending)."""
+    def _matched(self, subj: Subject) -> list[int]:
+        """The patterns whose one-byte sound form matches somewhere, ascending."""
         data = self._alphabet.encode(subj)
         return self._regexes.matching(self._prefilter.candidates_in(data), data)
-
-    def _in_set_order(self, subj: Subject, matched: list[int]) -> list[int]:
-        """``matched`` (ascending) in the order one RE2 set over all the patterns lists them.
-
-        :meth:`spans` goes through Python sets of pattern indices, whose order follows the
-        order the indices arrive in only where two of them share their lowest three bits (the
-        same slot of a set's table, at any size); then, and only then, RE2's order decides
-        which of two patterns reporting the same span is named (and the order of what
-        :meth:`Matcher.explain` reports dropped), as it did when one set over all the patterns
-        picked them: a small set over just these gives it (:meth:`OneByteRegexes.matching`)."""
-        if len(matched) < 2 or len({k & 7 for k in matched}) == len(matched):
-            return matched
-        key = tuple(matched)
-        small = self._orders.get(key)
-        if small is None:
-            if len(self._orders) >= OneByteRegexes.MAX_GROUPS:
-                self._orders.pop(next(iter(self._orders)))
-            small = self._orders[key] = regex_set([self._regexes.regexes[k] for k in matched], one_byte=True)
-        return [matched[i] for i in small.Match(self._alphabet.encode(subj))]
 
     def candidates(self, chars: "str | Subject", sounds: str | None = None) -> set[int]:
         """Patterns whose text or sound form matches somewhere (``sounds`` is
         ``sound_text(chars)``)."""
-        return set(self._matched(_subject(chars, sounds))[0])
+        return set(self._matched(_subject(chars, sounds)))
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, tuple[int, int]]]:
         """(pattern index, span) for every pattern, each as :meth:`Pattern.spans` would give:
         the text form's spans where it matches somewhere, else the sound form's.  Patterns whose
-        text form matches come first."""
+        text form matches come first, each group in the patterns' order: where two patterns
+        report equal spans the earlier one is named, whatever other patterns the set holds."""
         subj = _subject(chars, sounds)
-        matched, in_order = self._matched(subj)
+        matched = self._matched(subj)
         if not matched:
             return []
-        if not in_order:
-            matched = self._in_set_order(subj, matched)
         text_b = subj.chars_b
-        first = {}                 # pattern -> its text form's first match
+        out: list[tuple[int, tuple[int, int]]] = []
+        sound_only = []
         for k in matched:
-            span = search_span(self.patterns[k].text_rx, text_b)
-            if span is not None:
-                first[k] = span
-        # In the order of sets of pattern indices, as when a set per form picked them: where
-        # two patterns of one entry match equally long overlapping spans the first one wins.
-        text = set(first)
-        out = [(k, span) for k in text for span in self.patterns[k].text_spans(subj, first[k])]
-        out += [(k, span) for k in set(matched) - text for span in self.patterns[k].sound_spans(subj)]
+            first = search_span(self.patterns[k].text_rx, text_b)
+            if first is None:
+                sound_only.append(k)
+            else:
+                out += [(k, span) for span in self.patterns[k].text_spans(subj, first)]
+        for k in sound_only:
+            out += [(k, span) for span in self.patterns[k].sound_spans(subj)]
         return out
