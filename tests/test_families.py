@@ -221,3 +221,58 @@ def test_shape_credits_its_stage(matcher, stage, text):
 ])
 def test_shape_does_not_credit_a_look_alike(matcher, stage, text):
     assert stage not in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
+
+
+# Batch-14 shapes (irritated counter speech: sarcasm, rhetorical questions, rambling lines, dialect
+# particles; hospital, bank, traffic and hotline counters) and the hard negatives that share their
+# risky words.  Sentences written for this test, not taken from the coverage corpus.
+@pytest.mark.parametrize("family,text", [
+    ("mock", "你开车的时候脑子落家里了吧"), ("mock", "你说你这么大个人了，出门连个身份证都不带，你咋想的嘛"),
+    ("mock", "这么娇气"), ("mock", "你行你来啊"), ("mock", "我真是开了眼了，头一回见有人拿户口本当草稿纸的"),
+    ("mock", "你这驾照是买的吧"), ("mock", "想得美"),
+    ("belittle", "教你多少遍了还不会"), ("belittle", "农村来的就是啥也不懂哈"),
+    ("belittle", "这个事情吧，说白了你就是听不懂，我讲再多也没得用"), ("belittle", "你是猪啊"),
+    ("belittle", "你这文化水平填这个表够呛"),
+    ("blame", "你自己不注意身体，现在知道疼了"), ("blame", "说到底还不是你自己拖的，拖到现在过期了来找我们"),
+    ("blame", "你怎么不早说"), ("blame", "你弄坏了要赔的"), ("blame", "你是怎么保管的，存折都能泡水"),
+    ("confront", "欠揍"), ("confront", "你嗓门大是吧，我比你嗓门还大"), ("confront", "你今天是专门来跟我过不去的是吧"),
+    ("confront", "你给我放老实点"),
+    ("not_my_problem", "你那个房东不退押金，你找他去嘛，我们又管不到他"), ("not_my_problem", "我才不管"),
+    ("not_my_problem", "卡丢了是你自己不小心，跟银行有啥关系"), ("not_my_problem", "你自己的东西自己看好"),
+    ("read_yourself", "你就不会先看看再来问吗，一进门就问"), ("read_yourself", "缴费机上有提示，自己按着提示操作"),
+    ("read_yourself", "那边不是贴着嘛，你过去瞧瞧，瞧完了再来"), ("read_yourself", "我没义务教你"),
+    ("send_elsewhere", "你去那个什么中心问问，反正不在我们这"), ("send_elsewhere", "到别处去办"),
+    ("send_elsewhere", "这个事情吧，我们这边确实办不了，你到别的地方去碰碰运气嘛"), ("send_elsewhere", "你换个号码打吧，我这边管不了"),
+    ("wait_it_out", "不就等了一会儿吗，着什么急嘛"), ("wait_it_out", "你就在那等着嘛，又跑不了，急啥子急"),
+    ("wait_it_out", "着急也得排队"), ("wait_it_out", "哎呀你先回去嘛，有信儿了自然会通知你的"),
+    ("refuse_gatekeep", "我说不能办就不能办"), ("refuse_gatekeep", "今天说什么也不给你办"),
+    ("refuse_gatekeep", "反正我这里就是不能给你办，你说啥都没有用"), ("refuse_gatekeep", "不收，拿走"),
+    ("rules_excuse", "交警队的规定，我们照着执行就是了"), ("rules_excuse", "政策一刀切，我们也是没办法的事"),
+    ("rules_excuse", "这是总行的要求，我们支行没权限"), ("rules_excuse", "我们也是照章办事嘛，你有意见去跟上头说"),
+    ("attitude", "你爱去哪去哪"), ("attitude", "我又不欠你的"), ("attitude", "你嫌我们服务不好，以后别来就是了"),
+    ("attitude", "你要是不愿意等，那你就走嘛，又没人拦着你"),
+    ("annoyance", "行了行了，我知道了，你别一遍一遍地跟我念了"), ("annoyance", "一天到晚净是这种事"),
+    ("annoyance", "哎哟我的妈呀，你怎么又打来了，这都第五回了"), ("annoyance", "别老在这晃来晃去的，看着就烦"),
+    ("closing_time", "都四点五十了才来，肯定办不完了"), ("go_complain", "你打呀，打12345呀，我巴不得你去投诉"),
+])
+def test_batch14_shape_is_caught_as_its_family(matcher, family, text):
+    assert family in families_hit(matcher, text)
+
+
+@pytest.mark.parametrize("text", [
+    "疼的话您跟我说，我轻一点", "化验单上的参考值我给您解释一下", "罚单背面有缴款方式，我给您指一下",
+    "银行的规定是取现超过五万要预约，我帮您预约明天的", "结果大概要等三天，出来了我们短信通知您",
+    "号还没到，您先在外面坐一下，叫到会有广播", "这个病我们这边科室看不了，我给您转到心内科，就在三楼",
+    "卡消磁了没关系，我给您换一张新的", "您放心，孩子的病不是您的错，现在治疗还来得及",
+    "没关系，一会儿一个问题也没事，您想到什么就问什么", "您说的对，这个规定确实有点一刀切，我们也在向上反映",
+    "至于吗，这点小事还要您跑一趟，我电话里就能给您办", "这件事不是您造成的，是快递公司弄丢的，我帮您联系他们",
+    "这个单子写得很清楚，您办得很规范", "存五十块也可以，没有最低金额要求", "您别不好意思，这种事很多人都遇到过",
+    "我们这边没有权限，不过我可以帮您向总行申请", "哎呀阿姨，您这个表填得真好，一个字都没错",
+    "您放心，好了我们会第一时间通知您，不用一直过来问", "说到底这个政策是为了保护您的权益，我给您解释一下",
+    "您那个房东不退押金的事，可以去街道的调解室，就在一楼，我带您过去", "这么大的雨您还跑一趟，辛苦了",
+    "我们科最近特别忙，所以开了延时服务，晚上七点也能来", "您平时没空的话可以周六来，我们周六也上班",
+    "您可以拿回去慢慢看，看完有不明白的打这个电话找我", "我这脑子，刚才又把您的号码记错了，不好意思",
+    "别催了别催了，我这边马上就给您打出来", "是我没讲清楚，怪我，您别往心里去",
+])
+def test_batch14_hard_negative_is_not_a_brush_off(matcher, text):
+    assert families_hit(matcher, text) == set()
