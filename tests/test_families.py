@@ -254,6 +254,13 @@ def test_shape_does_not_credit_a_look_alike(matcher, stage, text):
     ("annoyance", "行了行了，我知道了，你别一遍一遍地跟我念了"), ("annoyance", "一天到晚净是这种事"),
     ("annoyance", "哎哟我的妈呀，你怎么又打来了，这都第五回了"), ("annoyance", "别老在这晃来晃去的，看着就烦"),
     ("closing_time", "都四点五十了才来，肯定办不完了"), ("go_complain", "你打呀，打12345呀，我巴不得你去投诉"),
+    ("belittle", "没教养"), ("belittle", "你咋个这么瓜嘛"), ("confront", "你给我等着"), ("confront", "你以为我好欺负啊"),
+    ("not_my_problem", "关我啥子事哦"), ("not_my_problem", "谁管你啊"), ("read_yourself", "看公告去"),
+    ("read_yourself", "自己不会查啊"), ("send_elsewhere", "你走错地方了"), ("wait_it_out", "还没轮到你呢"),
+    ("wait_it_out", "排起队嘛，一个一个来"), ("refuse_gatekeep", "莫在这儿挡到起"), ("refuse_gatekeep", "不给办了"),
+    ("blame", "哪个喊你不早点来嘛"), ("annoyance", "又怎么了"), ("mock", "你也配"),
+    ("not_my_problem", "那是物业的事，你打电话给物业嘛，打12345干嘛"), ("read_yourself", "短信里不都写了吗，你没看短信啊"),
+    ("rules_excuse", "我们只能按工单走，别的我管不了"), ("attitude", "你挂不挂，不挂我挂了"),
 ])
 def test_batch14_shape_is_caught_as_its_family(matcher, family, text):
     assert family in families_hit(matcher, text)
@@ -273,6 +280,8 @@ def test_batch14_shape_is_caught_as_its_family(matcher, family, text):
     "我们科最近特别忙，所以开了延时服务，晚上七点也能来", "您平时没空的话可以周六来，我们周六也上班",
     "您可以拿回去慢慢看，看完有不明白的打这个电话找我", "我这脑子，刚才又把您的号码记错了，不好意思",
     "别催了别催了，我这边马上就给您打出来", "是我没讲清楚，怪我，您别往心里去",
+    "您没走错地方，就是这里办", "还没轮到您，您先坐一下，马上就到", "素质教育这块的政策我给您讲一下",
+    "您别担心，这个单子上写着呢，我指给您看", "您的材料我已经收下了，回去等着短信就行", "那个小朋友别跑，小心摔着",
     "大爷来了，您坐这边", "您终于想起来了，太好了，我马上给您重置", "您平时怎么上班的？坐地铁的话这个站最近",
     "第一次见面，我姓王，以后这个业务都找我", "看你这样子是不是不舒服，要不要喝点水", "您老人家真精神",
     "这么娇贵的仪器要小心点搬", "那你明天来办就行，材料都齐了", "这不是你家的户口本吗，刚才落在台子上了",
