@@ -489,11 +489,15 @@ def regex_set(regexes: list[str], *, one_byte: bool = False):
 
 class SoundAlphabet(dict):
     """The set's alphabet: one byte per sound character its patterns write (the most used ones;
-    any others share a byte, as do characters no pattern writes), :data:`BREAK` its own.  With
-    one byte per character RE2's set automaton stays small and quick; a shared byte only lets
-    more patterns through as candidates, which their own regexes then settle."""
+    where they are more than the bytes, the rest share ``BUCKETS`` bytes, a few sounds each),
+    one byte (``SHARED``) for every sound no pattern writes, :data:`BREAK` its own.  With one
+    byte per character RE2's set automaton stays small and quick; a byte shared by several
+    sounds only lets more patterns through as candidates, which their own regexes then settle.
+    (A pattern's rare sound must not share the byte of the sounds no pattern writes: almost
+    every text holds one of those, and the pattern would be a candidate on almost every text.)"""
 
     SHARED: ClassVar[int] = 255
+    BUCKETS: ClassVar[int] = 24
 
     def __init__(self, patterns: list[Pattern]):
         super().__init__()
@@ -506,7 +510,15 @@ class SoundAlphabet(dict):
             freq[s] = freq.get(s, 0) + len(patterns) + 1
         reserved = {0x0A, ord(BREAK)}            # '.' takes no newline; BREAK is itself
         codes = [b for b in range(1, self.SHARED) if b not in reserved]
-        self.codes = dict(zip(sorted(freq, key=lambda s: (-freq[s], s)), codes))
+        ranked = sorted(freq, key=lambda s: (-freq[s], s))
+        if len(ranked) > len(codes):                # the rarest share the last bytes, in turn
+            cut = len(codes) - self.BUCKETS
+            unique, buckets = codes[:cut], codes[cut:]
+            self.codes = dict(zip(ranked, unique))
+            for i, s in enumerate(ranked[len(unique):]):
+                self.codes[s] = buckets[i % len(buckets)]
+        else:
+            self.codes = dict(zip(ranked, codes))
         self[BREAK] = ord(BREAK)
         self._frags: dict[str, str] = {}
         self._sets: dict = {}            # a set's regex, once per set (patterns share sets)
