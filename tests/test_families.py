@@ -218,6 +218,7 @@ def test_shape_credits_its_stage(matcher, stage, text):
     ("asking", "办什么？"), ("asking", "你好，办什么？"), ("asking", "都下班了还办什么？"),
     ("asking", "你快点说，要办什么？"), ("asking", "你快点说要办什么"), ("asking", "你来办什么的？"),
     ("asking", "你到底要办什么"),
+    ("completion", "我马上帮您核对一下身份证和户口本"),
 ])
 def test_shape_does_not_credit_a_look_alike(matcher, stage, text):
     assert stage not in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
