@@ -86,12 +86,17 @@ def _variants(texts):
     return out
 
 
-def _clerk_texts():
+def _corpus_texts(*parts: str) -> list[str]:
+    """The ``text`` column of a corpus under benchmarks/data (e.g. "clerk_utterances.tsv")."""
     import csv
     from pathlib import Path
-    corpus = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "clerk_utterances.tsv"
+    corpus = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / Path(*parts)
     with corpus.open(encoding="utf-8") as fh:
         return [r["text"] for r in csv.DictReader(fh, delimiter="\t")]
+
+
+def _clerk_texts():
+    return _corpus_texts("clerk_utterances.tsv")
 
 
 def test_the_sieve_never_rules_out_a_form_that_aligns(matcher):
@@ -169,14 +174,6 @@ def test_a_small_alphabet_shares_bytes_and_still_finds_every_match():
         assert p in {h.phrase for h in m.find(text)}, p
 
 
-def _coverage_texts():
-    import csv
-    from pathlib import Path
-    corpus = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "coverage" / "author.tsv"
-    with corpus.open(encoding="utf-8") as fh:
-        return [r["text"] for r in csv.DictReader(fh, delimiter="\t")]
-
-
 @pytest.mark.parametrize("extra", [1, 3, 6])
 def test_a_pattern_added_elsewhere_changes_no_other_result(extra):
     # Ties (equal spans of two patterns, equally good overlapping spans) are settled by the
@@ -199,6 +196,6 @@ def test_a_pattern_added_elsewhere_changes_no_other_result(extra):
         return ([(h.kind, h.entry.id, h.start, h.end, h.score, h.via) for h in hits],
                 [(d.hit.entry.id, d.hit.start, d.hit.end, d.hit.via, d.reason) for d in dropped])
 
-    texts = _clerk_texts() + _coverage_texts()
+    texts = _clerk_texts() + _corpus_texts("coverage", "author.tsv")
     differ = [t for t in texts if record(base, t) != record(shifted, t)]
     assert not differ, f"{len(differ)} of {len(texts)} texts differ, e.g. {differ[:3]}"

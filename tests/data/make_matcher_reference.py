@@ -59,6 +59,12 @@ def texts() -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def stored_texts() -> list[str]:
+    """The texts of the findings already written (``--same-texts``)."""
+    with gzip.open(OUT / "findings.jsonl.gz", "rt", encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh]
+
+
 def hit_record(h) -> list:
     return [h.kind, h.entry.id, h.heard, h.start, h.end, h.score, h.via]
 
@@ -72,10 +78,7 @@ def record(matcher: Matcher, text: str) -> dict:
 
 def main() -> int:
     matcher = Matcher.from_phrasebook(load_phrasebook(OUT / "phrasebook"))
-    if SAME_TEXTS:
-        with gzip.open(OUT / "findings.jsonl.gz", "rt", encoding="utf-8") as fh:
-            stored = [json.loads(line)["text"] for line in fh]
-    rows = [record(matcher, t) for t in (stored if SAME_TEXTS else texts())]
+    rows = [record(matcher, t) for t in (stored_texts() if SAME_TEXTS else texts())]
     with gzip.open(OUT / "findings.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as fh:
         for r in rows:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
