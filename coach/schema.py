@@ -12,12 +12,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 # clerk / citizen: attributed (stereo channel, or voice on one microphone); uncertain: attribution
-# ran but could not decide (shown, never scored); unknown: no attribution ran (judged as the clerk).
-Speaker = Literal["clerk", "citizen", "uncertain", "unknown"]
+# ran but could not decide (shown, never scored); unknown: no attribution ran (judged as the clerk);
+# background: speech far under the foreground that the segmenter set apart (a neighbouring
+# window, the hall; coach.asr.vad): transcribed and shown, never judged nor attributed.
+Speaker = Literal["clerk", "citizen", "uncertain", "unknown", "background"]
 FindingType = Literal["courtesy", "brush_off", "structure"]
 Severity = Literal["info", "warning", "violation"]
 
-SPEAKERS: tuple[str, ...] = ("clerk", "citizen", "uncertain", "unknown")
+SPEAKERS: tuple[str, ...] = ("clerk", "citizen", "uncertain", "unknown", "background")
+# whose words are never the clerk's (shown dim, not highlighted, not judged as the clerk)
+NOT_CLERK: tuple[str, ...] = ("citizen", "background")
 SEVERITIES: tuple[str, ...] = ("info", "warning", "violation")
 
 

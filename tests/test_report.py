@@ -74,6 +74,24 @@ def test_session_html_is_self_contained_with_all_parts(store):
     assert f">{row.score:g}</text>" in doc
 
 
+def test_background_speech_is_stored_and_shown_apart_in_every_report(tmp_path):
+    # speech the segmenter set apart (a neighbouring window) round-trips through the store and is
+    # listed as 背景, never marked, never on the clerk's or the citizen's lane of the timeline
+    lines = POLITE[:2] + [U(3.2, 4.4, "background", "不知道啊，我也不清楚。")] + POLITE[2:]
+    with Store(tmp_path / "coach.db") as st:
+        sid = st.save_result(Evaluator.default().evaluate(lines), trainee="李四")
+        row = next(r for r in st.sessions() if r.id == sid)
+        result = st.result(sid)
+    assert [u.speaker for u in result.utterances].count("background") == 1
+    assert not [f for f in result.findings if f.type == "brush_off"]
+    doc = html.session_html(result, row)
+    assert "<div class=\"who background\">背景</div>" in doc and "不知道啊，我也不清楚。" in doc
+    assert "<mark class=\"brush_off\"" not in doc
+    svg = doc[doc.index("<svg class=\"timeline\""): doc.index("</svg>")]
+    assert "不知道啊" not in svg
+    assert "**背景**：不知道啊，我也不清楚。" in markdown.session_md(result, row)
+
+
 def test_trainee_html_has_a_trend_chart(store):
     rows = store.sessions(trainee="王小明")
     stats = store.trainee_stats("王小明")[0]

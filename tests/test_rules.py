@@ -169,3 +169,15 @@ def test_a_cut_off_recording_is_not_charged_for_its_farewell(ev):
     cut = ev.evaluate(s, truncated=True)
     assert "missing_farewell" not in rules(cut) and cut.truncated
     assert cut.score > ev.evaluate(s).score
+
+
+def test_background_speech_is_shown_but_judged_by_nobody(ev):
+    # a neighbouring window's chatter the segmenter set apart (coach.asr.vad): no brush-off, no
+    # courtesy, no turn; a recording with only that has no clerk speech and no score
+    noisy = GOOD[:3] + [U(8.0, 9.5, "background", "不知道，不归我管，你去投诉好了。")] + GOOD[3:]
+    result = ev.evaluate(noisy)
+    plain = ev.evaluate(GOOD)
+    assert [(f.type, f.rule, f.phrase) for f in result.findings] == [(f.type, f.rule, f.phrase) for f in plain.findings]
+    assert result.score == plain.score
+    alone = ev.evaluate([U(1.0, 3.0, "background", "您好，请慢走。不知道。")])
+    assert alone.outcome == "no_speech" and alone.score is None and not alone.findings

@@ -114,3 +114,26 @@ def test_a_quieter_speaker_in_a_quiet_room_is_not_background():
     off = segments(audio, VadConfig(speech_pad_s=0.5, background_db=0.0))
     assert [(s.speech_start, s.speech_end) for s in on] == [(s.speech_start, s.speech_end) for s in off]
     assert len(on) == 2
+
+
+def test_speech_the_gate_sets_apart_comes_back_as_background():
+    audio, gap_start, gap_end = two_lines_with_gap(2.0)
+    noisy = with_chatter(audio, 10.0)
+    dropped = segments(noisy, VadConfig(speech_pad_s=0.5, keep_background=False))
+    kept = segments(noisy, VadConfig(speech_pad_s=0.5))
+    fore = [s for s in kept if not s.background]
+    back = [s for s in kept if s.background]
+    # the foreground is exactly what it is without keeping the background
+    assert [(s.start, len(s.audio), s.speech_start, s.speech_end) for s in fore] == \
+        [(s.start, len(s.audio), s.speech_start, s.speech_end) for s in dropped]
+    assert not any(s.background for s in dropped)
+    # the chatter between the lines is given back, apart from the lines' audio, with its own samples
+    assert any(s.start < gap_end and s.start + len(s.audio) > gap_start for s in back)
+    for b in back:
+        assert np.array_equal(b.audio, noisy[b.start: b.start + len(b.audio)])
+        assert b.start <= b.speech_start < b.speech_end <= b.start + len(b.audio)
+        assert len(b.audio) >= VadConfig().background_min_s * SAMPLE_RATE
+        for f in fore:
+            assert b.start + len(b.audio) <= f.start or f.start + len(f.audio) <= b.start
+    # without the gate nothing is background
+    assert not any(s.background for s in segments(noisy, VadConfig(speech_pad_s=0.5, background_db=0.0)))

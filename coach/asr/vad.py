@@ -7,11 +7,16 @@ model's recurrent state between calls, so audio can arrive in blocks of any size
 0.15–0.35 s), is padded by ``speech_pad_s`` on both sides and is cut at ``max_speech_s``
 (at the longest recent pause) so no segment exceeds Whisper's 30 s window.  Only the audio of
 the current segment plus the padding is kept: memory is bounded for any input length.
+
+Speech the background gate (:class:`VadConfig`) takes out of the foreground is not thrown away:
+with ``keep_background`` the stretches the VAD heard as speech but the gate did not are given
+back as segments of their own marked ``background`` (the recogniser transcribes them apart,
+labelled 背景, and nothing judges them), so the gate decides who is judged, never what is heard.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,6 +52,11 @@ class VadConfig:
     level_smooth_s: float = 0.064
     foreground_s: float = 30.0
     floor_s: float = 10.0
+    # What the gate takes out comes back as ``background`` segments (at least
+    # ``background_min_s`` long, padding included) instead of being dropped.  1 s, not 0.5:
+    # the same `real/` CER, and in chatter 10 dB 0.55 → 0.49 CPU s per audio s.
+    keep_background: bool = True
+    background_min_s: float = 1.0
 
 
 @dataclass
@@ -55,6 +65,7 @@ class Segment:
     audio: np.ndarray  # float32, 16 kHz, padding included
     speech_start: int = -1  # detected speech, without padding (sample indexes)
     speech_end: int = -1
+    background: bool = False  # speech the background gate set apart (judged by nobody)
 
     def __post_init__(self) -> None:
         if self.speech_start < 0:
@@ -129,6 +140,11 @@ class Segmenter:
         self._best_pause: tuple[int, int] | None = None  # (length, start) of the longest pause
         self._last_end = 0  # padded end of the previous segment
         self._gate = _BackgroundGate(cfg) if cfg.background_db > 0 else None
+        # the same probabilities without the gate: what it removed is the difference
+        self._heard: _Background | None = None
+        if self._gate is not None and cfg.keep_background:
+            self._heard = _Background(Segmenter(replace(cfg, background_db=0.0, clause_min_s=0.0), self.vad),
+                                      int(cfg.background_min_s * SAMPLE_RATE))
 
     @property
     def in_speech(self) -> bool:
@@ -157,9 +173,12 @@ class Segmenter:
         return Segment(s, self._buf[s - self._buf_start:].copy(), self._start, self._buf_start + len(self._buf))
 
     def feed(self, block: np.ndarray) -> list[Segment]:
+        return self._feed(block, self.vad.probs(block))
+
+    def _feed(self, block: np.ndarray, probs: np.ndarray) -> list[Segment]:
         self._buf = np.concatenate([self._buf, block.astype(np.float32, copy=False)])
         done: list[Segment] = []
-        for p in self.vad.probs(block):
+        for p in probs:
             w = self._pos
             self._pos += WINDOW
             if self._gate is not None:
@@ -172,6 +191,8 @@ class Segmenter:
         if self._start is None:  # keep only what a future segment may need as padding
             keep_from = max(self._pos - self._pad - WINDOW, self._last_end, self._buf_start)
             self._trim(keep_from)
+        if self._heard is not None:
+            done += self._heard.apart(done, self._heard.segmenter._feed(block, probs))
         return done
 
     def flush(self) -> list[Segment]:
@@ -180,6 +201,8 @@ class Segmenter:
         if self._start is not None:
             end = self._silence_at or (self._buf_start + len(self._buf))
             self._emit(end, done)
+        if self._heard is not None:
+            done += self._heard.apart(done, self._heard.segmenter.flush())
         return done
 
     # -- internals
@@ -234,6 +257,42 @@ class Segmenter:
         if cut > 0:
             self._buf = self._buf[cut:]
             self._buf_start = keep_from
+
+
+class _Background:
+    """The speech the gate set apart: segments of the ungated ``segmenter`` (fed the same
+    probabilities) minus the foreground segments, as ``background`` segments."""
+
+    def __init__(self, segmenter: Segmenter, min_len: int):
+        self.segmenter = segmenter
+        self.min_len = max(min_len, WINDOW)
+        self.spans: list[tuple[int, int]] = []    # foreground segments' audio not yet passed
+
+    def apart(self, foreground: list[Segment], heard: list[Segment]) -> list[Segment]:
+        """Background pieces of the ungated segments ``heard`` now; ``foreground``: the
+        segments the gated segmenter emitted up to the same window.  A foreground segment ends
+        no later than the ungated one around it (the gate only adds silence), so every
+        foreground span a piece could overlap is known when the ungated segment ends."""
+        self.spans += [(g.start, g.start + len(g.audio)) for g in foreground if not g.background]
+        out: list[Segment] = []
+        for h in heard:
+            a, b = h.start, h.start + len(h.audio)
+            at = a
+            for s0, s1 in self.spans:
+                if s0 > at:
+                    out += self._piece(h, at, min(s0, b))
+                at = max(at, s1)
+                if at >= b:
+                    break
+            out += self._piece(h, at, b)
+            self.spans = [sp for sp in self.spans if sp[1] > b]
+        return out
+
+    def _piece(self, h: Segment, a: int, b: int) -> list[Segment]:
+        speech_start, speech_end = max(a, h.speech_start), min(b, h.speech_end)
+        if b - a < self.min_len or speech_end - speech_start < WINDOW:
+            return []           # too short to transcribe, or only the ungated segment's padding
+        return [Segment(a, h.audio[a - h.start: b - h.start].copy(), speech_start, speech_end, background=True)]
 
 
 class _BackgroundGate:

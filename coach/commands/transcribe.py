@@ -10,7 +10,7 @@ import warnings
 from coach.cli import add_clerk_channel_argument
 from coach.errors import printable
 
-SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "unknown": ""}
+SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "unknown": "", "background": "背景"}
 
 
 def register(sub) -> None:

@@ -7,7 +7,7 @@ from rich.text import Text
 
 from coach.schema import NO_SPEECH_LABEL, Finding, Result
 
-SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "uncertain": "可能是窗口", "unknown": "窗口?"}
+SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "uncertain": "可能是窗口", "unknown": "窗口?", "background": "背景"}
 STRUCTURE_LABEL = {
     "missing_greeting": "缺少问候",
     "missing_farewell": "缺少送别",
@@ -73,8 +73,9 @@ def print_result(result: Result, console: Console | None = None) -> None:
         head = Text()
         if u.start is not None:
             head.append(f"[{fmt_time(u.start)}-{fmt_time(u.end)}] ", style="dim")
-        head.append(f"{SPEAKER_LABEL.get(u.speaker, u.speaker)}：", style="bold")
-        head.append(u.text)
+        dim = u.speaker == "background"     # heard, judged by nobody
+        head.append(f"{SPEAKER_LABEL.get(u.speaker, u.speaker)}：", style="dim" if dim else "bold")
+        head.append(u.text, style="dim" if dim else "")
         console.print(head)
         for f in by_utt.get(i, []):
             console.print(finding_line(f))

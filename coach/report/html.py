@@ -65,7 +65,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .utt .t { color: var(--muted); font-size: 13px; font-variant-numeric: tabular-nums; padding-top: 2px; }
 .who { font-size: 12px; border-radius: 4px; text-align: center; height: 22px; line-height: 22px; margin-top: 1px; color: #fff; }
 .who.clerk, .who.unknown { background: var(--clerk); } .who.citizen { background: var(--citizen); }
-.utt.citizen .text { color: #52606d; }
+.utt.citizen .text, .utt.background .text { color: #52606d; }
+.who.background { background: transparent; color: var(--muted); border: 1px dashed var(--line); }
 mark { border-radius: 3px; padding: 0 2px; }
 mark.courtesy { background: var(--good-bg); color: var(--good); box-shadow: inset 0 -2px 0 var(--good); }
 mark.brush_off { background: var(--bad-bg); color: var(--bad); box-shadow: inset 0 -2px 0 var(--bad); font-weight: 600; }
@@ -201,8 +202,8 @@ def timeline_svg(result: Result) -> str:
                        f"height=\"68\" fill=\"{_SEV_COLOUR.get(f.severity, '#c0392b')}\" fill-opacity=\"0.13\">"
                        f"<title>{esc(finding_text(f))}</title></rect>")
     for u in result.utterances:
-        if u.start is None or u.end is None:
-            continue
+        if u.start is None or u.end is None or u.speaker == "background":
+            continue    # background speech has no lane: it is neither party's (listed below, dim)
         who = "citizen" if u.speaker == "citizen" else "clerk"
         colour = "#95a5a6" if who == "citizen" else "#2e86c1"
         out.append(f"<rect x=\"{x(u.start):.1f}\" y=\"{lanes[who] + 3}\" width=\"{max(x(u.end) - x(u.start), 2):.1f}\" "

@@ -20,7 +20,7 @@ from coach.matcher.matcher import Hit, Matcher
 from coach.rules import structure
 from coach.phrasebook import Phrasebook, Scenario, load_phrasebook
 from coach.rules.structure import Timed, TimedHit
-from coach.schema import Finding, Result, Utterance
+from coach.schema import NOT_CLERK, Finding, Result, Utterance
 from coach.speaker.attribute import uncertain_reason
 
 
@@ -144,6 +144,8 @@ class Evaluator:
         timeline: list[Timed] = []
         findings: list[Finding] = []
         for i, u in enumerate(utterances):
+            if u.speaker == "background":
+                continue        # heard, shown, judged by nobody (coach.asr.vad); not in the turns either
             clerk = u.speaker != "citizen"
             times = char_times(u)
             hits = self.find(u.text) if clerk else []
@@ -190,7 +192,7 @@ class Evaluator:
         if duration_s is None:
             ends = [u.end for u in utterances if u.end is not None]
             duration_s = round(max(ends), 3) if ends else None
-        if session and not any(u.speaker != "citizen" and u.text.strip() for u in utterances):
+        if session and not any(u.speaker not in NOT_CLERK and u.text.strip() for u in utterances):
             # No clerk speech heard: no verdict (not 100/100 for silence, nor a missing-greeting penalty).
             findings = [f for f in findings if f.type != "structure"]
             return Result(utterances=utterances, findings=findings, score=None,

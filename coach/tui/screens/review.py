@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from coach.errors import CoachError, InputError, OutputError
 from coach.report.console import SPEAKER_LABEL, fmt_time, verdict
-from coach.schema import Finding, Result, Utterance
+from coach.schema import NOT_CLERK, Finding, Result, Utterance
 from coach.store.files import write_atomic
 from coach.tui.listen import explain
 from coach.tui.messages import AnalysisDone, AnalysisProgress, AnalysisUtterance, ListenError, PlaybackState
@@ -61,7 +61,7 @@ def attach_findings(result: Result) -> None:
     for f in result.findings:
         if f.utterance is not None:
             continue
-        candidates = [i for i, u in enumerate(utts) if u.speaker != "citizen"] or list(range(len(utts)))
+        candidates = [i for i, u in enumerate(utts) if u.speaker not in NOT_CLERK] or list(range(len(utts)))
         if f.heard:
             inside = [i for i in candidates if f.heard in utts[i].text]
             timed = [i for i in inside if f.start is None or utts[i].start is None
@@ -322,8 +322,9 @@ class ReviewScreen(Screen):
         u: Utterance = r.utterances[index]
         t = Styled()
         t.append(f"{fmt_time(u.start) or '     '} " if u.start is not None else "", style="dim")
-        t.append(f"{SPEAKER_LABEL.get(u.speaker, u.speaker)}：", style="bold" if u.speaker != "citizen" else "dim")
-        t.append_text(highlighted(u.text, findings) if u.speaker != "citizen" else Styled(u.text, style="dim"))
+        clerk = u.speaker not in NOT_CLERK
+        t.append(f"{SPEAKER_LABEL.get(u.speaker, u.speaker)}：", style="bold" if clerk else "dim")
+        t.append_text(highlighted(u.text, findings) if clerk else Styled(u.text, style="dim"))
         marks = Styled()
         for f in findings:
             if category(f) == "courtesy":
