@@ -22,6 +22,9 @@ Severity = Literal["info", "warning", "violation"]
 SPEAKERS: tuple[str, ...] = ("clerk", "citizen", "uncertain", "unknown", "background")
 # whose words are never the clerk's (shown dim, not highlighted, not judged as the clerk)
 NOT_CLERK: tuple[str, ...] = ("citizen", "background")
+# how each speaker is shown (reports, screens, `coach transcribe`)
+SPEAKER_LABEL: dict[str, str] = {"clerk": "窗口", "citizen": "客户", "uncertain": "可能是窗口", "unknown": "窗口?",
+                                 "background": "背景"}
 SEVERITIES: tuple[str, ...] = ("info", "warning", "violation")
 
 

@@ -9,8 +9,9 @@ import warnings
 
 from coach.cli import add_clerk_channel_argument
 from coach.errors import printable
+from coach.schema import SPEAKER_LABEL as _LABEL
 
-SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "unknown": "", "background": "背景"}
+SPEAKER_LABEL = {**_LABEL, "unknown": ""}      # no attribution ran: no label at all
 
 
 def register(sub) -> None:

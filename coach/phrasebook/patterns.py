@@ -584,7 +584,7 @@ class OneByteRegexes:
         return search_span(rx, data) is not None
 
     def matching(self, candidates: list[int], data: bytes) -> list[int]:
-        """The candidates (ascending) whose regex matches ``data``, ascending."""
+        """The candidates whose regex matches ``data``, ascending."""
         if len(candidates) < 2:
             return [k for k in candidates if self.matches(k, data)]
         key = tuple(candidates)

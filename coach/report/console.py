@@ -5,9 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from coach.schema import NO_SPEECH_LABEL, Finding, Result
+from coach.schema import NO_SPEECH_LABEL, SPEAKER_LABEL, Finding, Result
 
-SPEAKER_LABEL = {"clerk": "窗口", "citizen": "客户", "uncertain": "可能是窗口", "unknown": "窗口?", "background": "背景"}
 STRUCTURE_LABEL = {
     "missing_greeting": "缺少问候",
     "missing_farewell": "缺少送别",
