@@ -106,6 +106,66 @@ def test_nested_repetition_runs_in_linear_time():
     assert list(p.spans("a" * 40, "a" * 40)) == [(0, 40)]
 
 
+def _random_pattern(rng, depth=0) -> str:
+    """A random pattern of the language: groups, alternation, sets, ?, +, gaps."""
+    out = []
+    for _ in range(rng.randint(1, 3)):
+        r = rng.random()
+        if r < 0.3 and depth < 5:
+            inner = "|".join(_random_pattern(rng, depth + 1) for _ in range(rng.randint(1, 2)))
+            out.append(f"({inner})" + rng.choice(["", "?", "+", "+"]))
+        elif r < 0.45:
+            out.append("…" + rng.choice(["", str(rng.randint(1, 20)), f"{rng.randint(0, 3)}-{rng.randint(4, 20)}"]))
+        elif r < 0.55:
+            out.append("{you}" + rng.choice(["", "?", "+"]))
+        else:
+            out.append(rng.choice("好请问等喂") + rng.choice(["", "", "?", "+"]))
+    return "".join(out)
+
+
+def test_what_load_accepts_is_exactly_what_re2_compiles():
+    # The forms are compiled on first use; the load-time checks must stand in for RE2 exactly:
+    # nothing accepted fails to compile later, nothing RE2 takes is refused.
+    import random
+
+    rng = random.Random(7)
+    accepted = refused = 0
+    for _ in range(3000):
+        src = _random_pattern(rng)
+        try:
+            p = compile_pattern(src, SETS)
+        except PatternError as exc:
+            if "does not compile" in str(exc) or "repeats too much" not in str(exc):
+                continue        # a syntax error (or empty match): RE2 never sees it
+            refused += 1
+            tree_ok = True
+            try:
+                import re2
+                from coach.phrasebook.patterns import _Parser, _emit, sound_char
+
+                tree = _Parser(src, SETS).parse()
+                re2.compile(_emit(tree, SETS, lambda c: c))
+                re2.compile(_emit(tree, SETS, sound_char))
+            except re2.error:
+                tree_ok = False
+            assert not tree_ok, f"refused, yet RE2 compiles it: {src!r}"
+            continue
+        p.compile()     # raises if RE2 refuses what load accepted
+        accepted += 1
+    assert accepted > 1000 and refused > 20
+
+
+def test_every_shipped_pattern_compiles():
+    pb = load_phrasebook()
+    entries = [*pb.courtesies, *pb.brush_offs, *(e for s in pb.scenarios for e in s.brush_offs)]
+    pats = [*pb.referral_places, *(p for r in pb.contexts for p in r.patterns),
+            *(p for f in pb.families for p in f.exception_patterns),
+            *(p for e in entries for p in (*e.patterns, *e.exception_patterns))]
+    assert len(pats) > 1000
+    for p in pats:
+        p.compile()
+
+
 def test_pattern_set_picks_candidates_in_both_forms():
     pats = [compile_pattern(s, SETS) for s in ("不归我管", "请{you}稍等", "再见")]
     ps = PatternSet(pats)

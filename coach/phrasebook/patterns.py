@@ -24,14 +24,17 @@ two forms: the *text* form over the characters and the *sound* form over
 :func:`~coach.phrasebook.normalize.sound_text`, where each character stands for its toneless
 syllable, so 不归我(管|问) also matches 不归我关.  A sound-form match must be at least
 ``MIN_SOUND_SPAN`` characters long and keep at least half of its characters as written in the
-pattern (so 笨 does not match 本人, while 不归我关 still matches).  Both forms are compiled at
-load time; an error in either names the pattern.  Groups never capture, so no engine-specific feature
-(back-references, look-arounds, named groups) can be written at all.
+pattern (so 笨 does not match 本人, while 不归我关 still matches).  A pattern is checked in full
+at load time (an error names it) and its two RE2 forms are compiled when first needed: most
+patterns are never a candidate in a short session, and compiling all of them was most of
+``coach check``'s start-up.  What could make RE2 refuse a parsed pattern is ruled out at load
+(:func:`_repeats`: nested repetition past RE2's limit; :func:`_size`: a pattern big enough to
+come near its memory limit is compiled at once).  Groups never capture, so no engine-specific
+feature (back-references, look-arounds, named groups) can be written at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, ClassVar, Final, Iterable, Iterator, Mapping
 
@@ -44,6 +47,8 @@ DEFAULT_GAP: Final = 4
 MAX_REPEAT: Final = 8
 MAX_LENGTH: Final = 400
 MIN_SOUND_SPAN: Final = 3
+RE2_MAX_REPEAT: Final = 1000    # RE2's limit on nested counted repetition
+EAGER_SIZE: Final = 50_000      # a pattern this large (expanded, :func:`_size`) is compiled at load
 FILLERS: Final = "啊呢吧嘛哦呀啦哈咯撒哟嘞噢诶"
 
 _OPTIONS: Final = re2.Options()
@@ -304,20 +309,49 @@ def _subject(chars, sounds) -> Subject:
     return chars if isinstance(chars, Subject) else Subject(chars, sounds)
 
 
-@dataclass(frozen=True, eq=False)
 class Pattern:
-    """One trainer-written pattern with its two compiled forms (text and sound)."""
+    """One trainer-written pattern; its two regexes (text and sound form) are written and
+    compiled with RE2 on first use (:func:`compile_pattern` has checked that they compile)."""
 
-    source: str
-    text_regex: str
-    sound_regex: str
-    text_rx: Any
-    sound_rx: Any
-    letters: frozenset = frozenset()       # every character the pattern writes (sets included)
-    has_gap: bool = False                  # a …… gap: the pattern may run across clause punctuation
-    min_bytes: int = 1                     # the shortest match, in UTF-8 bytes of the text form
-    tree: tuple = ()                       # the parsed pattern (for :class:`PatternSet`'s own regexes)
-    sets: Mapping = field(default_factory=dict, repr=False)
+    __slots__ = ("source", "letters", "has_gap", "min_bytes", "tree", "sets", "_text_rx", "_sound_rx")
+
+    def __init__(self, source: str, tree: tuple, sets: Mapping[str, tuple[str, ...]]):
+        self.source, self.tree, self.sets = source, tree, sets
+        self.letters: frozenset = frozenset(_letters(tree, sets))  # every character the pattern writes
+        self.has_gap: bool = _crosses(tree)          # a …… gap: the pattern may run across clause punctuation
+        self.min_bytes: int = max(1, _min_bytes(tree, sets))  # the shortest match, in UTF-8 bytes of the text form
+        self._text_rx: Any = None
+        self._sound_rx: Any = None
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.source!r})"
+
+    @property
+    def text_regex(self) -> str:
+        return _emit(self.tree, self.sets, _same)
+
+    @property
+    def sound_regex(self) -> str:
+        return _emit(self.tree, self.sets, sound_char)
+
+    def compile(self) -> "Pattern":
+        """Both forms compiled now (else on first use)."""
+        self._text_rx, self._sound_rx = self.text_rx, self.sound_rx
+        return self
+
+    @property
+    def text_rx(self) -> Any:
+        rx = self._text_rx
+        if rx is None:
+            rx = self._text_rx = compile_regex(self.text_regex, f"pattern {self.source!r}")
+        return rx
+
+    @property
+    def sound_rx(self) -> Any:
+        rx = self._sound_rx
+        if rx is None:
+            rx = self._sound_rx = compile_regex(self.sound_regex, f"pattern {self.source!r} (sound form)")
+        return rx
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, int]]:
         """Half-open spans over the normalised text: where the text form matches or, when it
@@ -411,14 +445,51 @@ def compile_pattern(src: str, sets: Mapping[str, tuple[str, ...]]) -> Pattern:
     if len(src) > MAX_LENGTH:
         raise PatternError(f"pattern longer than {MAX_LENGTH} characters: {src[:20]!r}…")
     tree = _Parser(src, sets).parse()
-    text_regex = _emit(tree, sets, lambda c: c)
-    sound_regex = _emit(tree, sets, sound_char)
-    text_rx = compile_regex(text_regex, f"pattern {src!r}")
-    sound_rx = compile_regex(sound_regex, f"pattern {src!r} (sound form)")
-    if search_span(text_rx, b"") is not None:
+    if _min_bytes(tree, sets) == 0:
         raise PatternError(f"pattern {src!r} matches empty text (give it at least one character)")
-    return Pattern(src, text_regex, sound_regex, text_rx, sound_rx, frozenset(_letters(tree, sets)),
-                   _crosses(tree), max(1, _min_bytes(tree, sets)), tree, sets)
+    if _repeats(tree) > RE2_MAX_REPEAT:
+        raise PatternError(f"pattern {src!r} repeats too much: nested '+' and gaps allow more than "
+                           f"{RE2_MAX_REPEAT} repetitions (nest fewer)")
+    p = Pattern(src, tree, sets)
+    return p.compile() if _size(tree, sets) > EAGER_SIZE else p   # near RE2's memory limit: find out now
+
+
+def _same(c: str) -> str:
+    return c
+
+
+def _repeats(node) -> int:
+    """The most repetitions nested counted repeats allow (``+`` is {1,8}, a gap {lo,hi}): RE2
+    refuses a regex where this exceeds :data:`RE2_MAX_REPEAT`."""
+    kind = node[0]
+    if kind in ("seq", "alt"):
+        return max((_repeats(n) for n in node[1]), default=1)
+    if kind == "rep":
+        return MAX_REPEAT * _repeats(node[1])
+    if kind == "opt":
+        return _repeats(node[1])
+    if kind == "gap":
+        return node[2]
+    return 1
+
+
+def _size(node, sets) -> int:
+    """An upper bound of the regex's size once RE2 has expanded its counted repeats (bytes;
+    a gap's any-character class counted as 8)."""
+    kind = node[0]
+    if kind == "lit":
+        return len(node[1].encode())
+    if kind == "set":
+        return sum(len(w.encode()) + 1 for w in sets[node[1]])
+    if kind in ("seq", "alt"):
+        return sum(_size(n, sets) + 16 for n in node[1])   # + a filler class between parts
+    if kind == "rep":
+        return MAX_REPEAT * _size(node[1], sets)
+    if kind == "opt":
+        return _size(node[1], sets)
+    if kind == "gap":
+        return 8 * node[2]
+    return 1
 
 
 def _crosses(node) -> bool:
