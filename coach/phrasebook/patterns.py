@@ -341,16 +341,17 @@ class Pattern:
 
     @property
     def text_rx(self) -> Any:
-        rx = self._text_rx
-        if rx is None:
-            rx = self._text_rx = compile_regex(self.text_regex, f"pattern {self.source!r}")
-        return rx
+        return self._text_rx if self._text_rx is not None else self._compiled(False)
 
     @property
     def sound_rx(self) -> Any:
-        rx = self._sound_rx
-        if rx is None:
+        return self._sound_rx if self._sound_rx is not None else self._compiled(True)
+
+    def _compiled(self, sound: bool) -> Any:
+        if sound:
             rx = self._sound_rx = compile_regex(self.sound_regex, f"pattern {self.source!r} (sound form)")
+        else:
+            rx = self._text_rx = compile_regex(self.text_regex, f"pattern {self.source!r}")
         return rx
 
     def spans(self, chars: "str | Subject", sounds: str | None = None) -> list[tuple[int, int]]:
