@@ -26,14 +26,14 @@ def _import_zhconv():
     the same file beside its module.  Masked only while nobody has imported it."""
     import sys
 
-    if "pkg_resources" in sys.modules:
-        import zhconv
-        return zhconv
-    sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # the import inside raises ImportError
+    mask = "pkg_resources" not in sys.modules
+    if mask:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]  # the import inside raises ImportError
     try:
         import zhconv
     finally:
-        del sys.modules["pkg_resources"]
+        if mask:
+            del sys.modules["pkg_resources"]
     return zhconv
 
 
