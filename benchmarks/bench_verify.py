@@ -10,7 +10,9 @@ balanced accuracy on the tune clips.  ``test`` runs the real pipeline (engine wi
 margins → matcher) on the test clips and reports, both ways, how often the decision is right:
 您好 credited when said / not credited when 你好 was said; 请慢走 likewise against 慢走 (您慢走, a listed
 variant of 请慢走 in the phrasebook, counts as said);
-喂/哎 found when said / not found on the bare body (interjection recall and false alarms).
+喂/哎 flagged when said / not flagged on the bare body (interjection recall and false alarms), and
+how often the said 喂/哎 is in the transcript at all (hearing apart from the phrasebook's judgment:
+its context rules let a warm 哎，您… or a safety call pass, docs/benchmarks.md "hearing").
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def decisions(ev: Evaluator, utterances) -> dict[str, bool]:
         "您好": any(h.kind == "courtesy" and h.entry.phrase == "您好" for h in found),
         "请慢走": any(h.kind == "courtesy" and h.entry.phrase == "请慢走" for h in found),
         "interjection": any(h.kind == "brush_off" and h.entry.phrase in ("喂", "哎") for h in found),
+        # in the transcript at all, whether or not the phrasebook then charges it (its context rules
+        # let a warm 哎，您… or a safety call 喂，路上注意安全 pass): hearing apart from judgment
+        "heard": text.lstrip("，,。.、 ").startswith(("喂", "哎")),
         "other": sorted({h.entry.phrase for h in found if h.kind == "brush_off" and h.entry.phrase not in ("喂", "哎")}),
         "text": text,
     }
@@ -298,6 +303,7 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
     ev, eng = engine(margins, **(settings or {}))
     rng = np.random.default_rng(9)
     out = {k: [0, 0, 0, 0] for k in ("您好", "请慢走", "interjection")}  # said ok, said n, unsaid ok, unsaid n
+    out["heard"] = [0, 0, 0, 0]   # the interjection in the transcript (said heard, said n, unsaid not heard, unsaid n)
     out["other"] = out["clips"] = 0
     cpu = audio_s = 0.0
     for c in clips("test"):
@@ -321,6 +327,10 @@ def test(margins: Margins, snr: float | None, verbose: bool, settings: dict | No
             out[k][i] += d[k] == t[k]
             if verbose and d[k] != t[k]:
                 print(f"  {c.name}: {k} said={t[k]} heard {d['text']!r}")
+        if relevant["interjection"]:
+            i = 0 if t["interjection"] else 2
+            out["heard"][i + 1] += 1
+            out["heard"][i] += d["heard"] == t["interjection"]
     out["rtf"] = cpu / audio_s
     return out
 
@@ -379,14 +389,15 @@ def main() -> int:
         how = f"verification, {margins}"
     lines = [f"Minimal pairs (benchmarks/minimal_pairs.py, test split: 96 clips per condition), {how}.", "",
              "| condition | 您好 said → credited | 你好 said → not credited | 请慢走/您慢走 said → credited "
-             "| 慢走 → not credited | 喂/哎 said → found | none said → not found | CPU s / audio s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| 慢走 → not credited | 喂/哎 said → flagged | none said → not flagged | 喂/哎 said → in the transcript "
+             "| CPU s / audio s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for snr in snrs:
         r = test(margins, snr, args.verbose, settings)
         f = lambda k, i: f"{r[k][i]}/{r[k][i + 1]} ({r[k][i] / max(1, r[k][i + 1]):.0%})"  # noqa: E731
         cond = "clean" if snr is None else f"babble {snr:g} dB"
         lines.append(f"| {cond} | {f('您好', 0)} | {f('您好', 2)} | {f('请慢走', 0)} | {f('请慢走', 2)} "
-                     f"| {f('interjection', 0)} | {f('interjection', 2)} | {r['rtf']:.2f} |")
+                     f"| {f('interjection', 0)} | {f('interjection', 2)} | {f('heard', 0)} | {r['rtf']:.2f} |")
         print(lines[-1], flush=True)
         print(f"  {cond}: clips with a brush-off other than 喂/哎 heard: {r['other']}/{r['clips']}", flush=True)
     if args.write:

@@ -9,6 +9,11 @@ Measured with ``benchmarks/bench_memory.py`` (peak RSS of ``coach analyze`` on 5
   (encoder outputs, decoder caches) fragment glibc's heap, whose mmap threshold also drifts
   upwards.  A fixed mmap threshold, a trim threshold and two arenas, and no MKL buffer pool,
   keep RSS flat.  ``COACH_MALLOC=default`` leaves the allocator alone (for comparison).
+* With the trim threshold alone, the heap's top was given back after nearly every decode and
+  faulted in again by the next one: a third of the recogniser's CPU time was the kernel's (page
+  faults; far more in a virtual machine that reports free pages to its host).  32 MiB of top pad
+  (``M_TOP_PAD``) is kept instead: the same bounded RSS (+≈10 MB, a constant), 15 % less CPU
+  per decode (docs/benchmarks.md, "allocator top pad").
 
 Environment settings must be in place before ctranslate2 is loaded: :mod:`coach.asr` calls
 :func:`bound_native_memory` on import.
@@ -37,8 +42,9 @@ def bound_native_memory() -> None:
         mallopt = libc.mallopt
     except (OSError, AttributeError):  # not glibc
         return
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
-    for option, value in ((M_MMAP_THRESHOLD, 1 << 20), (M_TRIM_THRESHOLD, 4 << 20), (M_ARENA_MAX, 2)):
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -2, -3, -8
+    for option, value in ((M_MMAP_THRESHOLD, 1 << 20), (M_TRIM_THRESHOLD, 4 << 20), (M_TOP_PAD, 32 << 20),
+                          (M_ARENA_MAX, 2)):
         try:
             mallopt(option, value)
         except (OSError, ValueError, ctypes.ArgumentError):
