@@ -9,11 +9,12 @@ Measured with ``benchmarks/bench_memory.py`` (peak RSS of ``coach analyze`` on 5
   (encoder outputs, decoder caches) fragment glibc's heap, whose mmap threshold also drifts
   upwards.  A fixed mmap threshold, a trim threshold and two arenas, and no MKL buffer pool,
   keep RSS flat.  ``COACH_MALLOC=default`` leaves the allocator alone (for comparison).
-* With the trim threshold alone, the heap's top was given back after nearly every decode and
-  faulted in again by the next one: a third of the recogniser's CPU time was the kernel's (page
-  faults; far more in a virtual machine that reports free pages to its host).  32 MiB of top pad
-  (``M_TOP_PAD``) is kept instead: the same bounded RSS (+≈10 MB, a constant), 15 % less CPU
-  per decode (docs/benchmarks.md, "allocator top pad").
+* With the trim threshold alone, the heap's top was given back after nearly every short (live
+  partial) decode and faulted in again by the next one: a quarter of the recogniser's CPU time
+  was the kernel's (page faults; costly in a virtual machine that reports free pages to its
+  host).  32 MiB of top pad (``M_TOP_PAD``) is kept instead: RSS stays bounded (a constant ≈ 60 MB
+  more, two arenas), live decoding takes 16 % less CPU (docs/benchmarks.md, "the allocator's
+  top pad").
 
 Environment settings must be in place before ctranslate2 is loaded: :mod:`coach.asr` calls
 :func:`bound_native_memory` on import.
