@@ -306,13 +306,21 @@ def test_live_partials_hear_a_short_brush_off_by_sound(coach_engine):
 def test_live_partials_ask_brush_offs_as_the_finals_do(coach_engine):
     """D08 不归我管，不是我们这儿的事 — the greedy partials write 不居我怪 / 不跟我乖 (two syllables
     off) for a second; at the utterance's opening they are asked toward the brush-off wordings
-    two syllables off too, with the finals' brush-off margin, so the first partial has it."""
+    two syllables off too, with the finals' brush-off margin, so an earlier partial has it.
+    (Which partial first slips depends on the CPU's int8 kernels: AVX-512 machines read the
+    first partial 不居我怪, AVX2 ones an empty-ish 嗯PuPuP and the second 不居我乖; compared by
+    position, not by index.)"""
     targets = brush_off_wordings(Evaluator.default())
     audio = _dev_span("D08", 5.9, 9.4)
     free = _partials(coach_engine, audio)
     heard = _partials(coach_engine, audio, targets)
-    assert free and "不归我管" not in free[0], free
-    assert heard and heard[0].startswith("不归我管"), heard
+
+    def first(partials):
+        return next((i for i, p in enumerate(partials) if p.startswith("不归我管")), len(partials))
+
+    assert len(free) == len(heard) >= 3, (free, heard)      # the same decodes, only verified
+    assert first(heard) < first(free), (free, heard)        # shown a partial (0.5 s) earlier or more
+    assert all(p.startswith("不归我管") for p in heard[first(heard):]), heard   # and kept
 
 
 def test_live_partial_reads_an_unsure_opening_as_its_interjection(coach_engine):
@@ -357,17 +365,25 @@ def _final_text(engine, audio, targets) -> tuple[str, list]:
 
 
 def test_finals_hear_a_brush_off_in_babble_by_sound(coach_engine):
-    """D08 不归我管，不是我们这儿的事。 in babble at 5 dB — the free decode writes 不跟我管 (no
-    brush-off for the matcher); the final verified toward the phrasebook's brush-off wordings
-    by sound (Margins.brush_off) hears 不归我管."""
+    """D08 不归我管，不是我们这儿的事。 in babble at 5 dB — the free decode writes 不跟我管 / 不辜我管
+    (no brush-off for the matcher); the final verified toward the phrasebook's brush-off wordings
+    by sound (Margins.brush_off) hears 不归我管.  Three babble mixes: which of them the free
+    decode gets wrong depends on the CPU's int8 kernels (AVX-512: the one from 10 s into the
+    noise; AVX2: those from 8 and 9 s), so the test asks that verification repairs at least one
+    and never loses one the free decode had."""
     from coach.session.pipeline import brush_off_wordings
 
     ev = Evaluator.default()
-    audio = _babble(_clerk_span("D08", 6.0, 9.1), 5.0, 10.0)
-    free, _ = _final_text(coach_engine, audio, ())
-    heard, _ = _final_text(coach_engine, audio, brush_off_wordings(ev))
-    assert "不归我管" not in _brush_offs(ev, free), free   # what the verification changes
-    assert "不归我管" in _brush_offs(ev, heard), heard
+    targets = brush_off_wordings(ev)
+    repaired = 0
+    for at in (8.0, 9.0, 10.0):
+        audio = _babble(_clerk_span("D08", 6.0, 9.1), 5.0, at)
+        free, _ = _final_text(coach_engine, audio, ())
+        heard, _ = _final_text(coach_engine, audio, targets)
+        had, has = "不归我管" in _brush_offs(ev, free), "不归我管" in _brush_offs(ev, heard)
+        assert has or not had, (at, free, heard)      # never loses it
+        repaired += has and not had
+    assert repaired, "verification repaired none of the three mixes"
 
 
 @pytest.mark.parametrize("snr", [None, 5.0])

@@ -348,3 +348,29 @@ def test_an_unfinished_session_reads_back_with_a_provisional_score(tmp_path):
     assert result.breakdown["provisional"] is True
     assert 0 <= result.score < 100 and result.duration_s == 9.0
     json.dumps(result.to_json(), allow_nan=False)
+
+
+def test_switching_a_fresh_db_to_wal_waits_out_a_busy_lock(tmp_path, monkeypatch):
+    """SQLite answers SQLITE_BUSY at once (no busy handler) where a lock upgrade could deadlock —
+    as when processes race to switch a fresh file to WAL (seen in CI under load).  The switch waits
+    and tries again until the other connection lets go, and gives up with the error after the timeout."""
+    import coach.store.db as db
+
+    path = tmp_path / "fresh.db"
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(str(path), timeout=0, isolation_level=None)   # no busy handler
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        db._switch_to_wal(other, 0.05)
+    waits = []
+
+    def let_go(seconds):       # the other connection finishes while this one backs off
+        waits.append(seconds)
+        holder.execute("COMMIT")
+
+    monkeypatch.setattr(db.time, "sleep", let_go)
+    assert db._switch_to_wal(other, 30.0).lower() == "wal"
+    assert len(waits) == 1
+    other.close()
+    holder.close()

@@ -195,13 +195,29 @@ def store_error(path: str | os.PathLike, exc: BaseException, action: str = "会�
     return StoreError(f"{path}: 会话数据库出错（{exc}）/ session database error")
 
 
+def _switch_to_wal(conn: sqlite3.Connection, timeout_s: float) -> str:
+    """``PRAGMA journal_mode = WAL``, waiting up to ``timeout_s`` for other connections.  On a fresh
+    file several processes race to switch it, and SQLite returns SQLITE_BUSY at once, without the
+    busy handler, where waiting could deadlock (a lock upgrade); so wait here, backing off."""
+    deadline, pause = time.monotonic() + timeout_s, 0.005
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 0.1)
+
+
 def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     """A connection in autocommit mode (we write with explicit BEGIN IMMEDIATE), WAL, busy wait."""
     conn = sqlite3.connect(str(path), timeout=busy_timeout_ms / 1000, isolation_level=None,
                            check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = _switch_to_wal(conn, busy_timeout_ms / 1000)
     if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
         raise StoreError(f"{path}: 无法启用 WAL 模式（{mode}）/ cannot use WAL journal mode")
     # NORMAL in WAL mode: a commit survives the process being killed (not a power cut).
