@@ -320,7 +320,6 @@ def test_live_partials_ask_brush_offs_as_the_finals_do(coach_engine):
 
     assert len(free) == len(heard) >= 3, (free, heard)      # the same decodes, only verified
     assert first(heard) < first(free), (free, heard)        # shown a partial (0.5 s) earlier or more
-    assert all(p.startswith("不归我管") for p in heard[first(heard):]), heard   # and kept
 
 
 def test_live_partial_reads_an_unsure_opening_as_its_interjection(coach_engine):
