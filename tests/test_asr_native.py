@@ -4,6 +4,7 @@ Each check runs in a fresh interpreter: mallopt settings are process-wide and mu
 before the engines load, as ``import coach.asr`` does it.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,7 +14,7 @@ import pytest
 # Allocate and free 40 MiB in blocks below the mmap threshold (so on the main heap), then read
 # how much free memory glibc kept at the heap's top (mallinfo2 keepcost).
 PROBE = textwrap.dedent("""
-    import ctypes, os, sys
+    import ctypes, sys
     {setup}
     libc = ctypes.CDLL(None)
     if not hasattr(libc, "mallinfo2"):
@@ -40,13 +41,11 @@ def _keepcost(setup: str, env: dict | None = None) -> int | None:
 
 def test_heap_top_is_kept_between_decodes():
     """The freed top of the heap stays (M_TOP_PAD): giving it back after every decode and
-    faulting it in again cost a third of the recogniser's CPU time in the kernel."""
+    faulting it in again cost a quarter of the recogniser's CPU time in the kernel."""
     kept = _keepcost("import coach.asr")
     if kept is None:
         pytest.skip("not glibc: the allocator is left alone")
     assert 16 << 20 <= kept <= 40 << 20
-    import os
-
     # and without the settings (COACH_MALLOC=default), glibc trims the top back to ~128 KiB
     plain = _keepcost("import coach.asr", env={**os.environ, "COACH_MALLOC": "default"})
     assert plain < 4 << 20

@@ -204,7 +204,10 @@ def _switch_to_wal(conn: sqlite3.Connection, timeout_s: float) -> str:
         try:
             return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
+            # the extended codes too (SQLITE_BUSY_RECOVERY…), as store_error reads them; the text on
+            # Python 3.10, whose exceptions have no sqlite_errorname
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            busy = name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)
             if not busy or time.monotonic() >= deadline:
                 raise
             time.sleep(pause)
