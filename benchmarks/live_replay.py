@@ -39,10 +39,11 @@ BEHIND_S = 1.0   # = coach.tui.listen.BEHIND_S
 
 
 class ReplaySource:
-    """The session's audio in 0.1 s blocks, on the virtual clock ``T``."""
+    """The session's audio in 0.1 s blocks, on the virtual clock ``T`` (each block also to
+    ``on_block``: the speaker attribution's audio, as the Listener's tap feeds the session)."""
 
-    def __init__(self, audio: np.ndarray, clock):
-        self.audio, self.clock = audio, clock
+    def __init__(self, audio: np.ndarray, clock, on_block=None):
+        self.audio, self.clock, self.on_block = audio, clock, on_block
         self.T = 0.0
         self.at = 0.0
         self._since: float | None = None
@@ -60,7 +61,20 @@ class ReplaySource:
             self.at = (i + len(block)) / 16000
             self.T = max(self.now(), self.at)
             self._since = self.clock()
+            if self.on_block is not None:
+                self.on_block(block)
             yield block
+
+
+def _said_by(labels: list[dict], start: float, end: float | None) -> str:
+    """The labelled speaker whose turn overlaps [start, end] most (``none``: no turn)."""
+    end = start + 0.1 if end is None or end <= start else end
+    best, who = 0.0, "none"
+    for u in labels:
+        ov = min(end, u["end"]) - max(start, u["start"])
+        if ov > best:
+            best, who = ov, u["speaker"]
+    return who
 
 
 def parse_set(items: list[str], settings) -> dict:
@@ -84,6 +98,13 @@ def main() -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--no-partial-targets", action="store_true",
                     help="partials not verified toward the brush-offs (engine.partial_targets left empty)")
+    ap.add_argument("--attribute", choices=["none", "cluster", "first10"], default="none",
+                    help="speaker attribution on the mix as live does (LiveAttributor): none (all judged as the clerk), "
+                         "cluster (no profile), first10 (a profile enrolled from the clerk's first 10 s of the session's "
+                         "own channel); finals attributed before they are judged, partials with something to show asked "
+                         "who is speaking so far (the citizen's show nothing)")
+    ap.add_argument("--finals-only", action="store_true",
+                    help="--attribute: only finals are attributed (partials show what they hear, whoever speaks)")
     ap.add_argument("--verbose", action="store_true", help="print every partial and final")
     ap.add_argument("--trace", action="store_true", help="also print every decode (audio length, text, why dropped)")
     ap.add_argument("--json", metavar="FILE", help="also save the summary")
@@ -99,6 +120,9 @@ def main() -> int:
     from coach.session.live import judge
     from coach.tui.engines import quick_hotwords
     from coach.session.pipeline import set_targets
+    from coach.speaker.apply import LiveAttributor
+    from coach.speaker.profile import enrol
+    from coach.schema import Utterance
     from coach.tui.listen import provisional
     from dev_labels import shared_dir
 
@@ -133,8 +157,19 @@ def main() -> int:
 
     runs = []
     provis: dict[tuple, bool] = {}   # provisional highlights (session, utterance start, type, phrase, rule) → confirmed
+    shown_on = collections.defaultdict(set)   # labelled speaker → provisional highlights shown on their lines
     for sid in args.sessions:
-        src = ReplaySource(read(shared_dir() / "audio" / "dev" / f"{sid}.wav"), clock)
+        labels = json.loads((shared_dir() / "audio" / "dev" / f"{sid}.json").read_text(encoding="utf-8"))["utterances"]
+        attributor = None
+        if args.attribute != "none":
+            profile = None
+            if args.attribute == "first10":
+                left = read(shared_dir() / "audio" / "dev" / f"{sid}.stereo.wav", channels="both")[0]
+                first = [left[int(u["start"] * 16000):int(u["end"] * 16000)] for u in labels if u["speaker"] == "clerk"]
+                profile = enrol(np.concatenate(first)[: 10 * 16000])
+            attributor = LiveAttributor(evaluator, profile)
+        src = ReplaySource(read(shared_dir() / "audio" / "dev" / f"{sid}.wav"), clock,
+                           attributor.audio if attributor is not None else None)
         events, finals = [], []
         for ev in engine.stream(src, speaker="unknown"):
             if engine.verify_log:
@@ -144,7 +179,14 @@ def main() -> int:
                 engine.verify_log.clear()
             if isinstance(ev, Final):
                 u = ev.utterance
-                found = [f for f in judge(evaluator, u) if f.type in ("courtesy", "brush_off")]
+                if attributor is not None:
+                    t = clock()
+                    u = attributor.attribute(u)
+                    spent["attribution"][0] += 1
+                    spent["attribution"][1] += clock() - t
+                # what is charged: the citizen's findings are not the clerk's (LiveSession.add)
+                found = [] if u.speaker == "citizen" else [
+                    f for f in judge(evaluator, u) if f.type in ("courtesy", "brush_off")]
                 hits = [[f.type, f.phrase] for f in found]
                 finals.append((u.start, {(f.type, f.phrase, f.rule) for f in found}))
                 events.append([src.now(), "final", u.start, u.end, hits])
@@ -152,6 +194,15 @@ def main() -> int:
                     print(f"{sid} {src.now():6.2f} final   {u.start:.2f}-{u.end:.2f} {u.text}")
             else:   # the engine decodes no partial while behind; the Listener shows one it decoded
                 found = provisional(evaluator, ev.text, ev.start)
+                if found and attributor is not None and not args.finals_only:   # as the Listener asks LiveSession.speaker_so_far
+                    t = clock()
+                    a = attributor.peek(Utterance(ev.start, ev.end, ev.speaker, ev.text))
+                    spent["attribution"][0] += 1
+                    spent["attribution"][1] += clock() - t
+                    if a is not None and a.speaker == "citizen":
+                        found = []
+                for f in found:
+                    shown_on[_said_by(labels, ev.start, ev.end)].add((sid, ev.start, f.type, f.phrase))
                 hits = [[f.type, f.phrase] for f in found]
                 for f in found:
                     provis.setdefault((sid, ev.start, f.type, f.phrase, f.rule), False)
@@ -185,11 +236,17 @@ def main() -> int:
           f"missed: {', '.join(res['missed']) or 'none'}")
     print(f"provisional highlights {len(provis)}, not confirmed by the utterance's final {len(unconfirmed)}"
           + "".join(f"\n  {sid} {start:.2f} {kind} {phrase} ({rule})" for sid, start, kind, phrase, rule in unconfirmed))
-    print("compute (" + args.clock + " clock): " + ", ".join(
-        f"{'decodes (partials and finals)' if k == 'decode' else 'finals (decode + verification)'} {n}× {v:.1f} s" for k, (n, v) in spent.items()))
+    print(f"provisional highlights on the labelled lines of the clerk {len(shown_on['clerk'])}, of the citizen "
+          f"{len(shown_on['citizen'])}" + "".join(f"\n  {sid} {start:.2f} {kind} {phrase}" for sid, start, kind, phrase
+                                                 in sorted(shown_on['citizen']))
+          + (f"; of no line {len(shown_on['none'])}" if shown_on['none'] else ""))
+    names = {"decode": "decodes (partials and finals)", "_single": "finals (decode + verification)",
+             "attribution": "attribution (finals and partials asked)"}
+    print("compute (" + args.clock + " clock): " + ", ".join(f"{names[k]} {n}× {v:.1f} s" for k, (n, v) in spent.items()))
     if args.json:
         out = {k: res[k] for k in ("latency", "latency_final_only", "provisional_first", "missed")}
-        out["provisional"] = {"shown": len(provis), "unconfirmed": [list(k) for k in unconfirmed]}
+        out["provisional"] = {"shown": len(provis), "unconfirmed": [list(k) for k in unconfirmed],
+                              "on_lines_of": {k: len(v) for k, v in shown_on.items()}}
         Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 

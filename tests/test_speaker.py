@@ -188,10 +188,100 @@ def test_live_session_attributes_each_final_from_its_audio():
     assert not [f for f in result.findings if f.type == "brush_off" and f.speaker == "clerk"]
 
 
+class LabelEngine:
+    """The recogniser scripted from a dev session's labels: for each turn a partial of its whole
+    text once the audio reaches 70 % of the turn, then the final at its end.  What is under test
+    is who the partial is charged to (real audio, real attribution, real matcher), not hearing."""
+
+    name, model = "labels", "labels"
+
+    def __init__(self, turns: list[Utterance]):
+        from coach.asr.base import Final, Partial
+
+        self.events = []
+        for u in turns:
+            at = round(u.start + 0.7 * (u.end - u.start), 2)
+            self.events += [(at, Partial(u.text, u.start, "unknown", at)),
+                            (u.end + 0.2, Final(Utterance(u.start, u.end, "unknown", u.text)))]
+        self.events.sort(key=lambda e: e[0])
+
+    def stream(self, source, *, speaker="unknown"):
+        t, events = 0.0, list(self.events)
+        for block in source:
+            t += len(block) / SR
+            while events and events[0][0] <= t:
+                yield events.pop(0)[1]
+
+
+def test_peek_keeps_nothing_and_names_the_side_so_far():
+    # Who is speaking in a partial (start to 70 % of the turn), asked before each final: never the
+    # wrong side, mostly right, and the finals come out exactly as without asking.
+    from coach.speaker.apply import LiveAttributor
+
+    ev = Evaluator.default()
+    s = labels("D03")
+    profile = enrol(clerk_audio("D03"), "peek")
+    mono = read(dev_dir() / "D03.wav")
+    asked, plain = LiveAttributor(ev, profile), LiveAttributor(ev, profile)
+    peeked, finals, upto = [], [], 0
+    for lab in s["utterances"]:
+        mid = lab["start"] + 0.7 * (lab["end"] - lab["start"])
+        for live in (asked, plain):
+            live.audio(mono[upto:int(mid * SR)])
+        upto = int(mid * SR)
+        a = asked.peek(Utterance(lab["start"], round(mid, 2), "unknown", lab["text"]))
+        peeked.append((lab["speaker"], a.speaker if a is not None else "unknown"))
+        end = int(lab["end"] * SR) + 1600
+        for live in (asked, plain):
+            live.audio(mono[upto:end])
+        upto = end
+        u = Utterance(lab["start"], lab["end"], "unknown", lab["text"])
+        finals.append((asked.attribute(u), plain.attribute(u)))
+    assert all(x == y for x, y in finals)                              # asking changed nothing
+    assert len(asked.pieces) == len(s["utterances"])
+    assert not [p for p in peeked if p[1] not in (p[0], "uncertain", "unknown")]
+    assert sum(a == b for a, b in peeked) >= len(peeked) - 2
+    assert asked.peek(Utterance(0.0, None, "unknown", "")) is None     # no span, no answer
+
+
+def test_listener_shows_no_provisional_findings_on_the_citizens_words(tmp_path):
+    # D03's citizen says 我不知道在哪儿办 and 我也搞不清楚: brush-off wordings, but not the clerk's.
+    # Partials of the clerk's lines keep their provisional findings; the citizen's lose them
+    # (their finals are not charged either).
+    from coach.audio.sources import FileSource
+    from coach.tui.listen import Listener
+    from coach.tui.messages import FinalUtterance, PartialText
+
+    s = labels("D03")
+    save_profile(enrol(clerk_audio("D03"), "listener"))
+    ev = Evaluator.default()
+    path = dev_dir() / "D03.wav"
+    listener = Listener(lambda live: LabelEngine(label_utterances("D03")),
+                        lambda f, d: FileSource(f, realtime=False), input_file=str(path), evaluator=lambda: ev)
+    session = LiveSession(ev, SessionMeta(kind="live", trainee="listener"))
+    posted = []
+    listener.run(posted.append, prepare=lambda: session)
+    partials = [m for m in posted if isinstance(m, PartialText)]
+    finals = [m for m in posted if isinstance(m, FinalUtterance)]
+    assert len(partials) == len(finals) == len(s["utterances"])
+    said_by = [lab["speaker"] for lab in s["utterances"]]
+    raw = [[f for f in ev.matcher.find(p.text) if f.kind == "brush_off"] for p in partials]
+    citizen_brush = [i for i, who in enumerate(said_by) if who == "citizen" and raw[i]]
+    assert len(citizen_brush) >= 2                       # the words alone would alert
+    for i in citizen_brush:
+        assert partials[i].findings == [], partials[i].text
+        assert finals[i].utterance.speaker in ("citizen", "uncertain")
+    clerk_shown = [i for i, who in enumerate(said_by) if who == "clerk" and partials[i].findings]
+    assert len(clerk_shown) >= 3                          # the clerk's courtesies still show at once
+
+
 def test_stereo_live_session_is_all_clerk_without_attribution():
     live = LiveSession(Evaluator.default(), SessionMeta(kind="live", clerk_channel="left"))
     live.add(Utterance(0.0, 2.0, "unknown", "您好，请问您要办什么业务？"))
     assert live.attributor is None and live.utterances[0].speaker == "clerk"
+    assert live.speaker_so_far(Utterance(2.5, 3.0, "unknown", "不知道")) == "clerk"   # a partial on the clerk's channel
+    alone = LiveSession(Evaluator.default(), SessionMeta(kind="live"), attributor=None)
+    assert alone.speaker_so_far(Utterance(0.0, 1.0, "unknown", "不知道")) == "unknown"   # judged as the clerk
 
 
 # ------------------------------------------------------------------ charging rules

@@ -24,6 +24,7 @@ class Partial:
     text: str
     start: float
     speaker: Speaker = "unknown"
+    end: float | None = None    # audio time the hypothesis reaches (who is speaking: the span start–end)
 
 
 @dataclass(frozen=True)

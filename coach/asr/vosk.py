@@ -121,7 +121,7 @@ class VoskEngine(Engine):
                     last_partial = text
                     words = p.get("partial_result") or []
                     start = offset + float(words[0]["start"]) if words else offset + fed / SAMPLE_RATE
-                    yield Partial(text, round(start, 2), speaker)
+                    yield Partial(text, round(start, 2), speaker, round(offset + fed / SAMPLE_RATE, 2))
         u = self._utterance(json.loads(rec.FinalResult()), speaker, offset, fed)
         if u:
             yield Final(u)

@@ -341,7 +341,7 @@ class WhisperEngine(Engine):
                 if text:
                     text = self._verified([text], 0, d.raw, interjections=opening, sound=True, loose=opening)
             if text or tail.prefix:
-                yield Partial(tail.prefix + text, round(cur.speech_start_s, 2), speaker)
+                yield Partial(tail.prefix + text, round(cur.speech_start_s, 2), speaker, round(cur.speech_end_s, 2))
             if text and pause:
                 tail.advance(cur, text)
         for done in seg.flush():

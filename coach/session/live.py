@@ -86,6 +86,17 @@ class LiveSession:
             return replace(u, speaker="clerk")
         return self.attributor.attribute(u) if self.attributor is not None else u
 
+    def speaker_so_far(self, u: Utterance) -> str:
+        """Who is saying the utterance still in progress (``u``: a partial hypothesis, ``start``–
+        ``end`` so far): what :meth:`attribute` would decide now, nothing kept — ``unknown``
+        where it would not decide (judged as the clerk)."""
+        if u.speaker != "unknown":
+            return u.speaker
+        if self.meta.clerk_channel:
+            return "clerk"
+        a = self.attributor.peek(u) if self.attributor is not None else None
+        return a.speaker if a is not None else "unknown"
+
     def add(self, u: Utterance, found: list[Finding] | None = None) -> list[Finding]:
         """Add one final utterance; returns its findings (courtesies, brush-offs, referral,
         speed).  ``found``: the utterance was already attributed and judged in a worker

@@ -4,6 +4,7 @@
     live = LiveAttributor(evaluator, profile)
     live.audio(block)                    # every 16 kHz block, from the start of the session
     u = live.attribute(u)                # per final utterance: speaker and speaker_score set
+    a = live.peek(partial_span)          # per partial (start–end so far): who is speaking, nothing kept
 
 Only utterances whose speaker is ``unknown`` are attributed (stereo channels already know), and
 only where there is a voice to judge: a span without audio, or quieter than ``SILENT_DBFS``,
@@ -30,6 +31,8 @@ from coach.speaker.profile import Profile
 
 SILENT_DBFS = -55.0
 MIN_CLUSTER_PIECES = 4     # live without a profile: utterances heard before clustering starts
+PEEK_TAIL_S = 4.0          # live partials: the voice of their last seconds decides (embedding costs ~30 ms/s)
+PEEK_AGAIN_S = 1.0         # ... asked again for the same utterance once it has grown this much
 EMBED_BATCH_S = 60.0       # whole files: seconds of speech embedded at a time (bounded memory)
 
 
@@ -136,6 +139,7 @@ class LiveAttributor:
         self._first = 0         # sample index of the first buffered sample
         self.pieces: list[Piece] = []
         self.embeddings: list[np.ndarray] = []
+        self._peeked: tuple[float, float, Attribution | None] | None = None   # (start, end, answer) of the last peek
 
     def audio(self, block: np.ndarray) -> None:
         self._blocks.append(np.asarray(block, np.float32))
@@ -155,14 +159,34 @@ class LiveAttributor:
     def attribute(self, u: Utterance) -> Utterance:
         if u.speaker != "unknown" or u.start is None or u.end is None:
             return u
+        got = self._judge(u, keep=True)
+        return _apply(u, got) if got is not None else u
+
+    def peek(self, u: Utterance) -> Attribution | None:
+        """Who is speaking in an utterance still in progress (a partial hypothesis over
+        ``u.start``–``u.end``): the attribution its last ``PEEK_TAIL_S`` seconds would get if it
+        ended now, with the session so far — nothing is kept, the final is attributed afresh.
+        A later partial of the same utterance gets the same answer until it has grown by
+        ``PEEK_AGAIN_S``.  None where :meth:`attribute` would leave it ``unknown`` (no audio, too
+        quiet, too few utterances to cluster yet)."""
+        if u.speaker != "unknown" or u.start is None or u.end is None:
+            return None
+        last = self._peeked
+        if last is not None and last[0] == u.start and u.end - last[1] < PEEK_AGAIN_S:
+            return last[2]
+        got = self._judge(replace(u, start=max(u.start, u.end - PEEK_TAIL_S)), keep=False)
+        self._peeked = (u.start, u.end, got)
+        return got
+
+    def _judge(self, u: Utterance, *, keep: bool) -> Attribution | None:
         samples = self._span(u.start, u.end)
         if not audible(samples):
-            return u
-        self.pieces.append(utterance_piece(samples, u, self.evaluator).summary())
-        self.embeddings.append(embed_many([samples])[0])
-        del self.pieces[:-self.history], self.embeddings[:-self.history]
-        if self.profile is None and len(self.pieces) < MIN_CLUSTER_PIECES:
-            return u   # too few utterances to cluster yet: judged as the clerk, as without attribution
-        got = attribute(self.pieces, self.profile.embedding if self.profile else None,
-                        embeddings=np.stack(self.embeddings))
-        return _apply(u, got[-1])
+            return None
+        pieces = (self.pieces + [utterance_piece(samples, u, self.evaluator).summary()])[-self.history:]
+        embeddings = (self.embeddings + [embed_many([samples])[0]])[-self.history:]
+        if keep:
+            self.pieces, self.embeddings = pieces, embeddings
+        if self.profile is None and len(pieces) < MIN_CLUSTER_PIECES:
+            return None   # too few utterances to cluster yet: judged as the clerk, as without attribution
+        return attribute(pieces, self.profile.embedding if self.profile else None,
+                         embeddings=np.stack(embeddings))[-1]

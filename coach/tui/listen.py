@@ -222,7 +222,8 @@ class Listener:
         ``prepare`` runs once the engine is loaded and before any audio flows; it returns the
         session (:class:`~coach.session.live.LiveSession`): every block goes to its ``audio``
         (the sink and the speaker attribution), so not one block escapes the recording, and each
-        final is attributed here, in the worker, before it is judged.
+        final is attributed here, in the worker, before it is judged; a partial with phrases to
+        show is asked who is speaking so far, and the citizen's get none.
         """
         try:
             self._run(post, prepare)
@@ -247,11 +248,11 @@ class Listener:
             set_targets(engine, self.evaluator)
             if self._stop.is_set():
                 return
-        attribute = None
+        attribute = speaker_so_far = None
         if prepare is not None:
             session = prepare()
             if session is not None:
-                self.on_block, attribute = session.audio, session.attribute
+                self.on_block, attribute, speaker_so_far = session.audio, session.attribute, session.speaker_so_far
             if self._stop.is_set():
                 return
         source = self.source_factory(self.input_file, self.device)
@@ -273,7 +274,13 @@ class Listener:
                 post(FinalUtterance(utterance, judge(ev, utterance) if ev is not None else None))
             else:   # behind, the engine decodes no partial (catches up on the audio); one it decoded is shown
                 text, start = getattr(event, "text", ""), getattr(event, "start", None)
-                post(PartialText(text, start, provisional(ev, text, start) if ev is not None else []))
+                found = provisional(ev, text, start) if ev is not None else []
+                # the citizen's words are not the clerk's: no provisional alert or credit for them
+                # (asked only when there is something to show: it embeds the voice so far)
+                if found and speaker_so_far is not None and speaker_so_far(
+                        Utterance(start, getattr(event, "end", None), getattr(event, "speaker", "unknown"), text)) == "citizen":
+                    found = []
+                post(PartialText(text, start, found))
 
 
 def explain(exc: BaseException) -> tuple[str, str | None]:

@@ -96,7 +96,8 @@ class ScriptedEngine:
             start = max(0.0, end - max(1.0, len(text) * 0.2))
             if self.partials:
                 shown = text if self.lead else text[: max(1, len(text) // 2)]
-                events.append((max(start, end - self.lead), 0, Partial(shown, round(start, 2), speaker)))
+                at = max(start, end - self.lead)
+                events.append((at, 0, Partial(shown, round(start, 2), speaker, round(at, 2))))
             final = self.final_text.get(text, text)
             events.append((end + self.late.get(text, 0.0), 1,
                            Final(Utterance(round(start, 2), round(end, 2), speaker, final))))
