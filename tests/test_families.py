@@ -236,6 +236,7 @@ def test_shape_does_not_credit_a_look_alike(matcher, stage, text):
     ("referral", "缴费处在大厅东边"), ("referral", "前面有个自助服务区，您去那边打印"),
     ("referral", "您上楼找三零五房间"), ("referral", "我陪您走过去"),
     ("referral", "您到导服台的工作人员那儿问一下"),
+    ("referral", "您问哪个窗口？请您到三楼五号窗口办理"),   # the answer after the question still counts
     ("completion", "户口已经给您迁过来了"), ("completion", "已经给您预约上了，周五来就行"),
     ("completion", "章也盖好了，您拿走吧"), ("completion", "这件事就算办完了"),
     ("completion", "您的证件别落下了"), ("completion", "您的转移已经成功了"),
@@ -265,6 +266,10 @@ def test_spoken_shape_credits_its_stage_and_is_not_flagged(matcher, stage, text)
     ("phone", "请问哪位是王老师"), ("phone", "我把地址和电话写给您"), ("phone", "您说慢点，我听着呢"),
     ("referral", "你出去问问保安吧"),
     ("referral", "就是这是最早在国内做的"),         # 室 sounds as 是: a room needs its name or number
+    # a question about the place names none (the citizen's, or the clerk's own): not a referral
+    ("referral", "那你至少告诉我去哪个窗口"), ("referral", "请问我该去哪个窗口办理"),
+    ("referral", "你到底让我去几楼"), ("referral", "您需要去哪个部门问过了吗"),
+    ("referral", "那我到哪儿办呢"),
 ])
 def test_spoken_shape_does_not_credit_a_look_alike(matcher, stage, text):
     assert stage not in {h.entry.stage for h in matcher.find(text) if h.kind == "courtesy"}
