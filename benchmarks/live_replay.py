@@ -194,7 +194,8 @@ def main() -> int:
                     print(f"{sid} {src.now():6.2f} final   {u.start:.2f}-{u.end:.2f} {u.text}")
             else:   # the engine decodes no partial while behind; the Listener shows one it decoded
                 found = provisional(evaluator, ev.text, ev.start)
-                if found and attributor is not None and not args.finals_only:   # as the Listener asks LiveSession.speaker_so_far
+                if (attributor is not None and not args.finals_only    # as the Listener asks LiveSession.speaker_so_far
+                        and any(f.type == "brush_off" for f in found)):
                     t = clock()
                     a = attributor.peek(Utterance(ev.start, ev.end, ev.speaker, ev.text))
                     spent["attribution"][0] += 1

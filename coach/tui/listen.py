@@ -222,8 +222,8 @@ class Listener:
         ``prepare`` runs once the engine is loaded and before any audio flows; it returns the
         session (:class:`~coach.session.live.LiveSession`): every block goes to its ``audio``
         (the sink and the speaker attribution), so not one block escapes the recording, and each
-        final is attributed here, in the worker, before it is judged; a partial with phrases to
-        show is asked who is speaking so far, and the citizen's get none.
+        final is attributed here, in the worker, before it is judged; a partial with a brush-off
+        to alert is asked who is speaking so far, and the citizen's show nothing.
         """
         try:
             self._run(post, prepare)
@@ -275,9 +275,10 @@ class Listener:
             else:   # behind, the engine decodes no partial (catches up on the audio); one it decoded is shown
                 text, start = getattr(event, "text", ""), getattr(event, "start", None)
                 found = provisional(ev, text, start) if ev is not None else []
-                # the citizen's words are not the clerk's: no provisional alert or credit for them
-                # (asked only when there is something to show: it embeds the voice so far)
-                if found and speaker_so_far is not None and speaker_so_far(
+                # the citizen's words are not the clerk's: no provisional alert for them.  Asked only
+                # of a partial with a brush-off to alert (embedding its voice costs ~0.1 s, which
+                # every courtesy-bearing partial paying would add to the feedback's latency)
+                if speaker_so_far is not None and any(f.type == "brush_off" for f in found) and speaker_so_far(
                         Utterance(start, getattr(event, "end", None), getattr(event, "speaker", "unknown"), text)) == "citizen":
                     found = []
                 post(PartialText(text, start, found))
