@@ -61,13 +61,19 @@ def _rows(db) -> int:
 
 # Enough recordings that the batch cannot finish between its first stored result and the
 # interrupt, even when this test process waits seconds for a core (CI under load: with 5 the
-# batch once finished first and the test had nothing to check).
+# batch once finished first and the test had nothing to check; with 12 short ones too, once, under
+# a burner: the workers finished them all before the parent's first store, which it then made in a
+# burst).  Two longer recordings come last (``z`` sorts after ``c``) and keep the workers busy.
 N_CLIPS = 12   # clips() cuts 2.5 s pieces of one 30 s recording: 12 at most
+LONG = (("z0.wav", 0.0), ("z1.wav", 5.0))   # 20 s pieces (other content than the clips)
+N_FILES = N_CLIPS + len(LONG)
 
 
 def test_ctrl_c_in_a_batch_keeps_what_was_done_and_a_rerun_goes_on(tmp_path):
     folder = tmp_path / "rec"
     clips(folder, N_CLIPS)
+    for name, start in LONG:
+        clip(folder / name, 20.0, start=start)
     db, out = tmp_path / "c.db", tmp_path / "o"
     proc = subprocess.Popen([sys.executable, "-m", "coach", "analyze", str(folder), "--db", str(db), "--out", str(out)],
                             env=coach_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -95,7 +101,7 @@ def test_ctrl_c_in_a_batch_keeps_what_was_done_and_a_rerun_goes_on(tmp_path):
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "已中断" in err, err
     done = _rows(db)
-    assert 1 <= done < N_CLIPS
+    assert 1 <= done < N_FILES
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert not [p for p in tmp_path.rglob(".*.tmp")]                     # no half-written file
@@ -103,7 +109,7 @@ def test_ctrl_c_in_a_batch_keeps_what_was_done_and_a_rerun_goes_on(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"跳过 {done} 个" in again.stderr, again.stderr
     with Store(db) as store:
-        assert len(store.sessions(kind="review")) == N_CLIPS              # each recording once
+        assert len(store.sessions(kind="review")) == N_FILES              # each recording once
 
 
 # ---------------------------------------------------------------- disk full while a model is assembled
