@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from bench_text import prf
-from dev_labels import dev_sessions, expected, found, shared_dir
+from dev_labels import dev_sessions, expected, found, shared_dir, speaker_at
 
 from coach.asr import open_engine, transcribe_file
 from coach.audio.decode import read
@@ -38,15 +38,6 @@ from coach.store import file_sha256
 SR = 16000
 CANON_B = {"不知道", "不清楚", "不归我管", "不是我们这儿的事", "喂", "哎", "没空", "没看我正忙着吗", "急什么",
            "自己看墙上", "明天再来", "下班了"}
-
-
-def _label_of(s: dict, start: float, end: float) -> str:
-    best, who = 0.0, "none"
-    for u in s["utterances"]:
-        ov = min(end, u["end"]) - max(start, u["start"])
-        if ov > best:
-            best, who = ov, u["speaker"]
-    return who
 
 
 def _voice_audio(sessions: list[dict], voice: str, not_sid: str) -> np.ndarray | None:
@@ -139,7 +130,7 @@ def e2e_lines(verbose: bool = False, asr_cache: Path | None = None) -> list[str]
                     if mode == "none":
                         judged = utts
                     elif mode == "labels":   # who really spoke (the labelled turn each overlaps most): the ceiling
-                        judged = [replace(u, speaker=_label_of(s, u.start, u.end)) for u in utts]
+                        judged = [replace(u, speaker=speaker_at(s, u.start, u.end)) for u in utts]
                     elif mode not in profiles:
                         continue
                     else:
@@ -154,7 +145,7 @@ def e2e_lines(verbose: bool = False, asr_cache: Path | None = None) -> list[str]
                                 and f.utterance is not None:
                             u = judged[f.utterance]
                             start, end = (f.start, f.end) if f.start is not None and f.end is not None else (u.start, u.end)
-                            if _label_of(s, start, end) == "citizen":
+                            if speaker_at(s, start, end) == "citizen":
                                 bad.add(f.utterance)
                                 if verbose:
                                     print(f"  e2e {cond} {mode} {s['id']}: citizen charged {f.rule} in {u.text}")

@@ -32,6 +32,16 @@ def label_utterances(session: dict) -> list[Utterance]:
     return [Utterance(u["start"], u["end"], u["speaker"], u["text"]) for u in session["utterances"]]
 
 
+def speaker_at(session: dict, start: float, end: float) -> str:
+    """The labelled speaker whose turn overlaps [start, end] most (``none``: no turn does)."""
+    best, who = 0.0, "none"
+    for u in session["utterances"]:
+        ov = min(end, u["end"]) - max(start, u["start"])
+        if ov > best:
+            best, who = ov, u["speaker"]
+    return who
+
+
 def expected(session: dict) -> dict[str, set[str]]:
     e = session["expect"]
     return {

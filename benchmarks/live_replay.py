@@ -66,17 +66,6 @@ class ReplaySource:
             yield block
 
 
-def _said_by(labels: list[dict], start: float, end: float | None) -> str:
-    """The labelled speaker whose turn overlaps [start, end] most (``none``: no turn)."""
-    end = start + 0.1 if end is None or end <= start else end
-    best, who = 0.0, "none"
-    for u in labels:
-        ov = min(end, u["end"]) - max(start, u["start"])
-        if ov > best:
-            best, who = ov, u["speaker"]
-    return who
-
-
 def parse_set(items: list[str], settings) -> dict:
     types = {f.name: type(getattr(settings, f.name)) for f in fields(settings)}
     out = {}
@@ -101,7 +90,7 @@ def main() -> int:
     ap.add_argument("--attribute", choices=["none", "cluster", "first10"], default="none",
                     help="speaker attribution on the mix as live does (LiveAttributor): none (all judged as the clerk), "
                          "cluster (no profile), first10 (a profile enrolled from the clerk's first 10 s of the session's "
-                         "own channel); finals attributed before they are judged, partials with something to show asked "
+                         "own channel); finals attributed before they are judged, partials with a brush-off to alert asked "
                          "who is speaking so far (the citizen's show nothing)")
     ap.add_argument("--finals-only", action="store_true",
                     help="--attribute: only finals are attributed (partials show what they hear, whoever speaks)")
@@ -122,9 +111,8 @@ def main() -> int:
     from coach.session.pipeline import set_targets
     from coach.speaker.apply import LiveAttributor
     from coach.speaker.profile import enrol
-    from coach.schema import Utterance
-    from coach.tui.listen import provisional
-    from dev_labels import shared_dir
+    from coach.tui.listen import partial_findings
+    from dev_labels import shared_dir, speaker_at
 
     clock = time.monotonic if args.clock == "wall" else (lambda: time.process_time() / args.cores)
     engine = open_engine("whisper", live=True, hotwords=quick_hotwords(None))
@@ -155,19 +143,33 @@ def main() -> int:
                           f"{out.text!r} {out.dropped or ''}")
         setattr(engine, name, timed)
 
+    def timed_attribution(fn, u):
+        t = clock()
+        try:
+            return fn(u)
+        finally:
+            spent["attribution"][0] += 1
+            spent["attribution"][1] += clock() - t
+
     runs = []
     provis: dict[tuple, bool] = {}   # provisional highlights (session, utterance start, type, phrase, rule) → confirmed
     shown_on = collections.defaultdict(set)   # labelled speaker → provisional highlights shown on their lines
     for sid in args.sessions:
-        labels = json.loads((shared_dir() / "audio" / "dev" / f"{sid}.json").read_text(encoding="utf-8"))["utterances"]
+        session = json.loads((shared_dir() / "audio" / "dev" / f"{sid}.json").read_text(encoding="utf-8"))
         attributor = None
         if args.attribute != "none":
             profile = None
             if args.attribute == "first10":
                 left = read(shared_dir() / "audio" / "dev" / f"{sid}.stereo.wav", channels="both")[0]
-                first = [left[int(u["start"] * 16000):int(u["end"] * 16000)] for u in labels if u["speaker"] == "clerk"]
+                first = [left[int(u["start"] * 16000):int(u["end"] * 16000)] for u in session["utterances"]
+                         if u["speaker"] == "clerk"]
                 profile = enrol(np.concatenate(first)[: 10 * 16000])
             attributor = LiveAttributor(evaluator, profile)
+        speaker_so_far = None     # LiveSession.speaker_so_far on the mix, without a session
+        if attributor is not None and not args.finals_only:
+            def speaker_so_far(u, _peek=attributor.peek):
+                a = timed_attribution(_peek, u)
+                return a.speaker if a is not None else "unknown"
         src = ReplaySource(read(shared_dir() / "audio" / "dev" / f"{sid}.wav"), clock,
                            attributor.audio if attributor is not None else None)
         events, finals = [], []
@@ -180,10 +182,7 @@ def main() -> int:
             if isinstance(ev, Final):
                 u = ev.utterance
                 if attributor is not None:
-                    t = clock()
-                    u = attributor.attribute(u)
-                    spent["attribution"][0] += 1
-                    spent["attribution"][1] += clock() - t
+                    u = timed_attribution(attributor.attribute, u)
                 # what is charged: the citizen's findings are not the clerk's (LiveSession.add)
                 found = [] if u.speaker == "citizen" else [
                     f for f in judge(evaluator, u) if f.type in ("courtesy", "brush_off")]
@@ -193,17 +192,10 @@ def main() -> int:
                 if args.verbose:
                     print(f"{sid} {src.now():6.2f} final   {u.start:.2f}-{u.end:.2f} {u.text}")
             else:   # the engine decodes no partial while behind; the Listener shows one it decoded
-                found = provisional(evaluator, ev.text, ev.start)
-                if (attributor is not None and not args.finals_only    # as the Listener asks LiveSession.speaker_so_far
-                        and any(f.type == "brush_off" for f in found)):
-                    t = clock()
-                    a = attributor.peek(Utterance(ev.start, ev.end, ev.speaker, ev.text))
-                    spent["attribution"][0] += 1
-                    spent["attribution"][1] += clock() - t
-                    if a is not None and a.speaker == "citizen":
-                        found = []
+                found = partial_findings(evaluator, ev, speaker_so_far)   # as the Listener shows it
                 for f in found:
-                    shown_on[_said_by(labels, ev.start, ev.end)].add((sid, ev.start, f.type, f.phrase))
+                    end = ev.end if ev.end is not None and ev.end > ev.start else ev.start + 0.1
+                    shown_on[speaker_at(session, ev.start, end)].add((sid, ev.start, f.type, f.phrase))
                 hits = [[f.type, f.phrase] for f in found]
                 for f in found:
                     provis.setdefault((sid, ev.start, f.type, f.phrase, f.rule), False)

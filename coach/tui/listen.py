@@ -164,6 +164,20 @@ def provisional(evaluator, text: str, start: float | None) -> list[Finding]:
     return [f for f in found if f.type in ("courtesy", "brush_off") and f.rule not in ("near_miss", FALLBACK_RULE)]
 
 
+def partial_findings(evaluator, partial, speaker_so_far: Callable[[Utterance], str] | None = None) -> list[Finding]:
+    """What a partial (``text``, ``start``, ``end``, ``speaker``) shows: :func:`provisional`, and
+    nothing where ``speaker_so_far`` (:meth:`LiveSession.speaker_so_far`) says the citizen is
+    speaking — the citizen's words are not the clerk's.  Asked only of a partial with a brush-off
+    to alert: embedding the voice costs ~0.1 s, which every courtesy-bearing partial paying would
+    add to the feedback's latency."""
+    text, start = getattr(partial, "text", ""), getattr(partial, "start", None)
+    found = provisional(evaluator, text, start)
+    if speaker_so_far is not None and any(f.type == "brush_off" for f in found) and speaker_so_far(
+            Utterance(start, getattr(partial, "end", None), getattr(partial, "speaker", "unknown"), text)) == "citizen":
+        return []
+    return found
+
+
 class Listener:
     """One listening run: open the engine, open the source, stream, report.
 
@@ -273,15 +287,8 @@ class Listener:
                     utterance = attribute(utterance)   # who said it decides what is charged
                 post(FinalUtterance(utterance, judge(ev, utterance) if ev is not None else None))
             else:   # behind, the engine decodes no partial (catches up on the audio); one it decoded is shown
-                text, start = getattr(event, "text", ""), getattr(event, "start", None)
-                found = provisional(ev, text, start) if ev is not None else []
-                # the citizen's words are not the clerk's: no provisional alert for them.  Asked only
-                # of a partial with a brush-off to alert (embedding its voice costs ~0.1 s, which
-                # every courtesy-bearing partial paying would add to the feedback's latency)
-                if speaker_so_far is not None and any(f.type == "brush_off" for f in found) and speaker_so_far(
-                        Utterance(start, getattr(event, "end", None), getattr(event, "speaker", "unknown"), text)) == "citizen":
-                    found = []
-                post(PartialText(text, start, found))
+                post(PartialText(getattr(event, "text", ""), getattr(event, "start", None),
+                                 partial_findings(ev, event, speaker_so_far) if ev is not None else []))
 
 
 def explain(exc: BaseException) -> tuple[str, str | None]:
@@ -298,4 +305,4 @@ def explain(exc: BaseException) -> tuple[str, str | None]:
     return (f"出错了：{type(exc).__name__}: {text}", None)
 
 
-__all__ = ["Listener", "Tap", "VoiceActivity", "dbfs", "explain", "judge", "partial_targets", "provisional"]
+__all__ = ["Listener", "Tap", "VoiceActivity", "dbfs", "explain", "judge", "partial_findings", "partial_targets", "provisional"]
