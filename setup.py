@@ -11,10 +11,12 @@ import json
 import os
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 # Compiled as one group (calls between them stay native).
 COMPILED = ["coach/phrasebook/normalize.py", "coach/phrasebook/patterns.py", "coach/matcher/matcher.py"]
+# Written in C, used by them (coach/_native.py: hot): the per-character and prefilter loops.
+HOT = "coach/_hot.c"
 RECORD = Path("coach/data/native.json")     # what coach/_native.py checks: module -> source SHA-1
 
 
@@ -29,10 +31,11 @@ def ext_modules():
     except (SystemExit, Exception) as exc:     # no mypyc, or it refused: plain Python
         print(f"coach: matcher modules not compiled ({exc!r}); they run as plain Python")
         return []
+    exts.append(Extension("coach._hot", [HOT], extra_compile_args=["-O2"]))
     for ext in exts:
         ext.optional = True      # no compiler: the build goes on, the modules stay Python
-    RECORD.write_text(json.dumps({p[:-3].replace("/", "."): hashlib.sha1(Path(p).read_bytes()).hexdigest()
-                                  for p in COMPILED}, indent=1) + "\n", "utf-8")
+    RECORD.write_text(json.dumps({p.rsplit(".", 1)[0].replace("/", "."): hashlib.sha1(Path(p).read_bytes()).hexdigest()
+                                  for p in [*COMPILED, HOT]}, indent=1) + "\n", "utf-8")
     return exts
 
 

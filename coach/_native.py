@@ -10,7 +10,9 @@ each compiled source in ``coach/data/native.json``.  This module, imported first
   would otherwise run the old code).  ``pip install -e .`` builds them again.
 
 The modules are compiled as one group (they call each other natively), so it is all of them or
-none.  :func:`compiled` says which way it went.
+none.  :func:`compiled` says which way it went.  The group includes ``coach._hot`` (``coach/_hot.c``),
+the per-character and prefilter loops written in C; its Python twins in the matcher modules stay
+the reference, and :func:`hot` gives it to them only when the group is used.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def _record() -> dict[str, str]:
 
 
 def _source(module: str) -> Path:
-    return _ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    """The module's source: its ``.py`` file, or its ``.c`` file for a module written in C."""
+    stem = _ROOT.joinpath(*module.split("."))
+    py = stem.with_suffix(".py")
+    return py if py.exists() or not stem.with_suffix(".c").exists() else stem.with_suffix(".c")
 
 
 def _built(module: str) -> bool:
@@ -68,7 +73,10 @@ class _PlainSource:
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.modules:
             return None
-        return importlib.util.spec_from_file_location(fullname, _source(fullname))
+        source = _source(fullname)
+        if source.suffix != ".py":
+            raise ImportError(f"{fullname} is left aside (compiled modules not used)", name=fullname)
+        return importlib.util.spec_from_file_location(fullname, source)
 
 
 _STATE: dict[str, bool] = {}
@@ -99,3 +107,15 @@ def compiled() -> bool:
     """Whether the matcher runs compiled (see the module docstring)."""
     setup()
     return _STATE["compiled"]
+
+
+def hot():
+    """``coach._hot`` (the loops in C) when the compiled group is used, else None: the callers'
+    Python twins run."""
+    if not compiled():
+        return None
+    try:
+        from coach import _hot
+    except ImportError:          # recorded but not importable: the Python twins
+        return None
+    return _hot

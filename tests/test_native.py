@@ -29,7 +29,9 @@ def test_ci_runs_the_compiled_matcher():
     assert native.compiled()
     assert not matcher_module.__file__.endswith(".py"), matcher_module.__file__
     record = json.loads(native.RECORD.read_text("utf-8"))
-    assert set(record) == {"coach.phrasebook.normalize", "coach.phrasebook.patterns", "coach.matcher.matcher"}
+    assert set(record) == {"coach.phrasebook.normalize", "coach.phrasebook.patterns", "coach.matcher.matcher",
+                           "coach._hot"}
+    assert native.hot() is not None
 
 
 def test_the_plain_source_finds_what_the_reference_found():

@@ -19,6 +19,8 @@ from functools import lru_cache
 from itertools import compress
 from typing import ClassVar, Final
 
+from coach import _native
+
 
 def _import_zhconv():
     """zhconv, imported without pkg_resources: zhconv finds its dictionary through it when it
@@ -131,9 +133,19 @@ class _PerChar(dict):
 _SOUND_CHARS: Final = _PerChar(sound_char)
 _FOLDED: Final = _PerChar(fold_char)
 
+# The same maps over whole strings in C (coach/_hot.c), asking the memos above for a character
+# seen the first time; None where the compiled modules are not used (coach/_native.py).
+_HOT: Final = _native.hot()
+_SOUND_MAP: Final = _HOT.CharMap(_SOUND_CHARS.__getitem__) if _HOT is not None else None
+_FOLD_MAP: Final = _HOT.CharMap(_FOLDED.__getitem__) if _HOT is not None else None
+
 
 def sound_text(chars: str) -> str:
     """``chars`` with every character replaced by its syllable's representative (same length)."""
+    if _SOUND_MAP is not None:
+        out = _SOUND_MAP.map(chars)
+        if out is not None:
+            return out
     return "".join(map(_SOUND_CHARS.__getitem__, chars))
 
 
@@ -163,16 +175,22 @@ def coarse_char(ch: str) -> str:
 
 
 _COARSE_CHARS: Final = _PerChar(coarse_char)
+_COARSE_MAP: Final = _HOT.CharMap(_COARSE_CHARS.__getitem__) if _HOT is not None else None
 
 
 def coarse_text(chars: str) -> str:
     """``chars`` with every character replaced by its accent-tolerant syllable's representative."""
+    if _COARSE_MAP is not None:
+        out = _COARSE_MAP.map(chars)
+        if out is not None:
+            return out
     return "".join(map(_COARSE_CHARS.__getitem__, chars))
 
 
 # Clause punctuation: a phrase rarely runs across it (您别急，什么… is not 急什么).  Spaces are
 # not clause marks: ASR puts them between words.
 CLAUSE_MARKS: Final = frozenset("，。！？；：、,.!?;:…—\n")
+_MARKS: Final = "".join(sorted(CLAUSE_MARKS))
 
 
 class Value:
@@ -221,6 +239,16 @@ class Normalized(Value):
 
 
 def normalize(text: str) -> Normalized:
+    if _FOLD_MAP is not None:
+        done = _FOLD_MAP.fold(text, _MARKS)         # the loop below, in C
+        if done is not None:
+            return Normalized(original=text, chars=done[0], index=done[1], breaks=done[2])
+        return _normalize_slow(text)
+    return _normalize_py(text)
+
+
+def _normalize_py(text: str) -> Normalized:
+    """:func:`normalize` in Python (the reference of the loop in C)."""
     folded = list(map(_FOLDED.__getitem__, text))
     chars = "".join(folded)
     index = tuple(compress(range(len(folded)), folded))     # where the kept characters stood

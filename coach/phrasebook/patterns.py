@@ -40,6 +40,7 @@ from typing import Any, Callable, ClassVar, Final, Iterable, Iterator, Mapping
 
 import re2
 
+from coach import _native
 from coach.phrasebook.normalize import fold_char, sound_char
 
 MAX_GAP: Final = 20
@@ -594,6 +595,8 @@ class SoundAlphabet(dict):
         self[BREAK] = ord(BREAK)
         self._frags: dict[str, str] = {}
         self._sets: dict = {}            # a set's regex, once per set (patterns share sets)
+        hot = _native.hot()             # the encoding loop in C (coach/_hot.c), asking this memo
+        self._hot = hot.CharMap(self.__getitem__, bytes=True) if hot is not None else None
 
     def __missing__(self, ch: str) -> int:
         code = self[ch] = self.codes.get(ch, self.SHARED)
@@ -616,7 +619,9 @@ class SoundAlphabet(dict):
         """The subject's sound form (clause breaks marked), one byte per character (kept on the
         subject: sets that share this alphabet encode it once)."""
         if subj._coded_by is not self:
-            subj._coded, subj._coded_by = bytes(map(self.__getitem__, subj.sounds_marked)), self
+            marked = subj.sounds_marked
+            coded = self._hot.encode(marked) if self._hot is not None else bytes(map(self.__getitem__, marked))
+            subj._coded, subj._coded_by = coded, self
         return subj._coded
 
 
@@ -727,6 +732,8 @@ class Prefilter:
         self._start = start
         self._masks = masks
         self._last: tuple[bytes | None, int] = (None, 0)     # see met_in
+        hot = _native.hot()             # the same bit sets as 64-bit words in C (coach/_hot.c)
+        self._hot = hot.Masks(masks, start, n, lanes) if hot is not None else None
 
     def met(self, data: bytes) -> int:
         """The members whose kept clauses all meet one-byte ``data``, one bit each: the masks
@@ -763,6 +770,12 @@ class Prefilter:
         """The members whose kept clauses all meet one-byte ``data``, in ascending order."""
         return members(self.met(data))
 
+    def members_in(self, data: bytes, lo: int, hi: int) -> list[int]:
+        """``members(self.met_in(data), lo, hi)``, in C where it is built."""
+        if self._hot is not None:
+            return self._hot.members(data, lo, hi)
+        return members(self.met_in(data), lo, hi)
+
 
 def members(met: int, lo: int = 0, hi: int | None = None) -> list[int]:
     """The members ``lo`` to ``hi - 1`` in ``met`` (:meth:`Prefilter.met`), ascending,
@@ -793,7 +806,7 @@ class PrefilterPart:
 
     def candidates_in(self, data: bytes) -> list[int]:
         """:meth:`candidates`, kept for the last data given (see :meth:`Prefilter.met_in`)."""
-        return members(self.prefilter.met_in(data), self.lo, self.hi)
+        return self.prefilter.members_in(data, self.lo, self.hi)
 
 
 def _weight(clause: frozenset[int]) -> int:
