@@ -2,6 +2,7 @@
 
     python benchmarks/bench_text.py [--seeds 5] [--write]
     python benchmarks/bench_text.py --speed-only      # the speed figures alone, on a fresh matcher
+    python benchmarks/bench_text.py --speed-only --without-c-loops   # the same without coach/_hot.c
 
 Corpus: benchmarks/data/clerk_utterances.tsv (hand-labelled clerk utterances: positives,
 synonyms, hard negatives, near misses, neutral).  Each utterance is also corrupted the way ASR
@@ -25,6 +26,11 @@ sys.path.insert(0, str(HERE))
 
 from corrupt import corrupt  # noqa: E402
 from results_doc import update_section  # noqa: E402
+
+if "--without-c-loops" in sys.argv:      # before the matcher modules are imported: they ask once
+    import coach._native  # noqa: E402
+
+    coach._native.hot = lambda: None     # the Python twins of coach/_hot.c, to compare
 
 from coach.phrasebook import load_phrasebook  # noqa: E402
 from coach.session.evaluate import Evaluator, canonical_hits  # noqa: E402
@@ -103,9 +109,13 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--errors", type=float, default=None, help="print the errors at this rate")
+    ap.add_argument("--without-c-loops", action="store_true",
+                    help="run the Python twins of coach/_hot.c (to compare; writes nothing)")
     ap.add_argument("--speed-only", action="store_true",
                     help="only the speed figures, on a fresh matcher (no accuracy runs before them)")
     args = ap.parse_args()
+    if args.write and args.without_c_loops:
+        ap.error("--without-c-loops writes nothing: run without it to update docs/benchmarks.md")
 
     rows = load_corpus()
     ev = Evaluator(load_phrasebook())
