@@ -90,7 +90,7 @@ def main() -> int:
     ap.add_argument("--attribute", choices=["none", "cluster", "first10"], default="none",
                     help="speaker attribution on the mix as live does (LiveAttributor): none (all judged as the clerk), "
                          "cluster (no profile), first10 (a profile enrolled from the clerk's first 10 s of the session's "
-                         "own channel); finals attributed before they are judged, partials with a brush-off to alert asked "
+                         "own channel); finals attributed before they are judged, partials with something to show asked "
                          "who is speaking so far (the citizen's show nothing)")
     ap.add_argument("--finals-only", action="store_true",
                     help="--attribute: only finals are attributed (partials show what they hear, whoever speaks)")

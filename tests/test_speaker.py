@@ -244,6 +244,43 @@ def test_peek_keeps_nothing_and_names_the_side_so_far():
     assert asked.peek(Utterance(0.0, None, "unknown", "")) is None     # no span, no answer
 
 
+def test_a_peek_embeds_each_window_once_and_as_a_fresh_look_would():
+    # The partials of one long turn, asked every 0.5 s: each of the voice's 1.6 s windows is
+    # embedded once (the same array from then on), only the windows whole in the last 4 s count,
+    # and the voice is what a listener without the memo computes for the same span.
+    from coach.speaker.apply import PEEK_TAIL_S, STEP_S, WINDOW_S, LiveAttributor
+
+    ev = Evaluator.default()
+    mono = read(dev_dir() / "D03.wav")
+    lab = max(labels("D03")["utterances"], key=lambda x: x["end"] - x["start"])
+    assert lab["end"] - lab["start"] > PEEK_TAIL_S + 1.0         # early windows leave the tail
+    live = LiveAttributor(ev)
+    live.audio(mono[:int(lab["start"] * SR)])
+    seen: dict[int, object] = {}
+    upto, end, checked = int(lab["start"] * SR), lab["start"] + 0.5, 0
+    while end <= lab["end"]:
+        live.audio(mono[upto:int(end * SR)])
+        upto = int(end * SR)
+        u = Utterance(lab["start"], round(end, 2), "unknown", lab["text"])
+        tail = max(u.start, u.end - PEEK_TAIL_S)
+        voice = live._tail_embedding(u, tail)
+        windows = live._windows[1]
+        for k, emb in windows.items():
+            assert u.start + k * STEP_S >= tail - 1e-6 and u.start + k * STEP_S + WINDOW_S <= u.end + 1e-6
+            assert seen.setdefault(k, emb) is emb            # embedded once, kept as it was
+        if voice is None:
+            assert u.end - u.start < WINDOW_S + 1e-6
+        else:
+            fresh = LiveAttributor(ev)
+            fresh.audio(mono[:upto])
+            again = fresh._tail_embedding(u, tail)
+            assert np.allclose(voice, again, atol=1e-5)
+            checked += 1
+        end += 0.5
+    assert checked >= 6 and len(seen) >= 3
+    assert 0 not in live._windows[1]                         # the first window has left the tail
+
+
 def test_listener_shows_no_provisional_findings_on_the_citizens_words(tmp_path):
     # D03's citizen says 我不知道在哪儿办 and 我也搞不清楚: brush-off wordings, but not the clerk's.
     # Partials of the clerk's lines keep their provisional findings; the citizen's lose them

@@ -25,14 +25,18 @@ import numpy as np
 from coach.audio.decode import decode
 from coach.schema import Utterance
 from coach.speaker.attribute import Attribution, Piece, active_level_db, attribute, text_cues
-from coach.speaker.embed import SAMPLE_RATE, embed_many
+from coach.speaker.embed import HOP, PARTIAL_FRAMES, RATE, SAMPLE_RATE, embed_many
 from coach.speaker.profile import Profile
 
 
 SILENT_DBFS = -55.0
 MIN_CLUSTER_PIECES = 4     # live without a profile: utterances heard before clustering starts
-PEEK_TAIL_S = 4.0          # live partials: the voice of their last seconds decides (embedding costs ~30 ms/s)
+PEEK_TAIL_S = 4.0          # live partials: the voice of their last seconds decides
 PEEK_AGAIN_S = 1.0         # ... asked again for the same utterance once it has grown this much
+# A peek's voice: the embedding's own partial windows (1.6 s, every 1.25 s) laid from the
+# utterance's start, so a window is embedded once however many partials ask (~25 ms each).
+WINDOW_S = PARTIAL_FRAMES * HOP / SAMPLE_RATE
+STEP_S = round(SAMPLE_RATE / RATE / HOP) * HOP / SAMPLE_RATE
 EMBED_BATCH_S = 60.0       # whole files: seconds of speech embedded at a time (bounded memory)
 
 
@@ -140,6 +144,7 @@ class LiveAttributor:
         self.pieces: list[Piece] = []
         self.embeddings: list[np.ndarray] = []
         self._peeked: tuple[float, float, Attribution | None] | None = None   # (start, end, answer) of the last peek
+        self._windows: tuple[float, dict[int, np.ndarray]] = (-1.0, {})    # utterance start, its windows' embeddings
 
     def audio(self, block: np.ndarray) -> None:
         self._blocks.append(np.asarray(block, np.float32))
@@ -174,16 +179,42 @@ class LiveAttributor:
         last = self._peeked
         if last is not None and last[0] == u.start and u.end - last[1] < PEEK_AGAIN_S:
             return last[2]
-        got = self._judge(replace(u, start=max(u.start, u.end - PEEK_TAIL_S)), keep=False)
+        tail = replace(u, start=max(u.start, u.end - PEEK_TAIL_S))
+        got = self._judge(tail, keep=False, embedding=self._tail_embedding(u, tail.start))
         self._peeked = (u.start, u.end, got)
         return got
 
-    def _judge(self, u: Utterance, *, keep: bool) -> Attribution | None:
+    def _tail_embedding(self, u: Utterance, tail_start: float) -> np.ndarray | None:
+        """The voice of ``u`` from ``tail_start`` on: the unit mean of the embeddings of the windows
+        (``WINDOW_S`` long, every ``STEP_S`` from ``u.start``) that lie whole in it, each embedded
+        once per utterance.  None while no window fits (the tail itself is embedded then)."""
+        at, done = self._windows
+        if at != u.start:
+            at, done = u.start, {}
+        first = max(0, int(np.ceil((tail_start - u.start) / STEP_S - 1e-6)))
+        heard = min(u.end, (self._first + self._buffered) / SAMPLE_RATE)     # audio there so far
+        last = int(np.floor((heard - u.start - WINDOW_S) / STEP_S + 1e-6))
+        for k in [k for k in done if k < first]:
+            del done[k]                       # out of the tail for good: the utterance only grows
+        todo = [k for k in range(first, last + 1) if k not in done]
+        wavs = [self._span(u.start + k * STEP_S, u.start + k * STEP_S + WINDOW_S) for k in todo]
+        for k, emb in zip(todo, embed_many(wavs) if wavs else ()):
+            done[k] = emb
+        self._windows = (at, done)
+        if last < first:
+            return None
+        mean = np.mean([done[k] for k in range(first, last + 1)], axis=0)
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+    def _judge(self, u: Utterance, *, keep: bool, embedding: np.ndarray | None = None) -> Attribution | None:
+        """Attribute ``u`` against the session so far (``keep``: and add it to the session);
+        ``embedding``: its voice when the caller has it, else its samples are embedded."""
         samples = self._span(u.start, u.end)
         if not audible(samples):
             return None
         pieces = (self.pieces + [utterance_piece(samples, u, self.evaluator).summary()])[-self.history:]
-        embeddings = (self.embeddings + [embed_many([samples])[0]])[-self.history:]
+        voice = embedding if embedding is not None else embed_many([samples])[0]
+        embeddings = (self.embeddings + [voice])[-self.history:]
         if keep:
             self.pieces, self.embeddings = pieces, embeddings
         if self.profile is None and len(pieces) < MIN_CLUSTER_PIECES:

@@ -167,12 +167,12 @@ def provisional(evaluator, text: str, start: float | None) -> list[Finding]:
 def partial_findings(evaluator, partial, speaker_so_far: Callable[[Utterance], str] | None = None) -> list[Finding]:
     """What a partial (``text``, ``start``, ``end``, ``speaker``) shows: :func:`provisional`, and
     nothing where ``speaker_so_far`` (:meth:`LiveSession.speaker_so_far`) says the citizen is
-    speaking — the citizen's words are not the clerk's.  Asked only of a partial with a brush-off
-    to alert: embedding the voice costs ~0.1 s, which every courtesy-bearing partial paying would
-    add to the feedback's latency."""
+    speaking — the citizen's words are not the clerk's, neither a brush-off alert nor a courtesy
+    highlight.  Only a partial with something to show asks (a window of the voice is embedded
+    once per utterance, ~25 ms)."""
     text, start = getattr(partial, "text", ""), getattr(partial, "start", None)
     found = provisional(evaluator, text, start)
-    if speaker_so_far is not None and any(f.type == "brush_off" for f in found) and speaker_so_far(
+    if speaker_so_far is not None and found and speaker_so_far(
             Utterance(start, getattr(partial, "end", None), getattr(partial, "speaker", "unknown"), text)) == "citizen":
         return []
     return found
