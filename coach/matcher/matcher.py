@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Final
 
-from coach import _native
 from coach.phrasebook.normalize import (
     CLAUSE_MARKS,
     Normalized,
@@ -44,6 +43,7 @@ from coach.phrasebook.normalize import (
     coarse_text,
     fold_char,
     normalize,
+    per_char_bytes,
     sound_text,
     syllable,
 )
@@ -490,17 +490,14 @@ class _Alphabet(dict):
         codes = [b for b in range(1, self.SHARED) if b != 0x0A]     # '.' does not take a newline
         ranked = sorted(freq, key=lambda syl: (-freq[syl], syl))
         self.codes = dict(zip(ranked, codes))
-        hot = _native.hot()         # the encoding loop in C (coach/_hot.c), asking this memo
-        self._hot = hot.CharMap(self.__getitem__, bytes=True) if hot is not None else None
+        self._encode = per_char_bytes(self)     # asking this memo (in C where it is built)
 
     def __missing__(self, ch: str) -> int:
         code = self[ch] = self.codes.get(coarse_char(ch), self.SHARED)
         return code
 
     def encode(self, text: str) -> bytes:
-        if self._hot is not None:
-            return self._hot.encode(text)
-        return bytes(map(self.__getitem__, text))
+        return self._encode(text)
 
     def regex(self, syl: str) -> str:
         return f"\\x{self.codes.get(syl, self.SHARED):02x}"

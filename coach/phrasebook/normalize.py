@@ -17,7 +17,7 @@ import unicodedata
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import compress
-from typing import ClassVar, Final
+from typing import Callable, ClassVar, Final
 
 from coach import _native
 
@@ -133,20 +133,39 @@ class _PerChar(dict):
 _SOUND_CHARS: Final = _PerChar(sound_char)
 _FOLDED: Final = _PerChar(fold_char)
 
-# The same maps over whole strings in C (coach/_hot.c), asking the memos above for a character
-# seen the first time; None where the compiled modules are not used (coach/_native.py).
+# The loops in C (coach/_hot.c); None where the compiled modules are not used (coach/_native.py).
 _HOT: Final = _native.hot()
-_SOUND_MAP: Final = _HOT.CharMap(_SOUND_CHARS.__getitem__) if _HOT is not None else None
-_FOLD_MAP: Final = _HOT.CharMap(_FOLDED.__getitem__) if _HOT is not None else None
+
+
+def per_char_text(memo: dict) -> Callable[[str], str]:
+    """``"".join(map(memo.__getitem__, chars))`` as a function of ``chars``: in C where it is
+    built (asking ``memo`` for a character seen the first time), else that very expression."""
+    get = memo.__getitem__
+    fast = _HOT.CharMap(get).map if _HOT is not None else None
+
+    def mapped(chars: str) -> str:
+        out = fast(chars) if fast is not None else None     # None: a character maps to other than one
+        return out if out is not None else "".join(map(get, chars))
+
+    return mapped
+
+
+def per_char_bytes(memo: dict) -> Callable[[str], bytes]:
+    """``bytes(map(memo.__getitem__, text))`` as a function of ``text`` (``memo`` gives a byte per
+    character): in C where it is built, else that very expression."""
+    get = memo.__getitem__
+    if _HOT is not None:
+        return _HOT.CharMap(get, bytes=True).encode
+    return lambda text: bytes(map(get, text))
+
+
+_FOLD_MAP: Final = _HOT.CharMap(_FOLDED.__getitem__) if _HOT is not None else None   # normalize's loop
+_sound_text: Final = per_char_text(_SOUND_CHARS)
 
 
 def sound_text(chars: str) -> str:
     """``chars`` with every character replaced by its syllable's representative (same length)."""
-    if _SOUND_MAP is not None:
-        out = _SOUND_MAP.map(chars)
-        if out is not None:
-            return out
-    return "".join(map(_SOUND_CHARS.__getitem__, chars))
+    return _sound_text(chars)
 
 
 @lru_cache(maxsize=65536)
@@ -175,16 +194,12 @@ def coarse_char(ch: str) -> str:
 
 
 _COARSE_CHARS: Final = _PerChar(coarse_char)
-_COARSE_MAP: Final = _HOT.CharMap(_COARSE_CHARS.__getitem__) if _HOT is not None else None
+_coarse_text: Final = per_char_text(_COARSE_CHARS)
 
 
 def coarse_text(chars: str) -> str:
     """``chars`` with every character replaced by its accent-tolerant syllable's representative."""
-    if _COARSE_MAP is not None:
-        out = _COARSE_MAP.map(chars)
-        if out is not None:
-            return out
-    return "".join(map(_COARSE_CHARS.__getitem__, chars))
+    return _coarse_text(chars)
 
 
 # Clause punctuation: a phrase rarely runs across it (您别急，什么… is not 急什么).  Spaces are

@@ -41,7 +41,7 @@ from typing import Any, Callable, ClassVar, Final, Iterable, Iterator, Mapping
 import re2
 
 from coach import _native
-from coach.phrasebook.normalize import fold_char, sound_char
+from coach.phrasebook.normalize import fold_char, per_char_bytes, sound_char
 
 MAX_GAP: Final = 20
 DEFAULT_GAP: Final = 4
@@ -595,8 +595,7 @@ class SoundAlphabet(dict):
         self[BREAK] = ord(BREAK)
         self._frags: dict[str, str] = {}
         self._sets: dict = {}            # a set's regex, once per set (patterns share sets)
-        hot = _native.hot()             # the encoding loop in C (coach/_hot.c), asking this memo
-        self._hot = hot.CharMap(self.__getitem__, bytes=True) if hot is not None else None
+        self._encode = per_char_bytes(self)     # asking this memo (in C where it is built)
 
     def __missing__(self, ch: str) -> int:
         code = self[ch] = self.codes.get(ch, self.SHARED)
@@ -619,9 +618,7 @@ class SoundAlphabet(dict):
         """The subject's sound form (clause breaks marked), one byte per character (kept on the
         subject: sets that share this alphabet encode it once)."""
         if subj._coded_by is not self:
-            marked = subj.sounds_marked
-            coded = self._hot.encode(marked) if self._hot is not None else bytes(map(self.__getitem__, marked))
-            subj._coded, subj._coded_by = coded, self
+            subj._coded, subj._coded_by = self._encode(subj.sounds_marked), self
         return subj._coded
 
 
