@@ -42,6 +42,12 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "hotprompt": ("domain prompt + courtesy hotwords", {"prompt": True, "prompt_hotwords": True}),
     "threads1": ("cpu_threads=1", {"cpu_threads": 1}),
     "coach": ("as `coach analyze`: the phrasebook's courtesies verified on the audio (no prompt)", {}),
+    "coach-beam3": ("as `coach` with beam 3", {"beam_size": 3}),
+    "coach-beam4": ("as `coach` with beam 4", {"beam_size": 4}),
+    "coach-fallback": ("as `coach`, with faster-whisper's sampling fallback (the default until 2026-12-07)",
+                       {"temperatures": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)}),
+    "coach-pad2": ("as `coach`, the encoder padded 2 s instead of 5 s", {"pad_frames": 200}),
+    "coach-pad3": ("as `coach`, the encoder padded 3 s instead of 5 s", {"pad_frames": 300}),
     "noverify": ("forced-choice verification off (the decoder's text as is)", {"verify": False}),
     "fw-default": ("reference: faster-whisper's own transcribe(), beam 5, defaults, no VAD", {}),
 }
@@ -120,7 +126,7 @@ def worker(setting: str, sets: list[str]) -> dict:
     if overrides.get("prompt_hotwords"):
         hotwords = ["您好", "请稍等", "不好意思", "让您久等了", "请慢走", "再见", "谢谢您的配合", "对不起"]
     evaluator = None
-    if setting == "coach":
+    if setting.startswith("coach"):
         from coach.session.evaluate import Evaluator
         from coach.session.pipeline import hotwords as phrasebook_hotwords
 

@@ -56,6 +56,7 @@ def active_power(x: np.ndarray, sr: int = 16000) -> float:
 
 
 def mix(stereo: Path, kind: str, snr: float, out: Path, rng: random.Random) -> Path:
+    """``stereo`` (or a mono file) with ``kind`` noise at ``snr`` dB against each channel's active speech level."""
     speech, sr = sf.read(stereo, dtype="float32")
     noise, nsr = sf.read(shared_dir() / "audio" / "noise" / rng.choice(NOISE[kind]), dtype="float32")
     if noise.ndim > 1:
@@ -66,11 +67,12 @@ def mix(stereo: Path, kind: str, snr: float, out: Path, rng: random.Random) -> P
     off = rng.randrange(0, len(noise) - len(speech))
     seg = noise[off: off + len(speech)]
     out_ch = []
-    for ch in range(speech.shape[1]):
-        s = speech[:, ch]
+    channels = speech.reshape(len(speech), -1)  # a mono file is one channel
+    for ch in range(channels.shape[1]):
+        s = channels[:, ch]
         gain = np.sqrt(active_power(s) / (float((seg ** 2).mean()) * 10 ** (snr / 10)))
         out_ch.append(s + gain * seg)
-    y = np.stack(out_ch, 1)
+    y = np.stack(out_ch, 1) if speech.ndim > 1 else out_ch[0]
     peak = np.abs(y).max()
     if peak > 0.99:
         y *= 0.99 / peak

