@@ -273,6 +273,8 @@ def simulate(text: str, logs: list, m: Margins) -> str:
     +inf, i.e. on the free text): phrase edits/alternatives first, then interjections."""
     by_orig: dict[str, tuple[list, list]] = {}
     for kind, target, orig, cand, gain, stats in logs:
+        if kind == "honorific":
+            continue  # the encoder probe's reads: already in the logged text (no margin of their own)
         if screened(Candidate(cand, kind, target), orig, stats.get("screen"), m):
             continue  # not asked
         by_orig.setdefault(orig, ([], []))[kind in ("interjection", "lone")].append((gain - m.of(kind), cand))
