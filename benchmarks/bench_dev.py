@@ -27,7 +27,7 @@ import soundfile as sf
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dev_labels import dev_sessions, expected, found, shared_dir  # noqa: E402
+from dev_labels import DEV_BRUSH_OFFS, condition_name, dev_sessions, expected, found, shared_dir  # noqa: E402
 from bench_text import prf  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
@@ -89,9 +89,7 @@ def run_condition(cond: str, sessions: list[dict], ev: Evaluator, tmp: Path, ver
     rng = random.Random(7)
     dev = shared_dir() / "audio" / "dev"
     canon_c = set().union(*(set(s["expect"]["required_said"]) for s in sessions))
-    canon_b = set().union(*(set(s["expect"]["clerk_banned"]) for s in sessions)) | {
-        "不知道", "不清楚", "不归我管", "不是我们这儿的事", "喂", "哎", "没空", "没看我正忙着吗", "急什么",
-        "自己看墙上", "明天再来", "下班了"}
+    canon_b = set().union(*(set(s["expect"]["clerk_banned"]) for s in sessions)) | DEV_BRUSH_OFFS
     counts = {k: Counter() for k in ("courtesy", "brush_off", "structure")}
     held_out = Counter()  # D06-D10: not used to tune coach.asr.verify's margins
     citizen_charged = 0
@@ -151,10 +149,10 @@ def main() -> int:
             c = r["counts"]
             total = c["courtesy"] + c["brush_off"] + c["structure"]
             p, rr, f = prf(total)
-            lines.append(f"| {cond.replace(':', ' ')} dB | {prf(c['courtesy'])[2]:.3f} | {prf(c['brush_off'])[2]:.3f} "
+            lines.append(f"| {condition_name(cond)} | {prf(c['courtesy'])[2]:.3f} | {prf(c['brush_off'])[2]:.3f} "
                          f"| {prf(c['structure'])[2]:.3f} | {p:.3f} | {rr:.3f} | **{f:.3f}** | {prf(r['held_out'])[2]:.3f} "
                          f"| {r['citizen_charged']} "
-                         f"| {r['cpu_s'] / r['audio_s']:.2f} |".replace("clean dB", "clean"))
+                         f"| {r['cpu_s'] / r['audio_s']:.2f} |")
             print(lines[-1], flush=True)
     if not args.verify or args.prompt:
         lines.append(NOTE)

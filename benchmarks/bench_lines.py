@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_dev import mix  # noqa: E402
 from bench_text import prf  # noqa: E402
-from dev_labels import found, shared_dir  # noqa: E402
+from dev_labels import DEV_BRUSH_OFFS, condition_name, found, shared_dir  # noqa: E402
 from minimal_pairs import TUNE_VOICES  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
@@ -55,8 +55,7 @@ def run_condition(cond: str, rows: list[dict], ev: Evaluator, engine, tmp: Path,
     rng = random.Random(11)
     dev = shared_dir() / "audio" / "dev"
     canon = {k: set().union(*(r["expect"][k] for r in rows)) for k in KINDS}
-    canon["brush_off"] |= {"不知道", "不清楚", "不归我管", "不是我们这儿的事", "喂", "哎", "没空", "没看我正忙着吗",
-                           "急什么", "自己看墙上", "明天再来", "下班了"}
+    canon["brush_off"] |= DEV_BRUSH_OFFS
     counts = {(split, k): Counter() for split in ("tune", "test") for k in KINDS}
     traps = Counter()
     audio_s = cpu_s = 0.0
@@ -109,8 +108,7 @@ def main() -> int:
             for k in KINDS:
                 p, rr, f = prf(c[("test", k)])
                 cell += [f"{p:.2f} / {rr:.2f} / **{f:.3f}**", f"{prf(c[('tune', k)])[2]:.3f}"]
-            name = "clean" if cond == "clean" else cond.replace(":", " ") + " dB"
-            out.append(f"| {name} | " + " | ".join(cell)
+            out.append(f"| {condition_name(cond)} | " + " | ".join(cell)
                        + f" | {r['traps']['flagged']} of {r['traps']['lines']} | {r['cpu_s'] / r['audio_s']:.2f} |")
             print(out[-1], flush=True)
     report = "\n".join(out)

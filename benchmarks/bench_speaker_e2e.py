@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from bench_text import prf
-from dev_labels import dev_sessions, expected, found, shared_dir, speaker_at
+from dev_labels import DEV_BRUSH_OFFS, dev_sessions, expected, found, shared_dir, speaker_at
 
 from coach.asr import open_engine, transcribe_file
 from coach.audio.decode import read
@@ -36,8 +36,6 @@ from coach.speaker.profile import enrol
 from coach.store import file_sha256
 
 SR = 16000
-CANON_B = {"不知道", "不清楚", "不归我管", "不是我们这儿的事", "喂", "哎", "没空", "没看我正忙着吗", "急什么",
-           "自己看墙上", "明天再来", "下班了"}
 
 
 def _voice_audio(sessions: list[dict], voice: str, not_sid: str) -> np.ndarray | None:
@@ -151,7 +149,7 @@ def e2e_lines(verbose: bool = False, asr_cache: Path | None = None) -> list[str]
                                     print(f"  e2e {cond} {mode} {s['id']}: citizen charged {f.rule} in {u.text}")
                     exp, got = expected(s), found(result)
                     got["brush_off"] = {f.phrase for f in result.findings
-                                        if f.type == "brush_off" and f.speaker in ("clerk", "unknown")} & CANON_B
+                                        if f.type == "brush_off" and f.speaker in ("clerk", "unknown")} & DEV_BRUSH_OFFS
                     got["courtesy"] = {f.phrase for f in result.findings if f.type == "courtesy" and f.rule != "near_miss"
                                        and f.speaker in ("clerk", "unknown")} & set().union(*(set(x["expect"]["required_said"]) for x in sessions))
                     for sp in (split, "all"):

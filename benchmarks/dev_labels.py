@@ -18,6 +18,17 @@ STRUCTURE_IDS = {
 }
 
 
+# the dev labels' brush-off wordings, also those no session expects (a finding outside the
+# canonical lists is not scored: it names another family's wording)
+DEV_BRUSH_OFFS = frozenset({"不知道", "不清楚", "不归我管", "不是我们这儿的事", "喂", "哎", "没空", "没看我正忙着吗",
+                            "急什么", "自己看墙上", "明天再来", "下班了"})
+
+
+def condition_name(cond: str) -> str:
+    """A benchmark condition as a table shows it: ``clean``, ``babble 5 dB`` (from ``babble:5``)."""
+    return "clean" if cond == "clean" else cond.replace(":", " ") + " dB"
+
+
 def shared_dir() -> Path:
     env = os.environ.get("COACH_SHARED")
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"

@@ -550,6 +550,7 @@ class WhisperEngine(Engine):
         prompt = ([tok.sot_prev] + ptoks if ptoks else []) + list(tok.sot_sequence)
         prompt.append(tok.no_timestamps)
         options = self._options(s, prompt, len(audio) / SAMPLE_RATE)
+        first: _Raw | None = None   # the temperature-0 beam's reading, when the settings start with one
         if s.temperatures[:1] == (0.0,):
             first, ok = self._beam(encoder_output, prompt, options, s)
             if ok or len(s.temperatures) == 1:
@@ -562,7 +563,7 @@ class WhisperEngine(Engine):
         ctranslate2.set_random_seed(len(audio))
         result, avg_logprob, temperature, _ = m.generate_with_fallback(encoder_output, prompt, tok, options)
         tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
-        if (s.temperatures[:1] == (0.0,) and avg_logprob < s.log_prob_threshold
+        if (first is not None and avg_logprob < s.log_prob_threshold
                 and first.avg_logprob >= s.min_avg_logprob
                 and _compression_ratio(tok.decode(first.tokens).strip()) <= s.compression_ratio_threshold):
             # sampling found nothing surer, and the beam's own reading clears the noise floor:
