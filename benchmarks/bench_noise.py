@@ -5,7 +5,8 @@
 White noise (10 min, as in issue 9), silence, a 0.1 s file, random samples, and the shared
 babble / street noise looped to 2 min, each through the real pipeline (analyze_file, Whisper-base
 with the phrasebook's courtesies as hotwords).  Counted: utterances, courtesies credited,
-brush-offs charged.  Target: 0 everywhere.
+brush-offs charged (a statistical suspect, severity "warning", is counted apart: it is shown
+for review, not charged), the outcome and the score.  Target: 0 everywhere, outcome no_speech.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def main() -> int:
     args = ap.parse_args()
     ev = Evaluator.default()
     eng = open_engine("whisper", hotwords=hotwords(ev))
-    lines = ["| recording | utterances | courtesies credited | brush-offs charged | score | CPU s |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| recording | utterances | courtesies credited | brush-offs charged | to review (statistical) "
+             "| outcome | score | CPU s |",
+             "|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         for name, audio in recordings(np.random.default_rng(0)).items():
             path = Path(tmp) / "x.wav"
@@ -64,8 +66,10 @@ def main() -> int:
             r = analyze_file(path, engine=eng, evaluator=ev)
             cpu = time.process_time() - t0
             c = sum(1 for f in r.findings if f.type == "courtesy" and f.rule != "near_miss")
-            b = sum(1 for f in r.findings if f.type == "brush_off")
-            lines.append(f"| {name} | {len(r.utterances)} | {c} | {b} | {r.score} | {cpu:.1f} |")
+            b = sum(1 for f in r.findings if f.type == "brush_off" and f.severity != "warning")
+            w = sum(1 for f in r.findings if f.type == "brush_off" and f.severity == "warning")
+            score = "–" if r.score is None else f"{r.score:.0f}"
+            lines.append(f"| {name} | {len(r.utterances)} | {c} | {b} | {w} | {r.outcome} | {score} | {cpu:.1f} |")
             print(lines[-1], [u.text for u in r.utterances][:5], flush=True)
     if args.write:
         update_section("noise", "No speech: noise, silence and random samples through analyze", "\n".join(lines))
