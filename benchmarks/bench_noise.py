@@ -5,8 +5,9 @@
 White noise (10 min, as in issue 9), silence, a 0.1 s file, random samples, and the shared
 babble / street noise looped to 2 min, each through the real pipeline (analyze_file, Whisper-base
 with the phrasebook's courtesies as hotwords).  Counted: utterances, courtesies credited,
-brush-offs charged (a statistical suspect, severity "warning", is counted apart: it is shown
-for review, not charged), the outcome and the score.  Target: 0 everywhere, outcome no_speech.
+brush-offs charged (the score's own count; the statistical model's suspects,
+``coach.matcher.fallback``, are shown for review and never charged: counted apart), the outcome
+and the score.  Target: 0 everywhere, outcome no_speech.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dev_labels import shared_dir  # noqa: E402
 from results_doc import update_section  # noqa: E402
 
 from coach.asr import open_engine  # noqa: E402
+from coach.matcher import fallback  # noqa: E402
 from coach.session.evaluate import Evaluator  # noqa: E402
 from coach.session.pipeline import analyze_file, hotwords  # noqa: E402
 
@@ -66,8 +68,8 @@ def main() -> int:
             r = analyze_file(path, engine=eng, evaluator=ev)
             cpu = time.process_time() - t0
             c = sum(1 for f in r.findings if f.type == "courtesy" and f.rule != "near_miss")
-            b = sum(1 for f in r.findings if f.type == "brush_off" and f.severity != "warning")
-            w = sum(1 for f in r.findings if f.type == "brush_off" and f.severity == "warning")
+            b = r.breakdown["counts"]["brush_off"]  # what the score charged
+            w = sum(1 for f in r.findings if f.rule == fallback.RULE)
             score = "–" if r.score is None else f"{r.score:.0f}"
             lines.append(f"| {name} | {len(r.utterances)} | {c} | {b} | {w} | {r.outcome} | {score} | {cpu:.1f} |")
             print(lines[-1], [u.text for u in r.utterances][:5], flush=True)
